@@ -50,3 +50,9 @@ def parse_date(text: str) -> date | None:
         return date(_cn_int(match["y"]), _cn_int(match["m"]), _cn_int(match["d"]))
     except (ValueError, KeyError):
         return None
+
+
+def is_date_line(text: str) -> bool:
+    """True when `text` is nothing but a date (a 成文日期 line), possible or not."""
+    text = text.strip()
+    return bool(CHINESE_DATE.fullmatch(text) or ISO_DATE.fullmatch(text))

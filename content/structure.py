@@ -125,7 +125,10 @@ def _follows_heading(text: str, open_node: _Node, marker: Marker) -> bool:
 
 def _to_section(node: _Node, path: str, text: str) -> Section:
     own = _tidy(text[node.content_start : node.content_end])
-    heading, body = split_heading(own, has_children=bool(node.children))
+    if node.level is Level.ARTICLE:  # 第X条 is its own label; its first words are not a heading
+        heading, body = None, own
+    else:
+        heading, body = split_heading(own, has_children=bool(node.children))
     return Section(
         path=path,
         ordinal=node.marker.number,
@@ -158,7 +161,7 @@ def split_heading(own: str, has_children: bool) -> tuple[str | None, str]:
     sentence, rest = _first_sentence(own)
     if len(sentence) <= _MAX_SENTENCE_HEADING and (rest or has_children):
         return sentence.rstrip(SENTENCE_END), rest
-    if not rest and has_children and len(own) <= _MAX_RUN_IN_HEADING and sentence[-1] not in SENTENCE_END:
+    if not rest and has_children and len(own) <= _MAX_RUN_IN_HEADING and sentence[-1] not in SENTENCE_END + "：:":
         return own, ""
     split = _opener_split(own)
     if split:

@@ -1,0 +1,87 @@
+"""Versioned schema changes for the notice store, applied in order on open.
+
+The version lives in SQLite's `user_version`; each migration runs in its own transaction, so a
+store is always at one whole version. Add a new function to the end of MIGRATIONS; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _v1_notices(db: Database) -> None:
+    db["notices"].create(
+        {
+            "id": int,
+            "key": str,
+            "content_hash": str,
+            "title": str,
+            "spoken_title": str,
+            "doc_number": str,
+            "issuer": str,
+            "addressee": str,
+            "signed_date": str,
+            "published_date": str,
+            "sort_date": str,
+            "annotation": str,
+            "source": str,
+            "body": str,
+            "search_text": str,
+            "ingested_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"key", "content_hash", "spoken_title", "body", "search_text", "ingested_at", "updated_at"},
+    )
+    db["notices"].create_index(["key"], unique=True)
+    db["notices"].create_index(["sort_date", "id"])
+    db["sections"].create(
+        {
+            "notice_id": int,
+            "position": int,
+            "path": str,
+            "ordinal": int,
+            "marker": str,
+            "heading": str,
+            "text": str,
+        },
+        pk=("notice_id", "position"),
+        foreign_keys=[("notice_id", "notices", "id")],
+        not_null={"path", "ordinal", "marker", "text"},
+    )
+    db["attachments"].create(
+        {"notice_id": int, "position": int, "name": str},
+        pk=("notice_id", "position"),
+        foreign_keys=[("notice_id", "notices", "id")],
+        not_null={"name"},
+    )
+    # Chinese has no spaces, so the default tokenizer finds nothing; trigram finds 3+ characters
+    # and the store falls back to substring counting for shorter words.
+    db["notices"].enable_fts(
+        ["spoken_title", "title", "search_text"], tokenize="trigram", create_triggers=True
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_notices]
+
+
+def schema_version(db: Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: Database) -> int:
+    """Bring the store up to the newest schema; returns the version it is at."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"the notice store is at schema version {version}, newer than this tingwen "
+            f"({len(MIGRATIONS)}); upgrade tingwen before using it"
+        )
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,231 @@
+"""The notice store: one SQLite file that ingest writes and every front end reads.
+
+Writes happen in one transaction per ingest run, so a failing source leaves the store exactly as
+it was. WAL mode lets the phone line and kiosk keep reading while staff load notices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from content.errors import NoticeNotFound
+from content.migrations import migrate
+from content.model import Notice, Section
+
+_SUMMARY_COLUMNS = (
+    "id, title, spoken_title, doc_number, issuer, addressee, signed_date, published_date, "
+    "annotation, source, body"
+)
+_NEWEST_FIRST = "ORDER BY sort_date DESC, id DESC"
+# FTS5 bm25 weights for (spoken_title, title, search_text): a title hit outranks a body hit.
+_TITLE_WEIGHT = 10
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    notice: Notice
+    score: float
+
+
+class NoticeStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.db.enable_wal()
+        self.schema_version = migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> NoticeStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Writing
+
+    def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
+        """Add new notices and update changed ones in place, all or nothing."""
+        known = {key: (nid, digest) for key, nid, digest in self.db.execute("SELECT key, id, content_hash FROM notices")}
+        added = updated = unchanged = 0
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.atomic():
+            for notice in notices:
+                digest = notice.content_hash()
+                existing = known.get(notice.key)
+                if existing and existing[1] == digest:
+                    notice.id = existing[0]
+                    unchanged += 1
+                elif existing:
+                    notice.id = existing[0]
+                    self._update(notice, digest, now)
+                    updated += 1
+                else:
+                    notice.id = self._insert(notice, digest, now)
+                    added += 1
+                known[notice.key] = (notice.id, digest)
+                if progress:
+                    progress(notice)
+        return SaveReport(added, updated, unchanged)
+
+    def _row(self, notice: Notice, digest: str, now: str) -> dict:
+        iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {
+            "key": notice.key,
+            "content_hash": digest,
+            "title": notice.title,
+            "spoken_title": notice.spoken_title,
+            "doc_number": notice.doc_number,
+            "issuer": notice.issuer,
+            "addressee": notice.addressee,
+            "signed_date": iso(notice.signed_date),
+            "published_date": iso(notice.published_date),
+            "sort_date": iso(notice.sort_date),
+            "annotation": notice.annotation,
+            "source": notice.source,
+            "body": notice.body,
+            "search_text": notice.full_text(),
+            "updated_at": now,
+        }
+
+    def _insert(self, notice: Notice, digest: str, now: str) -> int:
+        row = self._row(notice, digest, now) | {"ingested_at": now}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cursor = self.db.execute(f"INSERT INTO notices ({columns}) VALUES ({marks})", list(row.values()))
+        self._write_children(cursor.lastrowid, notice)
+        return cursor.lastrowid
+
+    def _update(self, notice: Notice, digest: str, now: str) -> None:
+        row = self._row(notice, digest, now)
+        assignments = ", ".join(f"{column} = ?" for column in row)
+        self.db.execute(f"UPDATE notices SET {assignments} WHERE id = ?", [*row.values(), notice.id])
+        self.db.execute("DELETE FROM sections WHERE notice_id = ?", [notice.id])
+        self.db.execute("DELETE FROM attachments WHERE notice_id = ?", [notice.id])
+        self._write_children(notice.id, notice)
+
+    def _write_children(self, notice_id: int, notice: Notice) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO sections (notice_id, position, path, ordinal, marker, heading, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (notice_id, position, s.path, s.ordinal, s.marker, s.heading, s.text)
+                for position, s in enumerate(notice.walk())
+            ],
+        )
+        self.db.conn.executemany(
+            "INSERT INTO attachments (notice_id, position, name) VALUES (?, ?, ?)",
+            [(notice_id, position, name) for position, name in enumerate(notice.attachments)],
+        )
+
+    # Reading
+
+    def count(self) -> int:
+        return self.db["notices"].count
+
+    def latest(self, limit: int | None = None, offset: int = 0) -> list[Notice]:
+        """Newest first (publication date, else signing date), with their sections."""
+        paging = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        rows = self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {_NEWEST_FIRST} {paging}")
+        return self._with_children([self._notice(row) for row in rows])
+
+    def get(self, notice_id: int) -> Notice:
+        rows = list(self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))
+        if not rows:
+            raise NoticeNotFound(notice_id)
+        return self._with_children([self._notice(rows[0])])[0]
+
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Best match first. Words of 3+ characters go through the trigram index; shorter
+        Chinese words (养老, 补贴) are counted as substrings, title hits weighing more."""
+        terms = [t for t in query.split() if t]
+        if not terms:
+            return []
+        if all(len(t) >= 3 for t in terms):
+            match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+            rows = self.db.execute(
+                f"SELECT rowid, -bm25(notices_fts, {_TITLE_WEIGHT}, {_TITLE_WEIGHT}, 1) AS score "
+                "FROM notices_fts WHERE notices_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                [match, limit],
+            ).fetchall()
+        else:
+            score, params = _substring_score(terms)
+            where = " AND ".join("instr(search_text, ?) > 0" for _ in terms)
+            rows = self.db.execute(
+                f"SELECT id, {score} AS score FROM notices WHERE {where} "
+                "ORDER BY score DESC, sort_date DESC LIMIT ?",
+                [*params, *terms, limit],
+            ).fetchall()
+        hits = []
+        for notice_id, score in rows:
+            hits.append(SearchHit(self.get(notice_id), float(score)))
+        return hits
+
+    def _notice(self, row: dict) -> Notice:
+        day = lambda s: date.fromisoformat(s) if s else None  # noqa: E731
+        return Notice(
+            id=row["id"],
+            title=row["title"],
+            spoken_title=row["spoken_title"],
+            body=row["body"],
+            doc_number=row["doc_number"],
+            issuer=row["issuer"],
+            addressee=row["addressee"],
+            signed_date=day(row["signed_date"]),
+            published_date=day(row["published_date"]),
+            annotation=row["annotation"],
+            source=row["source"],
+        )
+
+    def _with_children(self, notices: list[Notice]) -> list[Notice]:
+        if not notices:
+            return notices
+        by_id = {n.id: n for n in notices}
+        marks = ", ".join("?" for _ in by_id)
+        nodes: dict[tuple[int, str], Section] = {}
+        for row in self.db.query(
+            f"SELECT * FROM sections WHERE notice_id IN ({marks}) ORDER BY notice_id, position", list(by_id)
+        ):
+            section = Section(row["path"], row["ordinal"], row["marker"], row["heading"], row["text"])
+            nodes[(row["notice_id"], row["path"])] = section
+            parent_path = row["path"].rpartition(".")[0]
+            if parent_path:
+                nodes[(row["notice_id"], parent_path)].children.append(section)
+            else:
+                by_id[row["notice_id"]].sections.append(section)
+        for row in self.db.query(
+            f"SELECT notice_id, name FROM attachments WHERE notice_id IN ({marks}) ORDER BY notice_id, position",
+            list(by_id),
+        ):
+            by_id[row["notice_id"]].attachments.append(row["name"])
+        return notices
+
+
+def _substring_score(terms: list[str]) -> tuple[str, list]:
+    """SQL that counts each term's occurrences, title occurrences weighing more."""
+    parts, params = [], []
+    for term in terms:
+        for column, weight in (("spoken_title", _TITLE_WEIGHT), ("coalesce(title, '')", _TITLE_WEIGHT), ("search_text", 1)):
+            parts.append(f"{weight} * (length({column}) - length(replace({column}, ?, ''))) / ?")
+            params += [term, len(term)]
+    return "(" + " + ".join(parts) + ")", params
