@@ -1,1 +1,213 @@
-def main(): pass
+"""Composition root: configuration, the Flask app factory, and the `tingwen` command line.
+
+Only this module imports every package; the front ends find the store through the app config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import platformdirs
+from flask import Flask
+
+import kiosk
+from content.errors import IngestError, NoticeNotFound
+from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
+from content.model import Notice, Section
+from content.store import NoticeStore
+
+DATA_DIR_ENV = "TINGWEN_DATA_DIR"
+DB_FILE = "tingwen.sqlite3"
+log = logging.getLogger("tingwen")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where tingwen keeps its data (database, audio cache, speech models)."""
+
+    data_dir: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+    @classmethod
+    def load(cls, data_dir: Path | str | None = None) -> Config:
+        """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory."""
+        chosen = data_dir or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tingwen", appauthor=False)
+        return cls(data_dir=Path(chosen).expanduser())
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.load()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    with NoticeStore(config.db_path) as store:
+        loaded = ensure_bundled(store)
+        if loaded:
+            log.info("empty store: loaded %d bundled notices", loaded.added)
+    app = Flask(__name__)
+    app.config["TINGWEN"] = config
+    app.config["TINGWEN_DB"] = config.db_path
+    app.register_blueprint(kiosk.blueprint)
+    return app
+
+
+# Command line
+
+
+@click.group()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=DATA_DIR_ENV,
+    help=f"Folder for the database, audio cache and models [env {DATA_DIR_ENV}; default: the user data folder].",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None) -> None:
+    """听文 tingwen: government notices read aloud by phone, kiosk and hands-free."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Config.load(data_dir)
+
+
+def _store(ctx: click.Context) -> NoticeStore:
+    config: Config = ctx.obj
+    return NoticeStore(config.db_path)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the kiosk page and the phone webhooks (bundled notices loaded into an empty store)."""
+    config: Config = ctx.obj
+    app = create_app(config)
+    click.echo(f"tingwen: data in {config.data_dir}; serving on http://{host}:{port}/", err=True)
+    app.run(host=host, port=port, threaded=True)
+
+
+@cli.command(name="ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in SourceFormat]),
+    default=SourceFormat.AUTO.value,
+    show_default=True,
+    help="Source format; auto tells list-page dumps, single notices as text and HTML pages apart.",
+)
+@click.option("--issuer", help="Issuing organ for sources that do not name one (list-page dumps).")
+@click.pass_context
+def ingest_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, issuer: str | None) -> None:
+    """Load notices from files or folders (all or nothing: a bad file stores nothing)."""
+    try:
+        files = expand(paths)
+        with click.progressbar(length=len(files), label="reading", file=sys.stderr) as bar:
+            parsed = parse_all(files, SourceFormat(fmt), issuer, on_file=lambda _: bar.update(1))
+        with _store(ctx) as store, click.progressbar(length=len(parsed), label="storing", file=sys.stderr) as bar:
+            saved = store.save(parsed, progress=lambda _: bar.update(1))
+    except IngestError as error:
+        raise click.ClickException(f"{error}\nnothing was stored from this run") from None
+    click.echo(
+        f"{saved.total} notices from {len(files)} file(s): "
+        f"{saved.added} added, {saved.updated} updated, {saved.unchanged} unchanged"
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array with every field and section.")
+@click.pass_context
+def notices(ctx: click.Context, as_json: bool) -> None:
+    """List every notice, newest first."""
+    with _store(ctx) as store:
+        found = store.latest()
+    if as_json:
+        click.echo(json.dumps([n.to_json() for n in found], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'ID':>4}  {'日期':<10}  {'文号':<16}  标题")
+    for notice in found:
+        day = notice.sort_date.isoformat() if notice.sort_date else "-"
+        click.echo(f"{notice.id:>4}  {day:<10}  {_pad(notice.doc_number or '-', 16)}  {notice.spoken_title}")
+
+
+@cli.command()
+@click.argument("notice_id", type=int)
+@click.pass_context
+def show(ctx: click.Context, notice_id: int) -> None:
+    """Print one notice as an indented outline."""
+    try:
+        with _store(ctx) as store:
+            notice = store.get(notice_id)
+    except NoticeNotFound as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(outline(notice))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.pass_context
+def search(ctx: click.Context, query: str, as_json: bool, limit: int) -> None:
+    """Find notices by words in their titles and text, best match first."""
+    with _store(ctx) as store:
+        hits = store.search(query, limit=limit)
+    if as_json:
+        click.echo(json.dumps([h.notice.to_json() | {"score": h.score} for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo(f"no notice mentions {query!r}")
+    for hit in hits:
+        click.echo(f"{hit.notice.id:>4}  {hit.score:7.2f}  {hit.notice.spoken_title}")
+
+
+def outline(notice: Notice) -> str:
+    """A readable outline for staff: metadata, the letter, then the section tree."""
+    labels = [
+        ("标题", notice.title),
+        ("朗读标题", notice.spoken_title),
+        ("文号", notice.doc_number),
+        ("发文机关", notice.issuer),
+        ("主送机关", notice.addressee),
+        ("成文日期", notice.signed_date),
+        ("发布日期", notice.published_date),
+        ("附注", notice.annotation),
+        ("来源", notice.source),
+    ]
+    lines = [f"[{notice.id}] {notice.spoken_title}"]
+    lines += [f"  {label}：{value}" for label, value in labels if value]
+    lines += [f"  附件{i}：{name}" for i, name in enumerate(notice.attachments, 1)]
+    if notice.body:
+        lines += ["", notice.body]
+    for section in notice.sections:
+        _outline_section(section, 0, lines)
+    return "\n".join(lines)
+
+
+def _outline_section(section: Section, depth: int, lines: list[str]) -> None:
+    indent = "  " * depth
+    lines.append(f"{indent}{section.path} {section.marker}{section.heading or ''}".rstrip())
+    if section.text:
+        lines.extend(f"{indent}    {line}" for line in section.text.splitlines())
+    for child in section.children:
+        _outline_section(child, depth + 1, lines)
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad for a terminal, where a Chinese character takes two columns."""
+    columns = sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+    return text + " " * max(0, width - columns)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -80,9 +80,24 @@ def parse_file(path: Path, fmt: SourceFormat = SourceFormat.AUTO, issuer: str | 
     if chosen is SourceFormat.LISTPAGE:
         notices = listpage.parse(text, path, issuer=issuer)
     elif chosen is SourceFormat.HTML:
-        notices = [html.parse(text, path)]
+        notices = [html.parse(text, path, default_issuer=issuer)]
     else:
-        notices = [plaintext.parse(text, path, known={"issuer": issuer} if issuer else None)]
+        notices = [plaintext.parse(text, path, default_issuer=issuer)]
+    return notices
+
+
+def parse_all(
+    files: Iterable[Path],
+    fmt: SourceFormat = SourceFormat.AUTO,
+    issuer: str | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[Notice]:
+    """Parse every file before anything is stored; the first bad one raises IngestError."""
+    notices: list[Notice] = []
+    for path in files:
+        notices.extend(parse_file(path, fmt, issuer))
+        if on_file:
+            on_file(path)
     return notices
 
 
@@ -91,16 +106,9 @@ def ingest(
     paths: Iterable[Path],
     fmt: SourceFormat = SourceFormat.AUTO,
     issuer: str | None = None,
-    on_parsed: Callable[[Path], None] | None = None,
-    on_saved: Callable[[Notice], None] | None = None,
 ) -> IngestReport:
     files = expand(Path(p) for p in paths)
-    notices: list[Notice] = []
-    for path in files:
-        notices.extend(parse_file(path, fmt, issuer))
-        if on_parsed:
-            on_parsed(path)
-    return IngestReport(files=len(files), save=store.save(notices, progress=on_saved))
+    return IngestReport(files=len(files), save=store.save(parse_all(files, fmt, issuer)))
 
 
 def bundled_corpus() -> Path:

@@ -1,0 +1,1 @@
+"""How tingwen sounds and hears: text → spoken form → audio, and audio → command."""

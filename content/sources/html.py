@@ -38,7 +38,7 @@ def looks_like(text: str) -> bool:
     return head.startswith("<!doctype html") or "<html" in head or "<body" in head
 
 
-def parse(text: str, source: Path | str) -> Notice:
+def parse(text: str, source: Path | str, default_issuer: str | None = None) -> Notice:
     soup = BeautifulSoup(text, "html.parser")
     body = _body(soup)
     if body is None:
@@ -54,7 +54,7 @@ def parse(text: str, source: Path | str) -> Notice:
     lines = _text_lines(body)
     if not any(line.strip() for line in lines):
         raise IngestError(source, body.sourceline, "the article body is empty")
-    return plaintext.parse("\n".join(lines), source, known=known, first_line=1)
+    return plaintext.parse("\n".join(lines), source, known=known, default_issuer=default_issuer)
 
 
 def _body(soup: BeautifulSoup) -> Tag | None:

@@ -48,7 +48,14 @@ class _Line:
     text: str
 
 
-def parse(text: str, source: Path | str, known: dict[str, str] | None = None, first_line: int = 1) -> Notice:
+def parse(
+    text: str,
+    source: Path | str,
+    known: dict[str, str] | None = None,
+    first_line: int = 1,
+    default_issuer: str | None = None,
+) -> Notice:
+    """`known` fields win over what the text says; `default_issuer` is used only if neither names one."""
     fields = dict(known or {})
     lines = [_Line(n, t.strip(" \t\u3000")) for n, t in enumerate(text.splitlines(), first_line)]
     content = [line for line in lines if line.text]
@@ -79,7 +86,7 @@ def parse(text: str, source: Path | str, known: dict[str, str] | None = None, fi
             letter="\n".join(line.text for line in letter_lines),
             title=fields.get("title"),
             doc_number=doc_number,
-            issuer=fields.get("issuer") or issuer,
+            issuer=fields.get("issuer") or issuer or default_issuer,
             addressee=fields.get("addressee"),
             signed_date=dates.get("signed_date") or signed,
             published_date=dates.get("published_date"),
