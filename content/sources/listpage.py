@@ -41,23 +41,24 @@ def looks_like(text: str) -> bool:
 def parse(text: str, source: Path | str, issuer: str | None = None) -> list[Notice]:
     chunks, dates = _split(text, source)
     notices = []
-    for chunk, published in zip(chunks, dates):
+    for chunk, (published, date_line) in zip(chunks, dates):
         if not chunk.text:
-            raise IngestError(source, chunk.first_line, "a publication date with no notice text before it")
+            raise IngestError(source, date_line, "a publication date with no notice text before it")
         notices.append(_notice(chunk, published, source, issuer))
     return notices
 
 
-def _split(text: str, source: Path | str) -> tuple[list[_Chunk], list[date]]:
+def _split(text: str, source: Path | str) -> tuple[list[_Chunk], list[tuple[date, int]]]:
+    """Notice chunks, each with the publication date (and its line) that follows it."""
     chunks = [_Chunk(1, [])]
-    dates: list[date] = []
+    dates: list[tuple[date, int]] = []
     for number, line in enumerate(text.splitlines(), 1):
         match = DATE_LINE.match(line)
         if not match:
             chunks[-1].lines.append(line)
             continue
         try:
-            dates.append(date(*(int(g) for g in match.groups())))
+            dates.append((date(*(int(g) for g in match.groups())), number))
         except ValueError:
             raise IngestError(source, number, f"impossible publication date {match.group(0).strip()!r}") from None
         chunks.append(_Chunk(number, [line[match.end() :]]))
