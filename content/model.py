@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -88,10 +88,13 @@ class Notice:
         return "\n".join(p for p in parts if p)
 
     def content_hash(self) -> str:
-        data = asdict(self)
-        data.pop("id")
-        encoded = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        """Hash of everything ingest stores except the id: equal hashes mean nothing changed."""
+        data = self.to_json() | {"id": None, "body": self.body, "annotation": self.annotation, "markers": self._markers()}
+        encoded = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+    def _markers(self) -> list[str]:
+        return [section.marker for section in self.walk()]
 
     def to_json(self) -> dict:
         """The public JSON form (`tingwen notices --json`): exactly these keys, missing values null."""

@@ -113,16 +113,16 @@ class NoticeStore:
         row = self._row(notice, digest, now) | {"ingested_at": now}
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        cursor = self.db.execute(f"INSERT INTO notices ({columns}) VALUES ({marks})", list(row.values()))
+        cursor = self.db.conn.execute(f"INSERT INTO notices ({columns}) VALUES ({marks})", list(row.values()))
         self._write_children(cursor.lastrowid, notice)
         return cursor.lastrowid
 
     def _update(self, notice: Notice, digest: str, now: str) -> None:
         row = self._row(notice, digest, now)
         assignments = ", ".join(f"{column} = ?" for column in row)
-        self.db.execute(f"UPDATE notices SET {assignments} WHERE id = ?", [*row.values(), notice.id])
-        self.db.execute("DELETE FROM sections WHERE notice_id = ?", [notice.id])
-        self.db.execute("DELETE FROM attachments WHERE notice_id = ?", [notice.id])
+        self.db.conn.execute(f"UPDATE notices SET {assignments} WHERE id = ?", [*row.values(), notice.id])
+        self.db.conn.execute("DELETE FROM sections WHERE notice_id = ?", [notice.id])
+        self.db.conn.execute("DELETE FROM attachments WHERE notice_id = ?", [notice.id])
         self._write_children(notice.id, notice)
 
     def _write_children(self, notice_id: int, notice: Notice) -> None:

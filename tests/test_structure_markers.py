@@ -73,3 +73,19 @@ def test_long_sentence_item_has_no_heading():
     _, sections = parse_sections("规定如下：（一）严禁野外吸烟、野炊、烧纸、烧香、燃放鞭炮、生火取暖等非生产用火。")
     assert sections[0].heading is None
     assert sections[0].text.startswith("严禁野外吸烟")
+
+
+def test_numbering_restarts_in_an_issued_document():
+    from content.anatomy import NoticeParts, assemble
+
+    notice = assemble(
+        NoticeParts(
+            letter="各有关单位：\n现将《示范方案》印发给你们。\n一、高度重视。内容。\n二、认真落实。内容。",
+            issued_text="示范方案\n一、目标任务\n内容。\n二、工作措施\n（一）加强领导。内容。",
+        )
+    )
+    assert [s.heading for s in notice.sections] == ["高度重视", "认真落实", "示范方案"]
+    issued = notice.sections[2]
+    assert issued.path == "3"
+    assert [(c.marker, c.heading, c.path) for c in issued.children] == [("一、", "目标任务", "3.1"), ("二、", "工作措施", "3.2")]
+    assert issued.children[1].children[0].path == "3.2.1"
