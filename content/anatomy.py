@@ -54,13 +54,12 @@ def split_addressee(text: str) -> tuple[str | None, str]:
 
 def split_attachments(letter: str) -> tuple[str, list[str]]:
     """Cut the 附件说明 off the end of the letter and list the attachments it names."""
-    match = None
-    for match in _ATTACHMENTS.finditer(letter):
-        pass
-    if match is None:
+    found = list(_ATTACHMENTS.finditer(letter))
+    if not found:
         return letter, []
+    match = found[-1]  # the 附件说明 closes the letter; earlier mentions are in the text
     listed = letter[match.end() :].strip()
-    items = [m for m in _ATTACHMENT_ITEM.finditer(listed)]
+    items = list(_ATTACHMENT_ITEM.finditer(listed))
     if not items or items[0].start() > 2:
         names = [listed] if listed else []
     else:
@@ -72,9 +71,13 @@ def split_attachments(letter: str) -> tuple[str, list[str]]:
     return letter[: match.start()].rstrip(), [n for n in names if n]
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"[\s（）()《》<>〈〉]", "", text)
+
+
 def _same(a: str, b: str) -> bool:
-    squash = lambda s: re.sub(r"[\s（）()《》<>〈〉]", "", s)  # noqa: E731
-    return squash(a) == squash(b)
+    """Equal but for spaces and bracket widths: a title as cited and as printed."""
+    return _squash(a) == _squash(b)
 
 
 def issued_document(letter: str, issued_text: str, given_title: str | None) -> Section | None:
