@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,11 @@ from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.model import Notice, Section
 from content.store import NoticeStore
+from speech.cache import DEFAULT_MAX_BYTES, AudioCache
+from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
+from speech.normalize import normalize
+from speech.pronounce import to_pinyin
+from speech.speaker import AudioFormat, Speaker
 
 DATA_DIR_ENV = "TINGWEN_DATA_DIR"
 DB_FILE = "tingwen.sqlite3"
@@ -29,19 +35,58 @@ log = logging.getLogger("tingwen")
 
 @dataclass(frozen=True)
 class Config:
-    """Where tingwen keeps its data (database, audio cache, speech models)."""
+    """Where tingwen keeps its data (database, audio cache, speech models) and how it speaks."""
 
     data_dir: Path
+    speech_rate: int = DEFAULT_RATE
+    speech_volume: float = 1.0
+    audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / DB_FILE
 
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def pronunciations(self) -> Path:
+        """Extra pronunciations staff can add (same form as speech/data/pronunciations.txt)."""
+        return self.data_dir / "pronunciations.txt"
+
+    @property
+    def voice(self) -> VoiceSettings:
+        return VoiceSettings(rate=self.speech_rate, volume=self.speech_volume)
+
     @classmethod
     def load(cls, data_dir: Path | str | None = None) -> Config:
-        """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory."""
+        """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory; speech settings
+        from $TINGWEN_SPEECH_RATE (words per minute), $TINGWEN_SPEECH_VOLUME, $TINGWEN_AUDIO_CACHE_MB."""
         chosen = data_dir or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tingwen", appauthor=False)
-        return cls(data_dir=Path(chosen).expanduser())
+        return cls(
+            data_dir=Path(chosen).expanduser(),
+            speech_rate=_env_number("TINGWEN_SPEECH_RATE", int, DEFAULT_RATE),
+            speech_volume=_env_number("TINGWEN_SPEECH_VOLUME", float, 1.0),
+            audio_cache_mb=_env_number("TINGWEN_AUDIO_CACHE_MB", int, DEFAULT_MAX_BYTES // (1024 * 1024)),
+        )
+
+
+def _env_number(name: str, kind: type, default):
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise click.UsageError(f"{name}={value!r} is not a {kind.__name__}") from None
+
+
+def build_speaker(config: Config, rate: int | None = None) -> Speaker:
+    """The speech pipeline for this configuration (fails loudly without a Mandarin voice)."""
+    settings = VoiceSettings(rate=rate or config.speech_rate, volume=config.speech_volume)
+    cache = AudioCache(config.audio_dir, max_bytes=config.audio_cache_mb * 1024 * 1024)
+    return Speaker(cache, settings, pronunciations=config.pronunciations)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -54,6 +99,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path
+    app.extensions["tingwen.speaker"] = build_speaker(config)
     app.register_blueprint(kiosk.blueprint)
     return app
 
@@ -165,6 +211,78 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int) -> None:
         click.echo(f"no notice mentions {query!r}")
     for hit in hits:
         click.echo(f"{hit.notice.id:>4}  {hit.score:7.2f}  {hit.notice.spoken_title}")
+
+
+@cli.command(name="normalize")
+@click.argument("text")
+@click.option("--pinyin", is_flag=True, help="Print the tone-numbered pinyin sent to the engine instead.")
+def normalize_command(text: str, pinyin: bool) -> None:
+    """Print how TEXT is read aloud (no Arabic digits, no Latin letters)."""
+    spoken = normalize(text)
+    click.echo(to_pinyin(spoken) if pinyin else spoken)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in AudioFormat]),
+    default=AudioFormat.WAV.value,
+    show_default=True,
+    help="wav: 16-bit PCM for the kiosk; ulaw: 8 kHz mono mu-law WAV for the phone.",
+)
+@click.option("--rate", type=click.IntRange(60, 400), help="Words per minute (default: the configured rate).")
+@click.pass_context
+def say(ctx: click.Context, text: str, out: Path, fmt: str, rate: int | None) -> None:
+    """Speak TEXT into an audio file."""
+    speaker = _speaker(ctx, rate)
+    chunk = speaker.render(text, AudioFormat(fmt))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chunk.path, out)
+    click.echo(f"{out}: {chunk.seconds:.1f} s, {fmt}")
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice([f.value for f in AudioFormat]),
+    multiple=True,
+    help="Formats to render (default: both).",
+)
+@click.pass_context
+def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
+    """Render every spoken title and section of every stored notice into the audio cache."""
+    speaker = _speaker(ctx)
+    chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
+    with _store(ctx) as store:
+        texts = reading_texts(store.latest())
+    rendered = 0
+    with click.progressbar(texts, label="rendering", file=sys.stderr) as bar:
+        for text in bar:
+            for fmt in chosen:
+                rendered += sum(1 for _ in speaker.render_text(text, fmt))
+    click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
+
+
+def reading_texts(notices: list[Notice]) -> list[str]:
+    """Everything a listener can hear of these notices, one text per title, letter and section."""
+    texts: list[str] = []
+    for notice in notices:
+        texts.append(notice.spoken_title)
+        if notice.body:
+            texts.append(notice.body)
+        texts.extend(section.reading_text() for section in notice.walk())
+    return texts
+
+
+def _speaker(ctx: click.Context, rate: int | None = None) -> Speaker:
+    try:
+        return build_speaker(ctx.obj, rate)
+    except EngineUnavailable as error:
+        raise click.ClickException(str(error)) from None
 
 
 def outline(notice: Notice) -> str:

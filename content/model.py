@@ -34,6 +34,11 @@ class Section:
         for child in self.children:
             yield from child.walk()
 
+    def reading_text(self) -> str:
+        """What is read aloud for this section alone: its marker and heading, then its text."""
+        title = f"{self.marker}{self.heading}" if self.heading else self.marker
+        return "。".join(part for part in (title, self.text) if part)
+
     def to_json(self) -> dict:
         return {
             "path": self.path,

@@ -1,0 +1,126 @@
+"""Audio formats: 16-bit PCM WAV for the kiosk, 8 kHz G.711 mu-law for the phone.
+
+Our own mu-law code (numpy, exact G.711 with a lookup table) and soxr for resampling, because
+`audioop` is gone in Python 3.13.
+"""
+
+from __future__ import annotations
+
+import struct
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+PHONE_RATE = 8000
+FRAME_MS = 20
+FRAME_BYTES = PHONE_RATE * FRAME_MS // 1000  # 160 bytes of mu-law per 20 ms frame
+ULAW_SILENCE = 0xFF
+_BIAS = 0x84
+_CLIP = 32635
+# exponent = position of the highest set bit of (magnitude >> 7), for every byte value
+_EXPONENT = np.array([max(0, i.bit_length() - 1) for i in range(256)], dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class Pcm:
+    samples: np.ndarray  # int16, mono
+    rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def ulaw_encode(samples: np.ndarray) -> bytes:
+    """16-bit linear PCM → G.711 mu-law bytes."""
+    pcm = samples.astype(np.int32)
+    sign = np.where(pcm < 0, 0x80, 0)
+    magnitude = np.minimum(np.abs(pcm), _CLIP) + _BIAS
+    exponent = _EXPONENT[(magnitude >> 7) & 0xFF]
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+
+
+def ulaw_decode(data: bytes) -> np.ndarray:
+    """G.711 mu-law bytes → 16-bit linear PCM."""
+    u = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
+    exponent = (u >> 4) & 0x07
+    magnitude = (((u & 0x0F) << 3) + _BIAS) << exponent
+    magnitude -= _BIAS
+    return np.where(u & 0x80, -magnitude, magnitude).astype(np.int16)
+
+
+def read_wav(path: Path) -> Pcm:
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * wav.getsampwidth()}-bit")
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        if wav.getnchannels() > 1:
+            samples = samples.reshape(-1, wav.getnchannels()).mean(axis=1).astype(np.int16)
+        return Pcm(samples.copy(), wav.getframerate())
+
+
+def write_wav(path: Path, pcm: Pcm) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(pcm.rate)
+        wav.writeframes(pcm.samples.astype("<i2").tobytes())
+
+
+def with_silence(pcm: Pcm, milliseconds: int) -> Pcm:
+    pad = np.zeros(pcm.rate * milliseconds // 1000, dtype=np.int16)
+    return Pcm(np.concatenate([pcm.samples, pad]), pcm.rate)
+
+
+def resample(pcm: Pcm, rate: int) -> Pcm:
+    if pcm.rate == rate:
+        return pcm
+    converted = soxr.resample(pcm.samples.astype(np.float32), pcm.rate, rate)
+    return Pcm(np.clip(np.round(converted), -32768, 32767).astype(np.int16), rate)
+
+
+def to_phone(pcm: Pcm) -> bytes:
+    """Any PCM → 8 kHz mono mu-law, as Twilio plays and streams it."""
+    return ulaw_encode(resample(pcm, PHONE_RATE).samples)
+
+
+def write_ulaw_wav(path: Path, ulaw: bytes) -> None:
+    """A WAVE_FORMAT_MULAW (7) file: what <Play> wants for 8 kHz phone audio."""
+    fmt = struct.pack("<HHIIHHH", 7, 1, PHONE_RATE, PHONE_RATE, 1, 8, 0)
+    fact = struct.pack("<I", len(ulaw))
+    pad = b"\x00" if len(ulaw) % 2 else b""
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"fact" + struct.pack("<I", 4) + fact
+    chunks += b"data" + struct.pack("<I", len(ulaw)) + ulaw + pad
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+
+
+def read_ulaw_wav(path: Path) -> bytes:
+    """The mu-law payload of a file written by `write_ulaw_wav` (or any mu-law WAV)."""
+    data = path.read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError(f"{path}: not a WAV file")
+    position, audio_format, payload = 12, None, None
+    while position + 8 <= len(data):
+        name, size = data[position : position + 4], struct.unpack("<I", data[position + 4 : position + 8])[0]
+        body = data[position + 8 : position + 8 + size]
+        if name == b"fmt ":
+            audio_format, channels, rate = struct.unpack("<HHI", body[:8])
+            if (audio_format, channels, rate) != (7, 1, PHONE_RATE):
+                raise ValueError(f"{path}: expected 8 kHz mono mu-law, got format {audio_format}, {channels} ch, {rate} Hz")
+        elif name == b"data":
+            payload = body
+        position += 8 + size + (size % 2)
+    if audio_format is None or payload is None:
+        raise ValueError(f"{path}: missing fmt or data chunk")
+    return payload
+
+
+def frames(ulaw: bytes) -> list[bytes]:
+    """Split mu-law audio into 20 ms frames of 160 bytes, padding the last with silence."""
+    padded = ulaw + bytes([ULAW_SILENCE]) * (-len(ulaw) % FRAME_BYTES)
+    return [padded[i : i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES)]

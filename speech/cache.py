@@ -1,0 +1,90 @@
+"""On-disk audio cache keyed by a hash of what the audio depends on.
+
+Files are written to a temporary name and renamed into place, so a reader never sees half a
+file and two writers of the same key simply both produce the same bytes. Reads touch the file's
+time, and when the folder grows past its bound the least recently used files are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+
+def cache_key(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()
+
+
+class AudioCache:
+    def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._size: int | None = None
+
+    def path_for(self, key: str, suffix: str) -> Path:
+        return self.folder / key[:2] / f"{key}{suffix}"
+
+    def get(self, key: str, suffix: str) -> Path | None:
+        path = self.path_for(key, suffix)
+        try:
+            os.utime(path)  # mark as recently used
+        except FileNotFoundError:
+            return None
+        return path
+
+    def put(self, key: str, suffix: str, write: Callable[[Path], None]) -> Path:
+        """Create the entry with `write(temporary_path)` and move it into place atomically."""
+        final = self.path_for(key, suffix)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=final.parent, prefix=".tmp-", suffix=suffix)
+        os.close(handle)
+        try:
+            write(Path(temporary))
+            os.replace(temporary, final)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        self._grew(final.stat().st_size)
+        return final
+
+    def size(self) -> int:
+        return sum(p.stat().st_size for p in self._entries())
+
+    def _entries(self) -> list[Path]:
+        return [p for p in self.folder.glob("??/*") if p.is_file() and not p.name.startswith(".tmp-")]
+
+    def _grew(self, added: int) -> None:
+        with self._lock:
+            if self._size is None:
+                self._size = self.size()
+            else:
+                self._size += added
+            if self._size > self.max_bytes:
+                self._size = self._evict()
+
+    def _evict(self) -> int:
+        """Remove least recently used entries until the cache is at 90% of its bound."""
+        entries = []
+        for path in self._entries():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path))
+        entries.sort()
+        total = sum(size for _, size, _ in entries)
+        target = self.max_bytes * 9 // 10
+        for _, size, path in entries:
+            if total <= target:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+        return total
