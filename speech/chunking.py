@@ -49,7 +49,7 @@ def _sentences(text: str) -> list[str]:
 def _safe_cut(text: str, limit: int) -> int | None:
     """The last pause at or before `limit` that is outside brackets and not inside a number."""
     outside = _outside_brackets(text)
-    for i in range(min(limit, len(text) - 1), 0, -1):
+    for i in range(min(limit - 1, len(text) - 1), 0, -1):
         if text[i] in _PAUSES and outside[i]:
             before, after = text[i - 1 : i], text[i + 1 : i + 2]
             if text[i] in ",:" and before.isdigit() and after.isdigit():
