@@ -16,7 +16,7 @@ import tempfile
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -96,70 +96,111 @@ class EspeakCommand:
 class _Job:
     pinyin: str
     out: Path
-    settings: VoiceSettings
-    done: Future
+    done: Future = field(default_factory=Future)
+    abandoned: bool = False
 
 
-class Pyttsx3Espeak:
-    """pyttsx3's espeak driver on its own worker thread; falls back to `EspeakCommand`."""
+class _Pyttsx3Worker:
+    """The one thread that owns this process's pyttsx3 engine (pyttsx3 keeps one per process).
 
-    name = "pyttsx3"
+    It is set up once for one voice and rate: with pyttsx3 2.99 a new rate takes effect an
+    utterance late, and a run without an utterance speaks the previous text again. Each job is
+    written to a private file and moved into place only if its caller is still waiting.
+    """
 
-    def __init__(self, fallback: Engine | None = None, timeout: float = TIMEOUT_SECONDS):
-        self.fallback = fallback or EspeakCommand(timeout)
-        self.timeout = timeout
+    _instance: _Pyttsx3Worker | None = None
+    _instance_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, settings: VoiceSettings) -> _Pyttsx3Worker:
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls(settings)
+            return cls._instance
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+        self.broken: str | None = None
         self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._broken: str | None = None
-        self._worker = threading.Thread(target=self._run, name="tingwen-tts", daemon=True)
-        self._worker.start()
+        self._thread = threading.Thread(target=self._run, name="tingwen-tts", daemon=True)
+        self._thread.start()
 
-    def synthesize(self, pinyin: str, out: Path, settings: VoiceSettings) -> None:
-        if self._broken is None:
-            job = _Job(pinyin, out, settings, Future())
-            self._jobs.put(job)
-            try:
-                job.done.result(timeout=self.timeout)
-                return
-            except FutureTimeout:
-                self._broken = f"pyttsx3 did not finish within {self.timeout:.0f} s"
-            except Exception as error:  # the engine's own failure: use the fallback this once
-                log.warning("pyttsx3 failed (%s); using espeak-ng directly for this chunk", error)
-                self.fallback.synthesize(pinyin, out, settings)
-                return
-            log.error("%s; using espeak-ng directly from now on", self._broken)
-        self.fallback.synthesize(pinyin, out, settings)
+    def submit(self, job: _Job) -> None:
+        self._jobs.put(job)
+
+    def _start(self, finished: list[bool]):
+        import pyttsx3
+        import pyttsx3.drivers.espeak as driver
+
+        # The driver prints "Audio saved to …" for every file; send that to the debug log.
+        driver.print = lambda *args, **_: log.debug(" ".join(map(str, args)))
+        engine = pyttsx3.init("espeak")
+        voice = next((v.id for v in engine.getProperty("voices") if self.settings.voice in (v.languages or [])), None)
+        if voice is None:
+            raise EngineUnavailable(f"pyttsx3 finds no espeak voice {self.settings.voice!r}")
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", self.settings.rate)
+        with tempfile.TemporaryDirectory() as folder:  # speak once so the properties have landed
+            engine.save_to_file("ni3 hao3.", str(Path(folder) / "settle.wav"))
+            engine.runAndWait()
+        engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
+        return engine
 
     def _run(self) -> None:
+        finished: list[bool] = []
         try:
-            import pyttsx3
-            import pyttsx3.drivers.espeak as driver
-
-            # The driver prints "Audio saved to …" for every file; send that to the debug log.
-            driver.print = lambda *args, **_: log.debug(" ".join(map(str, args)))
-            engine = pyttsx3.init("espeak")
-            voice_ids = {v.id: v for v in engine.getProperty("voices")}
-            # The driver's first utterance after init comes back empty when it is long (seen with
-            # pyttsx3 2.99): warm it up with a short one so real jobs never meet that.
-            with tempfile.TemporaryDirectory() as folder:
-                engine.save_to_file("ni3 hao3.", str(Path(folder) / "warm-up.wav"))
-                engine.runAndWait()
+            engine = self._start(finished)
         except Exception as error:  # no libespeak-ng, or pyttsx3 broken: every job falls back
-            self._broken = f"pyttsx3 could not start: {error}"
-            log.error("%s; using espeak-ng directly", self._broken)
+            self.broken = f"pyttsx3 could not start: {error}"
+            log.error("%s; using espeak-ng directly", self.broken)
             engine = None
         while True:
             job = self._jobs.get()
             if engine is None:
-                job.done.set_exception(EngineUnavailable(self._broken or "pyttsx3 unavailable"))
+                job.done.set_exception(EngineUnavailable(self.broken or "pyttsx3 unavailable"))
                 continue
-            try:
-                voice = next((i for i, v in voice_ids.items() if job.settings.voice in (v.languages or [])), job.settings.voice)
-                engine.setProperty("voice", voice)
-                engine.setProperty("rate", job.settings.rate)
-                engine.save_to_file(job.pinyin, str(job.out))
-                engine.runAndWait()
-                if not job.out.exists() or job.out.stat().st_size <= 44:
-                    raise EngineUnavailable("pyttsx3 wrote no audio")
-                job.done.set_result(None)
-            except Exception as error:
-                job.done.set_exception(error)
+            with tempfile.TemporaryDirectory(prefix="tingwen-pyttsx3-") as folder:
+                private = Path(folder) / "out.wav"
+                try:
+                    finished.clear()
+                    engine.save_to_file(job.pinyin, str(private))
+                    engine.runAndWait()
+                    if finished != [True] or not private.exists() or private.stat().st_size <= 44:
+                        raise EngineUnavailable(f"pyttsx3 did not complete the utterance ({finished})")
+                    if not job.abandoned:
+                        shutil.move(private, job.out)
+                    job.done.set_result(None)
+                except Exception as error:
+                    job.done.set_exception(error)
+
+
+class Pyttsx3Espeak:
+    """pyttsx3 driving espeak-ng, with the espeak-ng command for whatever it cannot do: other
+    voices or rates than the one the process's engine was set up for (`tingwen say --rate`),
+    an utterance the driver does not report as completed, or a driver that hangs."""
+
+    name = "pyttsx3"
+
+    def __init__(self, settings: VoiceSettings | None = None, fallback: Engine | None = None, timeout: float = TIMEOUT_SECONDS):
+        self.worker = _Pyttsx3Worker.shared(settings or VoiceSettings())
+        self.fallback = fallback or EspeakCommand(timeout)
+        self.timeout = timeout
+        self.hung = False
+
+    def synthesize(self, pinyin: str, out: Path, settings: VoiceSettings) -> None:
+        fixed = self.worker.settings
+        if self.hung or self.worker.broken or (settings.voice, settings.rate) != (fixed.voice, fixed.rate):
+            self.fallback.synthesize(pinyin, out, settings)
+            return
+        job = _Job(pinyin, out)
+        self.worker.submit(job)
+        try:
+            job.done.result(timeout=self.timeout)
+        except FutureTimeout:
+            job.abandoned = True
+            self.hung = True
+            log.error("pyttsx3 did not finish within %.0f s; using espeak-ng directly from now on", self.timeout)
+            self.fallback.synthesize(pinyin, out, settings)
+        except Exception as error:
+            log.warning("pyttsx3 failed (%s); using espeak-ng directly for this chunk", error)
+            self.fallback.synthesize(pinyin, out, settings)

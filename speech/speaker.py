@@ -64,7 +64,7 @@ class Speaker:
         check_voice(self.settings.voice)
         load_dictionary(pronunciations)
         self.cache = cache
-        self.engine = engine or Pyttsx3Espeak()
+        self.engine = engine or Pyttsx3Espeak(self.settings)
 
     def spoken(self, text: str) -> str:
         return normalize(text)

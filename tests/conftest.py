@@ -47,3 +47,19 @@ def find_section(sections: list[Section], path: str) -> Section:
         sections = node.children
     assert node is not None
     return node
+
+
+@pytest.fixture(scope="session")
+def speaker_factory(tmp_path_factory):
+    """Speakers over real espeak-ng, sharing one engine (pyttsx3 keeps one per process)."""
+    from speech.cache import AudioCache
+    from speech.engine import Pyttsx3Espeak, VoiceSettings
+    from speech.speaker import Speaker
+
+    engine = Pyttsx3Espeak()
+
+    def make(rate: int = 130, volume: float = 1.0, cache_dir=None, max_bytes: int = 512 * 1024 * 1024):
+        folder = cache_dir or tmp_path_factory.mktemp("audio")
+        return Speaker(AudioCache(folder, max_bytes), VoiceSettings(rate=rate, volume=volume), engine=engine)
+
+    return make
