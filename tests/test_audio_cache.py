@@ -1,0 +1,78 @@
+"""The audio cache returns the same file for the same text, a new one when the voice changes,
+stays whole under concurrent writers, and keeps to its size bound."""
+
+import threading
+import time
+
+from speech.cache import AudioCache, cache_key
+from speech.speaker import AudioFormat
+
+TEXT = "请依法依规做好各项工作。"
+
+
+def test_same_text_same_file_and_fast(speaker_factory, tmp_path):
+    speaker = speaker_factory(cache_dir=tmp_path)
+    first = speaker.render(TEXT)
+    modified = first.path.stat().st_mtime_ns
+    started = time.perf_counter()
+    again = speaker.render(TEXT)
+    assert time.perf_counter() - started < 0.05
+    assert again.path == first.path
+    assert again.path.read_bytes() == first.path.read_bytes()
+    assert first.path.stat().st_mtime_ns >= modified
+
+
+def test_rate_and_format_change_the_file(speaker_factory, tmp_path):
+    normal = speaker_factory(rate=130, cache_dir=tmp_path).render(TEXT)
+    slower = speaker_factory(rate=100, cache_dir=tmp_path).render(TEXT)
+    phone = speaker_factory(rate=130, cache_dir=tmp_path).render(TEXT, AudioFormat.ULAW)
+    assert len({normal.path, slower.path, phone.path}) == 3
+    assert slower.seconds > normal.seconds
+
+
+def test_concurrent_writers_leave_one_whole_file(tmp_path):
+    cache = AudioCache(tmp_path)
+    key = cache_key("same")
+    payload = b"RIFF" + b"x" * 100_000
+
+    def write(path):
+        for start in range(0, len(payload), 10_000):
+            with path.open("ab") as handle:
+                handle.write(payload[start : start + 10_000])
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=cache.put, args=(key, ".wav", write)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache.get(key, ".wav").read_bytes() == payload
+    assert [p.name for p in tmp_path.rglob(".tmp-*")] == []
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    cache = AudioCache(tmp_path)
+
+    def fail(path):
+        path.write_bytes(b"half")
+        raise RuntimeError("engine died")
+
+    try:
+        cache.put(cache_key("x"), ".wav", fail)
+    except RuntimeError:
+        pass
+    assert cache.get(cache_key("x"), ".wav") is None
+    assert list(tmp_path.rglob("*.wav")) == []
+
+
+def test_least_recently_used_entries_are_evicted(tmp_path):
+    cache = AudioCache(tmp_path, max_bytes=10_000)
+    keys = [cache_key(i) for i in range(5)]
+    for i, key in enumerate(keys):
+        cache.put(key, ".wav", lambda p: p.write_bytes(b"a" * 3_000))
+        time.sleep(0.01)
+        if i == 2:
+            cache.get(keys[0], ".wav")  # used again: should survive
+    assert cache.size() <= 10_000
+    survivors = [i for i, key in enumerate(keys) if cache.get(key, ".wav") is not None]
+    assert survivors == [0, 3, 4]  # 1 and 2 were the least recently used

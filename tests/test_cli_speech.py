@@ -1,0 +1,57 @@
+"""`tingwen normalize`, `say` and `prerender` on the command line."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from server import cli
+from speech.audio import PHONE_RATE, read_ulaw_wav, read_wav
+
+
+@pytest.fixture
+def run(tmp_path):
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), *args])
+
+
+def test_normalize_prints_spoken_form_and_pinyin(run):
+    assert run("normalize", "拨打“12119”").output.strip() == "拨打，幺二幺幺九"
+    assert run("normalize", "--pinyin", "内蒙古2025年").output.strip() == "nei4 meng3 gu3 er4 ling2 er4 wu3 nian2"
+
+
+@pytest.mark.parametrize("fmt", ["wav", "ulaw"])
+def test_say_writes_audio(run, tmp_path, fmt):
+    out = tmp_path / f"hello.{fmt}.wav"
+    result = run("say", "您好，这里是听文。", "--out", str(out), "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "ulaw":
+        assert len(read_ulaw_wav(out)) > PHONE_RATE  # more than a second of phone audio
+    else:
+        assert read_wav(out).seconds > 1.0
+
+
+def test_say_rate_changes_length(run, tmp_path):
+    run("say", "您好，这里是听文。", "--out", str(tmp_path / "a.wav"), "--rate", "170")
+    run("say", "您好，这里是听文。", "--out", str(tmp_path / "b.wav"), "--rate", "90")
+    assert read_wav(tmp_path / "b.wav").seconds > read_wav(tmp_path / "a.wav").seconds * 1.4
+
+
+def test_say_rejects_bad_rate(run, tmp_path):
+    result = run("say", "你好", "--out", str(tmp_path / "x.wav"), "--rate", "5")
+    assert result.exit_code == 2
+    assert "--rate" in result.output
+
+
+def test_prerender_renders_once(run, tmp_path, corpus_path):
+    run("ingest", str(corpus_path))
+    first = run("prerender", "--format", "ulaw")
+    assert first.exit_code == 0, first.output
+    audio = tmp_path / "data" / "audio"
+    files = sorted(p.name for p in audio.rglob("*.ulaw.wav"))
+    assert len(files) > 300
+    again = run("prerender", "--format", "ulaw")
+    assert again.exit_code == 0
+    assert sorted(p.name for p in audio.rglob("*.ulaw.wav")) == files
+    listed = json.loads(run("notices", "--json").output)
+    assert len(listed) == 7
