@@ -158,7 +158,7 @@ def split_heading(own: str, has_children: bool) -> tuple[str | None, str]:
     if rest_lines and len(first_line) <= _MAX_RUN_IN_HEADING and not _has_inner_sentence_end(first_line):
         return first_line.rstrip(SENTENCE_END + "：:"), rest_lines.strip()
 
-    sentence, rest = _first_sentence(own)
+    sentence, rest = first_sentence(own)
     if len(sentence) <= _MAX_SENTENCE_HEADING and (rest or has_children):
         return sentence.rstrip(SENTENCE_END), rest
     if not rest and has_children and len(own) <= _MAX_RUN_IN_HEADING and sentence[-1] not in SENTENCE_END + "：:":
@@ -176,7 +176,7 @@ def _has_inner_sentence_end(line: str) -> bool:
 _BRACKETS = {"《": "》", "（": "）", "(": ")", "“": "”", "〔": "〕", "[": "]", "【": "】"}
 
 
-def _first_sentence(text: str) -> tuple[str, str]:
+def first_sentence(text: str) -> tuple[str, str]:
     """The first sentence (with its end mark) and the rest; ends inside brackets do not count."""
     closing: list[str] = []
     for i, ch in enumerate(text):
@@ -203,3 +203,13 @@ def _opener_split(own: str) -> int | None:
         if own.startswith(sentence_openers(), pos):
             return pos
     return None
+
+
+def split_sentences(text: str) -> list[str]:
+    """Every sentence of `text` in order, each with its end mark; ends inside brackets do not count."""
+    sentences = []
+    rest = text.strip()
+    while rest:
+        sentence, rest = first_sentence(rest)
+        sentences.append(sentence.strip())
+    return [s for s in sentences if s]

@@ -1,0 +1,626 @@
+"""The voice menu: the one conversation that the phone, the kiosk and hands-free listening drive.
+
+Pure logic, no I/O: `Menu(notices).step(state, event) -> (state, actions)`. The state is a small
+value that survives a JSON round trip (it is stored per phone call between webhooks); the
+actions say what to speak or play, what input is valid next, when to cut audio, and when to end.
+A key means the same everywhere (DESIGN.md): 1–9 choose, * cancel, 0 repeat, # next.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+
+from content.model import Notice
+from content.prompts import Prompts, load_prompts
+from content.reading import (
+    Segment,
+    find_section,
+    menu_items,
+    menu_root,
+    section_label,
+    segments,
+    spoken_date,
+    subtree_end,
+)
+
+PAGE_SIZE = 8  # keys 1–8 choose; 9 reads everything
+READ_ALL_KEY = "9"
+DEFAULT_MAX_MISSES = 3
+_CN = "零一二三四五六七八九"
+
+
+class Mode(StrEnum):
+    TOP = "top"  # the latest notices
+    NOTICE = "notice"  # a notice's menu of parts (state.path is the menu's section, "" or its root)
+    READING = "reading"  # a part of a notice, sentence by sentence
+    PART_END = "part_end"  # a part has been read: what comes next?
+    READ_ALL = "read_all"  # hands-free: every latest notice in turn
+    ENDED = "ended"  # said goodbye; the next event starts again
+
+
+class IntentKind(StrEnum):
+    CHOOSE = "choose"
+    READ_ALL = "read_all"
+    CANCEL = "cancel"
+    REPEAT = "repeat"
+    NEXT = "next"
+    PREVIOUS = "previous"
+    BACK = "back"
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A key (0-9 * #), a recognised intent, a timeout (silence), or playback finished."""
+
+    kind: str
+    key: str | None = None
+    intent: Intent | None = None
+
+    @staticmethod
+    def press(key: str) -> Event:
+        return Event("key", key=key)
+
+    @staticmethod
+    def said(intent: Intent) -> Event:
+        return Event("intent", intent=intent)
+
+    @staticmethod
+    def timeout() -> Event:
+        return Event("timeout")
+
+    @staticmethod
+    def finished() -> Event:
+        return Event("finished")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One valid input: its key, the words that mean it, and what it does."""
+
+    key: str | None
+    words: tuple[str, ...]
+    intent: Intent
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    interruptible: bool = True
+
+
+@dataclass(frozen=True)
+class Play:
+    """Read one sentence of a notice (`path` "" is the letter itself)."""
+
+    notice_id: int
+    path: str
+    sentence: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Listen:
+    choices: tuple[Choice, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.choices if c.key)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(w for c in self.choices for w in c.words)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Cut whatever is playing, at once."""
+
+
+@dataclass(frozen=True)
+class End:
+    """Goodbye said: the phone hangs up, the kiosk returns to its welcome screen."""
+
+    reason: str
+
+
+Action = Say | Play | Listen | Stop | End
+
+
+@dataclass(frozen=True)
+class MenuState:
+    mode: Mode = Mode.TOP
+    page: int = 0
+    notice_id: int | None = None
+    path: str = ""  # NOTICE: the section whose children are listed; READING: the menu to go back to
+    cursor: int = 0  # READING: segment index; READ_ALL: notice index
+    segment: int = -1  # READ_ALL: segment index within the notice, -1 while its title is read
+    sentence: int = 0
+    stop_at: int = 0  # READING: last segment of the chosen part
+    greeted: bool = False
+    heard: bool = False  # the current menu was said in full once: retries are short
+    coached: bool = False  # the reading controls were explained once
+    misses: int = 0  # invalid or silent turns in a row
+    playing: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MenuState:
+        data = json.loads(text)
+        data["mode"] = Mode(data["mode"])
+        return cls(**data)
+
+
+@dataclass
+class _Turn:
+    """What one step builds: the next state and the actions in order."""
+
+    state: MenuState
+    actions: list[Action] = field(default_factory=list)
+
+    def say(self, *texts: str, interruptible: bool = True) -> None:
+        text = "".join(t for t in texts if t)
+        if text:
+            self.actions.append(Say(text, interruptible))
+            self.state = replace(self.state, playing=True)
+
+
+def _number_words(n: int) -> tuple[str, ...]:
+    cn = _CN[n]
+    return (cn, f"第{cn}条", f"第{cn}个", f"第{cn}项", f"第{cn}")
+
+
+_CANCEL_WORDS = ("取消", "停止", "不听了")
+_REPEAT_WORDS = ("重复", "再说一遍")
+_NEXT_WORDS = ("下一条", "下一个", "下一页")
+_PREVIOUS_WORDS = ("上一条", "上一个", "上一页")
+
+
+class Menu:
+    def __init__(self, notices: Sequence[Notice], prompts: Prompts | None = None, max_misses: int = DEFAULT_MAX_MISSES):
+        self.notices = list(notices)  # newest first
+        self.by_id = {n.id: n for n in self.notices}
+        self.prompts = prompts or load_prompts()
+        self.max_misses = max_misses
+
+    # Entry points
+
+    def start(self, greeted: bool = False) -> tuple[MenuState, list[Action]]:
+        turn = _Turn(MenuState(greeted=greeted))
+        self._enter_top(turn, page=0)
+        return turn.state, turn.actions
+
+    def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
+        if not self.is_valid(state):
+            return self.start(greeted=state.greeted)
+        if state.mode is Mode.ENDED:
+            return self.start()
+        turn = _Turn(state)
+        if event.kind == "finished":
+            turn.state = replace(state, playing=False)
+            self._on_finished(turn)
+            return turn.state, turn.actions
+        if event.kind == "timeout":
+            if state.mode in (Mode.READING, Mode.READ_ALL):  # nobody pressed anything: read on
+                turn.state = replace(state, playing=False)
+                self._on_finished(turn)
+            else:
+                self._miss(turn, self.prompts.silence)
+            return turn.state, turn.actions
+        intent = self._accept(state, event)
+        if intent is None:
+            self._miss(turn, self.prompts.invalid)
+            return turn.state, turn.actions
+        turn.state = replace(turn.state, misses=0)
+        if turn.state.playing or intent.kind is IntentKind.CANCEL:
+            # any valid input cuts what is playing; cancel says so even if nothing seems to be
+            turn.actions.append(Stop())
+            turn.state = replace(turn.state, playing=False)
+        self._on_intent(turn, intent)
+        return turn.state, turn.actions
+
+    def choices(self, state: MenuState) -> tuple[Choice, ...]:
+        """Exactly the inputs valid in `state` (what the Listen action carries)."""
+        cancel = Choice("*", _CANCEL_WORDS + ("返回",), Intent(IntentKind.CANCEL))
+        repeat = Choice("0", _REPEAT_WORDS + ("帮助",), Intent(IntentKind.REPEAT))
+        if state.mode in (Mode.TOP, Mode.NOTICE):
+            count = self._page_item_count(state)
+            items = [Choice(str(n), _number_words(n), Intent(IntentKind.CHOOSE, n)) for n in range(1, count + 1)]
+            read_all = Choice(READ_ALL_KEY, ("全部", "连续收听", "从头收听", "全文"), Intent(IntentKind.READ_ALL))
+            paging = []
+            if self._page_count(state) > 1:
+                paging = [
+                    Choice("#", _NEXT_WORDS, Intent(IntentKind.NEXT)),
+                    Choice(None, _PREVIOUS_WORDS, Intent(IntentKind.PREVIOUS)),
+                ]
+            if state.mode is Mode.TOP and not self.notices:
+                return (repeat,)
+            return (*items, read_all, *paging, repeat, cancel)
+        if state.mode in (Mode.READING, Mode.READ_ALL):
+            return (
+                cancel,
+                Choice("0", _REPEAT_WORDS, Intent(IntentKind.REPEAT)),
+                Choice("#", _NEXT_WORDS + ("下一部分",), Intent(IntentKind.NEXT)),
+                Choice(None, _PREVIOUS_WORDS, Intent(IntentKind.PREVIOUS)),
+                Choice(None, ("帮助",), Intent(IntentKind.HELP)),
+            )
+        if state.mode is Mode.PART_END:
+            return (Choice("#", _NEXT_WORDS + ("继续",), Intent(IntentKind.NEXT)), repeat, cancel)
+        return ()
+
+    def is_valid(self, state: MenuState) -> bool:
+        """Whether the front ends can render `state` against the notices this menu has."""
+        if state.mode in (Mode.TOP, Mode.ENDED):
+            return 0 <= state.page < max(1, self._top_pages())
+        if state.mode is Mode.READ_ALL:
+            return 0 <= state.cursor < len(self.notices)
+        notice = self.by_id.get(state.notice_id)
+        if notice is None:
+            return False
+        if state.mode is Mode.NOTICE:
+            return (state.path == "" or find_section(notice, state.path) is not None) and 0 <= state.page < max(
+                1, self._page_count(state)
+            )
+        parts = segments(notice)
+        return 0 <= state.cursor < len(parts) and state.cursor <= state.stop_at < len(parts)
+
+    # Input
+
+    def _accept(self, state: MenuState, event: Event) -> Intent | None:
+        choices = self.choices(state)
+        if event.kind == "key":
+            return next((c.intent for c in choices if c.key is not None and c.key == event.key), None)
+        if event.kind == "intent" and event.intent is not None:
+            if event.intent.kind is IntentKind.BACK:
+                event = Event.said(Intent(IntentKind.CANCEL))
+            if event.intent.kind is IntentKind.HELP and any(c.intent.kind is IntentKind.REPEAT for c in choices):
+                return Intent(IntentKind.HELP)
+            return event.intent if any(c.intent == event.intent for c in choices) else None
+        return None
+
+    def _miss(self, turn: _Turn, what: str) -> None:
+        misses = turn.state.misses + 1
+        turn.state = replace(turn.state, misses=misses)
+        if misses >= self.max_misses:
+            turn.actions.append(Stop())
+            turn.state = replace(turn.state, mode=Mode.ENDED, playing=False)
+            turn.say(self.prompts.goodbye, interruptible=False)
+            turn.actions.append(End("no valid input"))
+            return
+        turn.actions.append(Stop())
+        turn.say(what)
+        self._repeat_current(turn, short=True)
+
+    def _on_intent(self, turn: _Turn, intent: Intent) -> None:
+        mode = turn.state.mode
+        if mode is Mode.TOP:
+            self._top_intent(turn, intent)
+        elif mode is Mode.NOTICE:
+            self._notice_intent(turn, intent)
+        elif mode is Mode.READING:
+            self._reading_intent(turn, intent)
+        elif mode is Mode.PART_END:
+            self._part_end_intent(turn, intent)
+        elif mode is Mode.READ_ALL:
+            self._read_all_intent(turn, intent)
+
+    def _repeat_current(self, turn: _Turn, short: bool) -> None:
+        state = turn.state
+        if state.mode is Mode.TOP:
+            self._say_top(turn, short=short, help_=not short)
+        elif state.mode is Mode.NOTICE:
+            self._say_notice_menu(turn, short=short, help_=not short)
+        elif state.mode is Mode.PART_END:
+            self._say_part_end(turn)
+        elif state.mode in (Mode.READING, Mode.READ_ALL):
+            self._play_current(turn)
+
+    # The latest notices
+
+    def _top_pages(self) -> int:
+        return max(1, -(-len(self.notices) // PAGE_SIZE))
+
+    def _page_count(self, state: MenuState) -> int:
+        if state.mode is Mode.TOP:
+            return self._top_pages()
+        return max(1, -(-len(self._items(state)) // PAGE_SIZE))
+
+    def _page_item_count(self, state: MenuState) -> int:
+        total = len(self.notices) if state.mode is Mode.TOP else len(self._items(state))
+        return max(0, min(PAGE_SIZE, total - state.page * PAGE_SIZE))
+
+    def _enter_top(self, turn: _Turn, page: int) -> None:
+        turn.state = replace(MenuState(), greeted=turn.state.greeted, coached=turn.state.coached, page=page)
+        if not turn.state.greeted:
+            turn.say(self.prompts.greeting)
+            turn.state = replace(turn.state, greeted=True)
+        self._say_top(turn, short=False, help_=True)
+
+    def _say_top(self, turn: _Turn, short: bool, help_: bool) -> None:
+        p = self.prompts
+        if not self.notices:
+            turn.say(p.no_notices)
+            turn.actions.append(Listen(self.choices(turn.state)))
+            return
+        state = turn.state
+        count = self._page_item_count(state)
+        if short:
+            turn.say(p.top_short.format(last=count))
+        else:
+            page_notices = self.notices[state.page * PAGE_SIZE : state.page * PAGE_SIZE + count]
+            heading = p.top_heading.format(count=len(self.notices))
+            if self._top_pages() > 1:
+                heading += p.top_page_heading.format(page=state.page + 1)
+            items = "".join(p.top_item.format(key=i, title=n.spoken_title) for i, n in enumerate(page_notices, 1))
+            paging = ""
+            if self._top_pages() > 1:
+                paging = p.next_page_hint if state.page + 1 < self._top_pages() else p.first_page_hint
+            turn.say(heading, items, p.read_all_item, paging, p.top_help if help_ or not state.heard else "")
+            turn.state = replace(turn.state, heard=True)
+        turn.actions.append(Listen(self.choices(turn.state)))
+
+    def _top_intent(self, turn: _Turn, intent: Intent) -> None:
+        state = turn.state
+        if intent.kind is IntentKind.CHOOSE:
+            notice = self.notices[state.page * PAGE_SIZE + intent.number - 1]
+            self._open_notice(turn, notice)
+        elif intent.kind is IntentKind.READ_ALL:
+            self._start_read_all(turn)
+        elif intent.kind in (IntentKind.NEXT, IntentKind.PREVIOUS):
+            step = 1 if intent.kind is IntentKind.NEXT else -1
+            turn.state = replace(state, page=(state.page + step) % self._top_pages(), heard=False)
+            self._say_top(turn, short=False, help_=False)
+        elif intent.kind is IntentKind.CANCEL:
+            self._say_top(turn, short=False, help_=False)  # the top never hangs up by itself
+        else:  # repeat, help
+            self._say_top(turn, short=False, help_=True)
+
+    # A notice and its parts
+
+    def _items(self, state: MenuState):
+        notice = self.by_id.get(state.notice_id)
+        return menu_items(notice, state.path) if notice else []
+
+    def _open_notice(self, turn: _Turn, notice: Notice) -> None:
+        p = self.prompts
+        issuer = p.notice_issuer.format(issuer=notice.issuer) if notice.issuer else ""
+        day = notice.published_date or notice.signed_date
+        dated = p.notice_date.format(date=spoken_date(day)) if day else ""
+        turn.say(p.notice_intro.format(title=notice.spoken_title, issuer=issuer, date=dated))
+        root = menu_root(notice)
+        if not menu_items(notice, root):  # nothing to choose from: read it straight away
+            parts = segments(notice)
+            if not parts:
+                turn.say(self.prompts.notice_end)
+                self._enter_top(turn, page=self._page_of(notice))
+                return
+            self._start_reading(turn, notice, 0, len(parts) - 1, origin=None)
+            return
+        turn.state = replace(turn.state, mode=Mode.NOTICE, notice_id=notice.id, path=root, page=0, heard=False)
+        self._say_notice_menu(turn, short=False, help_=False)
+
+    def _say_notice_menu(self, turn: _Turn, short: bool, help_: bool) -> None:
+        p = self.prompts
+        state = turn.state
+        count = self._page_item_count(state)
+        read_item = p.read_whole_item if state.path == menu_root(self.by_id[state.notice_id]) else p.read_section_item
+        if short:
+            turn.say(p.section_short.format(last=count))
+        else:
+            items = self._items(state)[state.page * PAGE_SIZE : state.page * PAGE_SIZE + count]
+            spoken = "".join(p.section_item.format(key=i, label=section_label(s)) for i, s in enumerate(items, 1))
+            paging = ""
+            if self._page_count(state) > 1:
+                paging = p.next_page_hint if state.page + 1 < self._page_count(state) else p.first_page_hint
+            heading = p.section_menu_heading.format(count=len(self._items(state)))
+            turn.say(heading, spoken, read_item, paging, p.section_help if help_ or not state.heard else "")
+            turn.state = replace(turn.state, heard=True)
+        turn.actions.append(Listen(self.choices(turn.state)))
+
+    def _notice_intent(self, turn: _Turn, intent: Intent) -> None:
+        state = turn.state
+        notice = self.by_id[state.notice_id]
+        parts = segments(notice)
+        if intent.kind is IntentKind.CHOOSE:
+            section = self._items(state)[state.page * PAGE_SIZE + intent.number - 1]
+            if section.children:
+                turn.say(section_label(section))
+                turn.state = replace(state, path=section.path, page=0, heard=False)
+                self._say_notice_menu(turn, short=False, help_=False)
+            else:
+                index = next(i for i, s in enumerate(parts) if s.path == section.path)
+                self._start_reading(turn, notice, index, subtree_end(parts, index), origin=state.path)
+        elif intent.kind is IntentKind.READ_ALL:
+            if state.path == menu_root(notice):
+                self._start_reading(turn, notice, 0, len(parts) - 1, origin=state.path)
+            else:
+                index = next(i for i, s in enumerate(parts) if s.path == state.path)
+                self._start_reading(turn, notice, index, subtree_end(parts, index), origin=state.path)
+        elif intent.kind in (IntentKind.NEXT, IntentKind.PREVIOUS):
+            step = 1 if intent.kind is IntentKind.NEXT else -1
+            turn.state = replace(state, page=(state.page + step) % self._page_count(state), heard=False)
+            self._say_notice_menu(turn, short=False, help_=False)
+        elif intent.kind is IntentKind.CANCEL:
+            self._back_from_menu(turn, notice)
+        else:
+            self._say_notice_menu(turn, short=False, help_=True)
+
+    def _back_from_menu(self, turn: _Turn, notice: Notice) -> None:
+        path = turn.state.path
+        if path == menu_root(notice):
+            self._enter_top(turn, page=self._page_of(notice))
+            return
+        parent = path.rpartition(".")[0]
+        if len(parent) <= len(menu_root(notice)):  # never into the flattened issued document
+            parent = menu_root(notice)
+        turn.state = replace(turn.state, mode=Mode.NOTICE, path=parent, page=0, heard=False)
+        self._say_notice_menu(turn, short=False, help_=False)
+
+    def _page_of(self, notice: Notice) -> int:
+        return self.notices.index(notice) // PAGE_SIZE
+
+    # Reading
+
+    def _start_reading(self, turn: _Turn, notice: Notice, start: int, stop_at: int, origin: str | None) -> None:
+        menu_path = menu_root(notice) if origin is None else origin
+        turn.state = replace(
+            turn.state,
+            mode=Mode.READING,
+            notice_id=notice.id,
+            path=menu_path,
+            cursor=start,
+            stop_at=stop_at,
+            sentence=0,
+            page=0,
+            heard=False,
+        )
+        if not turn.state.coached:
+            turn.say(self.prompts.reading_start)
+            turn.state = replace(turn.state, coached=True)
+        self._play_current(turn)
+
+    def _current_segment(self, state: MenuState) -> tuple[Notice, Segment]:
+        if state.mode is Mode.READ_ALL:
+            notice = self.notices[state.cursor]
+            return notice, segments(notice)[state.segment]
+        notice = self.by_id[state.notice_id]
+        return notice, segments(notice)[state.cursor]
+
+    def _play_current(self, turn: _Turn) -> None:
+        state = turn.state
+        if state.mode is Mode.READ_ALL and state.segment < 0:
+            notice = self.notices[state.cursor]
+            turn.say(self.prompts.read_all_notice.format(number=state.cursor + 1, title=notice.spoken_title))
+        else:
+            notice, segment = self._current_segment(state)
+            sentence = min(state.sentence, len(segment.sentences) - 1)
+            turn.actions.append(Play(notice.id, segment.path, sentence, segment.sentences[sentence]))
+            turn.state = replace(turn.state, sentence=sentence, playing=True)
+        turn.actions.append(Listen(self.choices(turn.state)))
+
+    def _on_finished(self, turn: _Turn) -> None:
+        state = turn.state
+        if state.mode is Mode.READING:
+            notice, segment = self._current_segment(state)
+            if state.sentence + 1 < len(segment.sentences):
+                turn.state = replace(state, sentence=state.sentence + 1)
+            elif state.cursor < state.stop_at:
+                turn.state = replace(state, cursor=state.cursor + 1, sentence=0)
+            else:
+                turn.state = replace(state, mode=Mode.PART_END)
+                self._say_part_end(turn)
+                return
+            self._play_current(turn)
+        elif state.mode is Mode.READ_ALL:
+            self._advance_read_all(turn)
+
+    def _reading_intent(self, turn: _Turn, intent: Intent) -> None:
+        state = turn.state
+        notice = self.by_id[state.notice_id]
+        parts = segments(notice)
+        if intent.kind is IntentKind.NEXT:
+            if state.cursor + 1 < len(parts):
+                cursor = state.cursor + 1
+                turn.state = replace(state, cursor=cursor, sentence=0, stop_at=max(state.stop_at, subtree_end(parts, cursor)))
+            else:
+                turn.say(self.prompts.no_next)
+                turn.state = replace(turn.state, mode=Mode.PART_END)
+                self._say_part_end(turn)
+                return
+        elif intent.kind is IntentKind.PREVIOUS:
+            if state.cursor > 0:
+                turn.state = replace(state, cursor=state.cursor - 1, sentence=0)
+            else:
+                turn.say(self.prompts.no_previous)
+                turn.state = replace(turn.state, sentence=0)
+        elif intent.kind is IntentKind.CANCEL:
+            self._back_to_origin(turn, notice)
+            return
+        elif intent.kind is IntentKind.HELP:
+            turn.say(self.prompts.reading_start)
+        self._play_current(turn)  # repeat: the same sentence again
+
+    def _back_to_origin(self, turn: _Turn, notice: Notice) -> None:
+        origin = turn.state.path
+        if not menu_items(notice, menu_root(notice)):
+            self._enter_top(turn, page=self._page_of(notice))
+            return
+        turn.state = replace(turn.state, mode=Mode.NOTICE, path=origin, page=0, heard=False, cursor=0, sentence=0)
+        self._say_notice_menu(turn, short=False, help_=False)
+
+    def _say_part_end(self, turn: _Turn) -> None:
+        state = turn.state
+        notice = self.by_id[state.notice_id]
+        parts = segments(notice)
+        following = state.stop_at + 1
+        if following < len(parts):
+            section = find_section(notice, parts[following].path)
+            label = section_label(section) if section else ""
+            turn.say(self.prompts.part_end, self.prompts.next_part_hint.format(label=label))
+        else:
+            turn.say(self.prompts.notice_end)
+        turn.actions.append(Listen(self.choices(turn.state)))
+
+    def _part_end_intent(self, turn: _Turn, intent: Intent) -> None:
+        state = turn.state
+        notice = self.by_id[state.notice_id]
+        parts = segments(notice)
+        following = state.stop_at + 1
+        if intent.kind is IntentKind.NEXT and following < len(parts):
+            turn.state = replace(state, mode=Mode.READING, cursor=following, sentence=0, stop_at=subtree_end(parts, following))
+            self._play_current(turn)
+        elif intent.kind is IntentKind.CANCEL or intent.kind is IntentKind.NEXT:
+            self._back_to_origin(turn, notice)
+        else:
+            self._say_part_end(turn)
+
+    # Hands-free: every latest notice in turn
+
+    def _start_read_all(self, turn: _Turn) -> None:
+        turn.state = replace(turn.state, mode=Mode.READ_ALL, cursor=0, segment=-1, sentence=0, notice_id=None)
+        turn.say(self.prompts.read_all_start)
+        self._play_current(turn)
+
+    def _advance_read_all(self, turn: _Turn) -> None:
+        state = turn.state
+        parts = segments(self.notices[state.cursor])
+        if state.segment >= 0 and state.sentence + 1 < len(parts[state.segment].sentences):
+            turn.state = replace(state, sentence=state.sentence + 1)
+        elif state.segment + 1 < len(parts):
+            turn.state = replace(state, segment=state.segment + 1, sentence=0)
+        elif state.cursor + 1 < len(self.notices):
+            turn.state = replace(state, cursor=state.cursor + 1, segment=-1, sentence=0)
+        else:
+            turn.say(self.prompts.read_all_end)
+            self._enter_top(turn, page=0)
+            return
+        self._play_current(turn)
+
+    def _read_all_intent(self, turn: _Turn, intent: Intent) -> None:
+        state = turn.state
+        if intent.kind is IntentKind.NEXT:
+            if state.cursor + 1 < len(self.notices):
+                turn.state = replace(state, cursor=state.cursor + 1, segment=-1, sentence=0)
+            else:
+                turn.say(self.prompts.read_all_end)
+                self._enter_top(turn, page=0)
+                return
+        elif intent.kind is IntentKind.PREVIOUS:
+            turn.state = replace(state, cursor=max(0, state.cursor - 1), segment=-1, sentence=0)
+        elif intent.kind is IntentKind.CANCEL:
+            self._enter_top(turn, page=0)
+            return
+        elif intent.kind is IntentKind.HELP:
+            turn.say(self.prompts.read_all_start)
+        self._play_current(turn)

@@ -1,0 +1,68 @@
+"""The menu's wording, read from one data file (content/data/prompts.toml) so staff can change
+what listeners hear without touching code. A missing or unknown entry is refused by name."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Prompts:
+    greeting: str
+    no_notices: str
+    top_heading: str
+    top_page_heading: str
+    top_item: str
+    read_all_item: str
+    next_page_hint: str
+    first_page_hint: str
+    top_help: str
+    top_short: str
+    notice_intro: str
+    notice_issuer: str
+    notice_date: str
+    section_menu_heading: str
+    section_item: str
+    read_whole_item: str
+    read_section_item: str
+    section_help: str
+    section_short: str
+    reading_start: str
+    part_end: str
+    next_part_hint: str
+    notice_end: str
+    no_previous: str
+    no_next: str
+    read_all_start: str
+    read_all_notice: str
+    read_all_end: str
+    invalid: str
+    silence: str
+    goodbye: str
+
+    def fixed_texts(self) -> list[str]:
+        """Prompts that are said as they are (no placeholders): what can be rendered ahead."""
+        return [getattr(self, f.name) for f in fields(self) if "{" not in getattr(self, f.name)]
+
+
+def load_prompts(path: Path | None = None) -> Prompts:
+    if path is None:
+        text, source = resources.files("content").joinpath("data/prompts.toml").read_text("utf-8"), "prompts.toml"
+    else:
+        text, source = path.read_text("utf-8"), str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{source}: {error}") from None
+    wanted = {f.name for f in fields(Prompts)}
+    missing = sorted(wanted - data.keys())
+    unknown = sorted(data.keys() - wanted)
+    if missing or unknown:
+        raise ValueError(f"{source}: missing prompts {missing or '-'}; unknown prompts {unknown or '-'}")
+    not_text = sorted(k for k, v in data.items() if not isinstance(v, str) or not v.strip())
+    if not_text:
+        raise ValueError(f"{source}: prompts must be non-empty text: {not_text}")
+    return Prompts(**data)
