@@ -20,7 +20,9 @@ from flask import Flask
 import kiosk
 from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
+from content.menu import Menu
 from content.model import Notice, Section
+from content.reading import all_sentences
 from content.store import NoticeStore
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
@@ -254,11 +256,11 @@ def say(ctx: click.Context, text: str, out: Path, fmt: str, rate: int | None) ->
 )
 @click.pass_context
 def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
-    """Render every spoken title and section of every stored notice into the audio cache."""
+    """Render every menu prompt and every sentence of every stored notice into the audio cache."""
     speaker = _speaker(ctx)
     chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
     with _store(ctx) as store:
-        texts = reading_texts(store.latest())
+        texts = spoken_texts(store.latest())
     rendered = 0
     with click.progressbar(texts, label="rendering", file=sys.stderr) as bar:
         for text in bar:
@@ -267,15 +269,9 @@ def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
     click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
 
 
-def reading_texts(notices: list[Notice]) -> list[str]:
-    """Everything a listener can hear of these notices, one text per title, letter and section."""
-    texts: list[str] = []
-    for notice in notices:
-        texts.append(notice.spoken_title)
-        if notice.body:
-            texts.append(notice.body)
-        texts.extend(section.reading_text() for section in notice.walk())
-    return texts
+def spoken_texts(notices: list[Notice]) -> list[str]:
+    """Everything the menu can say or play for these notices: its prompts, then every sentence."""
+    return Menu(notices).prompt_texts() + all_sentences(notices)
 
 
 def _speaker(ctx: click.Context, rate: int | None = None) -> Speaker:

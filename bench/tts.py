@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tts.py
 
-Prints, for every title, letter and section of the seven notices:
+Prints, for every menu prompt and every sentence of the seven notices (what the menu says and plays):
 - time to first audio of a notice (its first chunk ready, cold cache),
 - total render time with tingwen (normalise, chunk, pinyin, pyttsx3/espeak-ng, WAV/mu-law, cache),
   and its ratio to plain `espeak-ng` speaking the same pinyin, one process per text,
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from content.ingest import BUNDLED_ISSUER, bundled_corpus, read_text  # noqa: E402
 from content.sources import listpage  # noqa: E402
-from server import reading_texts  # noqa: E402
+from server import spoken_texts  # noqa: E402
 from speech.cache import AudioCache  # noqa: E402
 from speech.engine import VoiceSettings  # noqa: E402
 from speech.normalize import normalize  # noqa: E402
@@ -45,7 +45,7 @@ def plain_espeak(texts: list[str], folder: Path, settings: VoiceSettings) -> flo
 
 def main() -> None:
     notices = listpage.parse(read_text(bundled_corpus()), "corpus", issuer=BUNDLED_ISSUER)
-    texts = [t for t in reading_texts(notices) if to_pinyin(normalize(t))]
+    texts = [t for t in spoken_texts(notices) if to_pinyin(normalize(t))]
     settings = VoiceSettings()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

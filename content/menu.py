@@ -202,14 +202,16 @@ class Menu:
         return turn.state, turn.actions
 
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
-        if not self.is_valid(state):
-            return self.start(greeted=state.greeted)
-        if state.mode is Mode.ENDED:
-            return self.start()
+        if not self.is_valid(state) or state.mode is Mode.ENDED:
+            # a stale state (its notice is gone) or a finished session starts again
+            fresh, actions = self.start(greeted=state.greeted and state.mode is not Mode.ENDED)
+            return fresh, ([Stop()] if state.playing else []) + actions
         turn = _Turn(state)
         if event.kind == "finished":
             turn.state = replace(state, playing=False)
             self._on_finished(turn)
+            if not turn.actions:  # a prompt ended: keep listening for the same choices
+                turn.actions.append(Listen(self.choices(turn.state)))
             return turn.state, turn.actions
         if event.kind == "timeout":
             if state.mode in (Mode.READING, Mode.READ_ALL):  # nobody pressed anything: read on
@@ -274,6 +276,35 @@ class Menu:
             )
         parts = segments(notice)
         return 0 <= state.cursor < len(parts) and state.cursor <= state.stop_at < len(parts)
+
+    def prompt_texts(self, limit: int = 20_000) -> list[str]:
+        """Every prompt this menu can say to these notices, so its audio can be made ahead.
+
+        Walks the menus with every key and silence, and adds each part's end and each
+        hands-free title, which are reached only by reading to them."""
+        texts: dict[str, None] = {}
+        events = [Event.press(k) for k in "0123456789*#"] + [Event.timeout(), Event.finished()]
+        start, actions = self.start()
+        pending, seen = [(start, actions)], {start}
+        while pending and len(seen) < limit:
+            state, actions = pending.pop()
+            texts.update((a.text, None) for a in actions if isinstance(a, Say))
+            if state.mode not in (Mode.TOP, Mode.NOTICE, Mode.ENDED) and state is not start:
+                continue  # reading is sentences (rendered from the notices), not prompts
+            for event in events:
+                following = self.step(state, event)
+                if following[0] not in seen:
+                    seen.add(following[0])
+                    pending.append(following)
+        for notice in self.notices:
+            for index in range(len(segments(notice))):
+                turn = _Turn(MenuState(mode=Mode.PART_END, notice_id=notice.id, cursor=index, stop_at=index))
+                self._say_part_end(turn)
+                texts.update((a.text, None) for a in turn.actions if isinstance(a, Say))
+        for number, notice in enumerate(self.notices, 1):
+            texts[self.prompts.read_all_notice.format(number=number, title=notice.spoken_title)] = None
+        texts.update((t, None) for t in self.prompts.fixed_texts())
+        return list(texts)
 
     # Input
 

@@ -36,8 +36,9 @@ class Section:
 
     def reading_text(self) -> str:
         """What is read aloud for this section alone: its marker and heading, then its text."""
-        title = f"{self.marker}{self.heading}" if self.heading else self.marker
-        return "。".join(part for part in (title, self.text) if part)
+        if not self.heading:
+            return f"{self.marker}{self.text}"
+        return "。".join(part for part in (f"{self.marker}{self.heading}", self.text) if part)
 
     def to_json(self) -> dict:
         return {

@@ -86,3 +86,12 @@ def section_label(section: Section) -> str:
 
 def spoken_date(day: date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
+
+
+def all_sentences(notices: list[Notice]) -> list[str]:
+    """Every sentence the menu can play from these notices (what Play actions carry)."""
+    unique: dict[str, None] = {}
+    for notice in notices:
+        for segment in segments(notice):
+            unique.update((sentence, None) for sentence in segment.sentences)
+    return list(unique)

@@ -63,3 +63,31 @@ def speaker_factory(tmp_path_factory):
         return Speaker(AudioCache(folder, max_bytes), VoiceSettings(rate=rate, volume=volume), engine=engine)
 
     return make
+
+
+@pytest.fixture
+def menu(loaded_store):
+    from content.menu import Menu
+
+    return Menu(loaded_store.latest())
+
+
+def said(actions) -> str:
+    """Everything a step says, joined: what the listener hears from prompts."""
+    from content.menu import Say
+
+    return "".join(a.text for a in actions if isinstance(a, Say))
+
+
+def run_script(menu, script, state=None):
+    """Walk a conversation: `script` is a list of keys ('1', '*', '#'), 'silence' or 'done'."""
+    from content.menu import Event
+
+    if state is None:
+        state, actions = menu.start()
+    steps = []
+    for entry in script:
+        event = {"silence": Event.timeout(), "done": Event.finished()}.get(entry) or Event.press(entry)
+        state, actions = menu.step(state, event)
+        steps.append((state, actions))
+    return state, steps

@@ -5,21 +5,31 @@ import threading
 import time
 
 from speech.cache import AudioCache, cache_key
-from speech.speaker import AudioFormat
+from speech.engine import EspeakCommand, VoiceSettings
+from speech.speaker import AudioFormat, Speaker
 
 TEXT = "请依法依规做好各项工作。"
 
 
-def test_same_text_same_file_and_fast(speaker_factory, tmp_path):
-    speaker = speaker_factory(cache_dir=tmp_path)
+class CountingEngine(EspeakCommand):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def synthesize(self, pinyin, out, settings):
+        self.calls += 1
+        super().synthesize(pinyin, out, settings)
+
+
+def test_same_text_same_file_without_synthesis(tmp_path):
+    engine = CountingEngine()
+    speaker = Speaker(AudioCache(tmp_path), VoiceSettings(), engine=engine)
     first = speaker.render(TEXT)
-    modified = first.path.stat().st_mtime_ns
-    started = time.perf_counter()
+    inode = first.path.stat().st_ino
     again = speaker.render(TEXT)
-    assert time.perf_counter() - started < 0.05
-    assert again.path == first.path
-    assert again.path.read_bytes() == first.path.read_bytes()
-    assert first.path.stat().st_mtime_ns >= modified
+    assert engine.calls == 1
+    assert again.path == first.path and again.path.stat().st_ino == inode
+    assert again.seconds == first.seconds
 
 
 def test_rate_and_format_change_the_file(speaker_factory, tmp_path):
