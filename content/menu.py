@@ -630,22 +630,24 @@ class Menu:
             turn.state = replace(state, sentence=state.sentence + 1)
         elif state.segment + 1 < len(parts):
             turn.state = replace(state, segment=state.segment + 1, sentence=0)
-        elif state.cursor + 1 < len(self.notices):
-            turn.state = replace(state, cursor=state.cursor + 1, segment=-1, sentence=0)
-        else:
-            turn.say(self.prompts.read_all_end)
-            self._enter_top(turn, page=0)
+        elif not self._to_next_notice(turn):
             return
         self._play_current(turn)
+
+    def _to_next_notice(self, turn: _Turn) -> bool:
+        """Hands-free reading moves on to the next notice's title; after the last, it says so,
+        returns to the latest notices and answers False."""
+        if turn.state.cursor + 1 < len(self.notices):
+            turn.state = replace(turn.state, cursor=turn.state.cursor + 1, segment=-1, sentence=0)
+            return True
+        turn.say(self.prompts.read_all_end)
+        self._enter_top(turn, page=0)
+        return False
 
     def _read_all_intent(self, turn: _Turn, intent: Intent) -> None:
         state = turn.state
         if intent.kind is IntentKind.NEXT:
-            if state.cursor + 1 < len(self.notices):
-                turn.state = replace(state, cursor=state.cursor + 1, segment=-1, sentence=0)
-            else:
-                turn.say(self.prompts.read_all_end)
-                self._enter_top(turn, page=0)
+            if not self._to_next_notice(turn):
                 return
         elif intent.kind is IntentKind.PREVIOUS:
             turn.state = replace(state, cursor=max(0, state.cursor - 1), segment=-1, sentence=0)
