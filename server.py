@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +18,16 @@ import click
 import platformdirs
 from flask import Flask
 
+import ivr
 import kiosk
 from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
-from content.menu import Menu
+from content.menu import DEFAULT_MAX_MISSES, Menu
 from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
+from ivr.callstore import CallStore, load_salt
+from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
 from speech.normalize import normalize
@@ -37,12 +41,20 @@ log = logging.getLogger("tingwen")
 
 @dataclass(frozen=True)
 class Config:
-    """Where tingwen keeps its data (database, audio cache, speech models) and how it speaks."""
+    """Where tingwen keeps its data (database, audio cache, speech models), how it speaks, and
+    how the phone line is reached. Each setting comes from the environment, else from
+    `tingwen.toml` in the data folder (same names, lower case), else its default."""
 
     data_dir: Path
     speech_rate: int = DEFAULT_RATE
     speech_volume: float = 1.0
     audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)
+    public_url: str = "http://127.0.0.1:8000"
+    twilio_auth_token: str | None = None
+    skip_twilio_signature: bool = False
+    gather_timeout: int = DEFAULT_GATHER_TIMEOUT
+    max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
+    max_misses: int = DEFAULT_MAX_MISSES
 
     @property
     def db_path(self) -> Path:
@@ -58,30 +70,75 @@ class Config:
         return self.data_dir / "pronunciations.txt"
 
     @property
-    def voice(self) -> VoiceSettings:
-        return VoiceSettings(rate=self.speech_rate, volume=self.speech_volume)
+    def ivr(self) -> IvrSettings:
+        return IvrSettings(
+            public_url=self.public_url,
+            auth_token=self.twilio_auth_token,
+            calls_db=self.data_dir / "calls.sqlite3",
+            salt_file=self.data_dir / "caller-salt",
+            validate_signatures=not self.skip_twilio_signature,
+            gather_timeout=self.gather_timeout,
+            max_call_minutes=self.max_call_minutes,
+            max_misses=self.max_misses,
+        )
 
     @classmethod
     def load(cls, data_dir: Path | str | None = None) -> Config:
-        """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory; speech settings
-        from $TINGWEN_SPEECH_RATE (words per minute), $TINGWEN_SPEECH_VOLUME, $TINGWEN_AUDIO_CACHE_MB."""
+        """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory; then the settings."""
         chosen = data_dir or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tingwen", appauthor=False)
-        return cls(
-            data_dir=Path(chosen).expanduser(),
-            speech_rate=_env_number("TINGWEN_SPEECH_RATE", int, DEFAULT_RATE),
-            speech_volume=_env_number("TINGWEN_SPEECH_VOLUME", float, 1.0),
-            audio_cache_mb=_env_number("TINGWEN_AUDIO_CACHE_MB", int, DEFAULT_MAX_BYTES // (1024 * 1024)),
-        )
+        folder = Path(chosen).expanduser()
+        file_values = _config_file(folder / CONFIG_FILE)
+        values = {}
+        for name, env in _SETTINGS.items():
+            raw = os.environ.get(env)
+            if raw is None or not raw.strip():
+                raw = file_values.get(env.lower())
+            if raw is not None:
+                values[name] = _convert(env, raw, cls.__dataclass_fields__[name].type)
+        return cls(data_dir=folder, **values)
 
 
-def _env_number(name: str, kind: type, default):
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
+CONFIG_FILE = "tingwen.toml"
+_SETTINGS = {
+    "speech_rate": "TINGWEN_SPEECH_RATE",
+    "speech_volume": "TINGWEN_SPEECH_VOLUME",
+    "audio_cache_mb": "TINGWEN_AUDIO_CACHE_MB",
+    "public_url": "TINGWEN_PUBLIC_URL",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "skip_twilio_signature": "TINGWEN_SKIP_TWILIO_SIGNATURE",
+    "gather_timeout": "TINGWEN_GATHER_TIMEOUT",
+    "max_call_minutes": "TINGWEN_MAX_CALL_MINUTES",
+    "max_misses": "TINGWEN_MAX_MISSES",
+}
+
+
+def _config_file(path: Path) -> dict:
+    if not path.exists():
+        return {}
     try:
-        return kind(value)
+        return tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise click.UsageError(f"{path}: {error}") from None
+
+
+def _convert(name: str, raw, kind: str):
+    """A setting's text (or TOML value) as the type the Config field declares."""
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        return str(raw)
     except ValueError:
-        raise click.UsageError(f"{name}={value!r} is not a {kind.__name__}") from None
+        raise click.UsageError(f"{name}={raw!r} is not a valid {kind}") from None
 
 
 def build_speaker(config: Config, rate: int | None = None) -> Speaker:
@@ -102,7 +159,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path
     app.extensions["tingwen.speaker"] = build_speaker(config)
+    app.config["TINGWEN_IVR"] = config.ivr
+    if config.skip_twilio_signature:
+        log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
+    elif not config.twilio_auth_token:
+        log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
     app.register_blueprint(kiosk.blueprint)
+    app.register_blueprint(ivr.blueprint)
     return app
 
 
@@ -279,6 +342,33 @@ def _speaker(ctx: click.Context, rate: int | None = None) -> Speaker:
         return build_speaker(ctx.obj, rate)
     except EngineUnavailable as error:
         raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (for the staff page).")
+@click.pass_context
+def calls(ctx: click.Context, as_json: bool) -> None:
+    """Summarise the phone line: calls per day, average duration, most-listened notices, cancels."""
+    config: Config = ctx.obj
+    with _store(ctx) as store:
+        titles = {n.id: n.spoken_title for n in store.latest()}
+    call_store = CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file))
+    summary = call_store.summary(titles)
+    call_store.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    average = summary["average_duration_s"]
+    click.echo(f"calls: {summary['calls']}, average duration: {f'{average:.0f} s' if average is not None else '-'}")
+    for day in summary["calls_per_day"]:
+        click.echo(f"  {day['day']}  {day['calls']:>5} calls")
+    click.echo("most listened:")
+    for row in summary["most_listened"]:
+        click.echo(f"  {row['calls']:>5}  {row['title'] or row['notice_id']}")
+    click.echo("where callers cancel:")
+    for row in summary["cancels"]:
+        where = f"{row['title'] or '最新通知列表'} {row['path'] or ''}".strip()
+        click.echo(f"  {row['count']:>5}  {where}")
 
 
 def outline(notice: Notice) -> str:

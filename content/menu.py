@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from content.model import Notice
 from content.prompts import Prompts, load_prompts
+from content.store import NoticeStore
 from content.reading import (
     Segment,
     find_section,
@@ -193,6 +194,12 @@ class Menu:
         self.by_id = {n.id: n for n in self.notices}
         self.prompts = prompts or load_prompts()
         self.max_misses = max_misses
+        self._segments: dict[int | None, list[Segment]] = {}
+
+    def _parts(self, notice: Notice) -> list[Segment]:
+        if notice.id not in self._segments:
+            self._segments[notice.id] = segments(notice)
+        return self._segments[notice.id]
 
     # Entry points
 
@@ -274,8 +281,21 @@ class Menu:
             return (state.path == "" or find_section(notice, state.path) is not None) and 0 <= state.page < max(
                 1, self._page_count(state)
             )
-        parts = segments(notice)
+        parts = self._parts(notice)
         return 0 <= state.cursor < len(parts) and state.cursor <= state.stop_at < len(parts)
+
+    def position(self, state: MenuState) -> tuple[int | None, str | None]:
+        """The notice and part a listener is at (for the call log: where people cancel)."""
+        if state.mode is Mode.READ_ALL and 0 <= state.cursor < len(self.notices):
+            notice = self.notices[state.cursor]
+            parts = self._parts(notice)
+            return notice.id, parts[state.segment].path if 0 <= state.segment < len(parts) else None
+        if state.mode in (Mode.READING, Mode.PART_END) and state.notice_id in self.by_id:
+            parts = self._parts(self.by_id[state.notice_id])
+            return state.notice_id, parts[state.cursor].path if state.cursor < len(parts) else None
+        if state.mode is Mode.NOTICE:
+            return state.notice_id, state.path
+        return None, None
 
     def prompt_texts(self, limit: int = 20_000) -> list[str]:
         """Every prompt this menu can say to these notices, so its audio can be made ahead.
@@ -297,7 +317,7 @@ class Menu:
                     seen.add(following[0])
                     pending.append(following)
         for notice in self.notices:
-            for index in range(len(segments(notice))):
+            for index in range(len(self._parts(notice))):
                 turn = _Turn(MenuState(mode=Mode.PART_END, notice_id=notice.id, cursor=index, stop_at=index))
                 self._say_part_end(turn)
                 texts.update((a.text, None) for a in turn.actions if isinstance(a, Say))
@@ -431,7 +451,7 @@ class Menu:
         turn.say(p.notice_intro.format(title=notice.spoken_title, issuer=issuer, date=dated))
         root = menu_root(notice)
         if not menu_items(notice, root):  # nothing to choose from: read it straight away
-            parts = segments(notice)
+            parts = self._parts(notice)
             if not parts:
                 turn.say(self.prompts.notice_end)
                 self._enter_top(turn, page=self._page_of(notice))
@@ -462,7 +482,7 @@ class Menu:
     def _notice_intent(self, turn: _Turn, intent: Intent) -> None:
         state = turn.state
         notice = self.by_id[state.notice_id]
-        parts = segments(notice)
+        parts = self._parts(notice)
         if intent.kind is IntentKind.CHOOSE:
             section = self._items(state)[state.page * PAGE_SIZE + intent.number - 1]
             if section.children:
@@ -524,9 +544,9 @@ class Menu:
     def _current_segment(self, state: MenuState) -> tuple[Notice, Segment]:
         if state.mode is Mode.READ_ALL:
             notice = self.notices[state.cursor]
-            return notice, segments(notice)[state.segment]
+            return notice, self._parts(notice)[state.segment]
         notice = self.by_id[state.notice_id]
-        return notice, segments(notice)[state.cursor]
+        return notice, self._parts(notice)[state.cursor]
 
     def _play_current(self, turn: _Turn) -> None:
         state = turn.state
@@ -559,7 +579,7 @@ class Menu:
     def _reading_intent(self, turn: _Turn, intent: Intent) -> None:
         state = turn.state
         notice = self.by_id[state.notice_id]
-        parts = segments(notice)
+        parts = self._parts(notice)
         if intent.kind is IntentKind.NEXT:
             if state.cursor + 1 < len(parts):
                 cursor = state.cursor + 1
@@ -593,7 +613,7 @@ class Menu:
     def _say_part_end(self, turn: _Turn) -> None:
         state = turn.state
         notice = self.by_id[state.notice_id]
-        parts = segments(notice)
+        parts = self._parts(notice)
         following = state.stop_at + 1
         if following < len(parts):
             section = find_section(notice, parts[following].path)
@@ -606,7 +626,7 @@ class Menu:
     def _part_end_intent(self, turn: _Turn, intent: Intent) -> None:
         state = turn.state
         notice = self.by_id[state.notice_id]
-        parts = segments(notice)
+        parts = self._parts(notice)
         following = state.stop_at + 1
         if intent.kind is IntentKind.NEXT and following < len(parts):
             turn.state = replace(state, mode=Mode.READING, cursor=following, sentence=0, stop_at=subtree_end(parts, following))
@@ -625,7 +645,7 @@ class Menu:
 
     def _advance_read_all(self, turn: _Turn) -> None:
         state = turn.state
-        parts = segments(self.notices[state.cursor])
+        parts = self._parts(self.notices[state.cursor])
         if state.segment >= 0 and state.sentence + 1 < len(parts[state.segment].sentences):
             turn.state = replace(state, sentence=state.sentence + 1)
         elif state.segment + 1 < len(parts):
@@ -657,3 +677,18 @@ class Menu:
         elif intent.kind is IntentKind.HELP:
             turn.say(self.prompts.read_all_start)
         self._play_current(turn)
+
+
+MENU_NOTICES = 40  # the latest notices a listener can page through (five pages)
+_cached: dict[tuple, Menu] = {}
+
+
+def menu_for(store: NoticeStore, prompts: Prompts | None = None, max_misses: int = DEFAULT_MAX_MISSES) -> Menu:
+    """The menu over the store's latest notices, rebuilt only when the store changes (every
+    webhook and kiosk request needs one; loading the notices each time would dominate)."""
+    key = (str(store.path), store.revision(), id(prompts), max_misses)
+    menu = _cached.get(key)
+    if menu is None:
+        _cached.clear()
+        menu = _cached[key] = Menu(store.latest(limit=MENU_NOTICES), prompts, max_misses)
+    return menu

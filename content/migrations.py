@@ -72,16 +72,19 @@ def schema_version(db: Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: Database) -> int:
-    """Bring the store up to the newest schema; returns the version it is at."""
+def migrate(
+    db: Database, migrations: list[Callable[[Database], None]] = MIGRATIONS, name: str = "the notice store"
+) -> int:
+    """Bring a database up to the newest of `migrations`; returns the version it is at.
+    (Other stores, such as the phone line's call log, keep their own list in their own file.)"""
     version = schema_version(db)
-    if version > len(MIGRATIONS):
+    if version > len(migrations):
         raise RuntimeError(
-            f"the notice store is at schema version {version}, newer than this tingwen "
-            f"({len(MIGRATIONS)}); upgrade tingwen before using it"
+            f"{name} is at schema version {version}, newer than this tingwen "
+            f"({len(migrations)}); upgrade tingwen before using it"
         )
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+    for number, step in enumerate(migrations[version:], start=version + 1):
         with db.atomic():
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+    return len(migrations)

@@ -143,6 +143,11 @@ class NoticeStore:
     def count(self) -> int:
         return self.db["notices"].count
 
+    def revision(self) -> str:
+        """Changes whenever a notice is added or updated: a key for caches built from the store."""
+        count, latest = self.db.execute("SELECT count(*), max(updated_at) FROM notices").fetchone()
+        return f"{count}:{latest}"
+
     def latest(self, limit: int | None = None, offset: int = 0) -> list[Notice]:
         """Newest first (publication date, else signing date), with their sections."""
         paging = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""

@@ -1,1 +1,6 @@
-"""The telephone front end (Twilio webhooks and media streams); built in a later step."""
+"""The telephone front end: Twilio voice webhooks driving the voice menu."""
+
+from ivr.settings import IvrSettings
+from ivr.views import blueprint
+
+__all__ = ["IvrSettings", "blueprint"]

@@ -91,3 +91,83 @@ def run_script(menu, script, state=None):
         state, actions = menu.step(state, event)
         steps.append((state, actions))
     return state, steps
+
+
+PHONE_TOKEN = "test-auth-token"
+PUBLIC_URL = "https://ivr.example.gov.cn"
+
+
+def phone_app(data_dir, **settings):
+    from server import Config, create_app
+
+    config = Config(data_dir=data_dir, twilio_auth_token=PHONE_TOKEN, public_url=PUBLIC_URL, **settings)
+    app = create_app(config)
+    app.testing = True
+    return app
+
+
+class PhoneCall:
+    """Plays Twilio's part in a call: signs every webhook with the real RequestValidator and
+    follows each <Gather action> the way Twilio does, pressing keys or staying silent."""
+
+    def __init__(self, app, sid="CA0123456789abcdef0123456789abcdef", caller="+8613800000000"):
+        from twilio.request_validator import RequestValidator
+
+        self.client = app.test_client()
+        self.validator = RequestValidator(PHONE_TOKEN)
+        self.sid = sid
+        self.caller = caller
+        self.twiml = None
+        self.last = None
+
+    def post(self, path, params, signed=True):
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = self.validator.compute_signature(PUBLIC_URL + path, params)
+        self.last = self.client.post(path, data=params, headers=headers)
+        if self.last.status_code == 200 and self.last.mimetype == "text/xml":
+            from lxml import etree
+
+            self.twiml = etree.fromstring(self.last.data)
+        return self.last
+
+    def start(self):
+        self.post("/ivr/voice", {"CallSid": self.sid, "From": self.caller, "CallStatus": "ringing"})
+        return self
+
+    def _action(self):
+        url = self.twiml.xpath("string(//Gather/@action)")
+        assert url.startswith(PUBLIC_URL), url
+        return url[len(PUBLIC_URL) :]
+
+    def press(self, key):
+        self.post(self._action(), {"CallSid": self.sid, "Digits": key})
+        return self
+
+    def silence(self):
+        """The Gather ended with no key: the audio finished, then its timeout passed."""
+        self.post(self._action(), {"CallSid": self.sid})
+        return self
+
+    def hang_up(self, duration=42):
+        return self.post("/ivr/status", {"CallSid": self.sid, "CallStatus": "completed", "CallDuration": str(duration)})
+
+    @property
+    def plays(self):
+        return self.twiml.xpath("//Play/text()")
+
+    @property
+    def says(self):
+        return self.twiml.xpath("//Say/text()")
+
+    @property
+    def hung_up(self):
+        return bool(self.twiml.xpath("/Response/Hangup"))
+
+
+def audio_urls(app, text):
+    """The URLs our phone audio for `text` is served at (the same chunks the server renders)."""
+    from speech.speaker import AudioFormat
+
+    speaker = app.extensions["tingwen.speaker"]
+    return [f"{PUBLIC_URL}/ivr/audio/{c.path.name}" for c in speaker.render_text(text, AudioFormat.ULAW)]

@@ -1,0 +1,196 @@
+"""Call state and the call log, in a SQLite file of the phone line's own (calls.sqlite3).
+
+The menu state of each call is kept here between webhooks (not in cookies), so a call survives a
+server restart; every call event goes to an event table for the staff summary. Callers' numbers
+are kept only as a salted hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from content.migrations import migrate
+
+STALE_AFTER = timedelta(hours=2)
+
+
+def _v1_calls(db: Database) -> None:
+    db["calls"].create(
+        {
+            "sid": str,
+            "caller_hash": str,
+            "started_at": str,
+            "updated_at": str,
+            "ended_at": str,
+            "status": str,
+            "duration_s": int,
+            "state": str,
+            "turns": int,
+        },
+        pk="sid",
+        not_null={"started_at", "updated_at", "state", "turns"},
+    )
+    db["calls"].create_index(["updated_at"])
+    db["call_events"].create(
+        {"id": int, "sid": str, "at": str, "kind": str, "notice_id": int, "path": str, "detail": str},
+        pk="id",
+        not_null={"sid", "at", "kind"},
+    )
+    db["call_events"].create_index(["sid"])
+    db["call_events"].create_index(["kind", "at"])
+
+
+MIGRATIONS = [_v1_calls]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Call:
+    sid: str
+    started_at: datetime
+    state: str  # MenuState as JSON
+    turns: int
+    ended: bool
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or _now()) - self.started_at
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    kind: str  # start, key, play, cancel, invalid, timeout, hangup, limit, end
+    notice_id: int | None = None
+    path: str | None = None
+    detail: dict | None = None
+
+
+class CallStore:
+    def __init__(self, path: Path, salt: bytes):
+        self.db = Database(path)
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.db.enable_wal()
+        migrate(self.db, MIGRATIONS, name="the call log")
+        self.salt = salt
+
+    def close(self) -> None:
+        self.db.close()
+
+    def caller_hash(self, number: str | None) -> str | None:
+        if not number:
+            return None
+        return hashlib.sha256(self.salt + number.encode("utf-8")).hexdigest()
+
+    def get(self, sid: str) -> Call | None:
+        row = self.db.execute("SELECT sid, started_at, state, turns, ended_at FROM calls WHERE sid = ?", [sid]).fetchone()
+        if row is None:
+            return None
+        return Call(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4] is not None)
+
+    def begin(self, sid: str, caller: str | None, state: str) -> Call:
+        """Open a call (or reopen one Twilio asks about again), and expire stale ones."""
+        now = _now()
+        with self.db.atomic():
+            self.db.conn.execute(
+                "INSERT INTO calls (sid, caller_hash, started_at, updated_at, state, turns) VALUES (?, ?, ?, ?, ?, 0) "
+                "ON CONFLICT(sid) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
+                [sid, self.caller_hash(caller), _iso(now), _iso(now), state],
+            )
+            self._log(sid, now, CallEvent("start"))
+            self._expire(now)
+        return self.get(sid)
+
+    def save(self, sid: str, state: str, events: list[CallEvent]) -> None:
+        """The call's new menu state and what happened in this turn, together."""
+        now = _now()
+        with self.db.atomic():
+            self.db.conn.execute(
+                "UPDATE calls SET state = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?", [state, _iso(now), sid]
+            )
+            for event in events:
+                self._log(sid, now, event)
+
+    def finish(self, sid: str, status: str, duration_s: int | None) -> bool:
+        """Close the call record (Twilio's status callback); False if the call is unknown."""
+        now = _now()
+        with self.db.atomic():
+            cursor = self.db.conn.execute(
+                "UPDATE calls SET ended_at = coalesce(ended_at, ?), status = ?, duration_s = coalesce(?, duration_s), "
+                "updated_at = ? WHERE sid = ?",
+                [_iso(now), status, duration_s, _iso(now), sid],
+            )
+            if cursor.rowcount:
+                self._log(sid, now, CallEvent("end", detail={"status": status, "duration_s": duration_s}))
+        return bool(cursor.rowcount)
+
+    def _log(self, sid: str, at: datetime, event: CallEvent) -> None:
+        self.db.conn.execute(
+            "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            [sid, _iso(at), event.kind, event.notice_id, event.path, json.dumps(event.detail, ensure_ascii=False) if event.detail else None],
+        )
+
+    def _expire(self, now: datetime) -> None:
+        """Calls with no webhook for a long time were dropped without a status callback: close them."""
+        cutoff = _iso(now - STALE_AFTER)
+        self.db.conn.execute(
+            "UPDATE calls SET ended_at = updated_at, status = 'expired' WHERE ended_at IS NULL AND updated_at < ?",
+            [cutoff],
+        )
+
+    # The staff summary
+
+    def events(self, sid: str) -> list[tuple[str, int | None, str | None]]:
+        return [tuple(r) for r in self.db.execute("SELECT kind, notice_id, path FROM call_events WHERE sid = ? ORDER BY id", [sid])]
+
+    def summary(self, titles: dict[int, str] | None = None) -> dict:
+        """Calls per day, average duration, most-listened notices, where callers cancel."""
+        titles = titles or {}
+        per_day = [
+            {"day": day, "calls": count}
+            for day, count in self.db.execute(
+                "SELECT substr(started_at, 1, 10) AS day, count(*) FROM calls GROUP BY day ORDER BY day"
+            )
+        ]
+        average = self.db.execute("SELECT avg(duration_s) FROM calls WHERE duration_s IS NOT NULL").fetchone()[0]
+        listened = Counter()
+        for notice_id, sid in self.db.execute("SELECT DISTINCT notice_id, sid FROM call_events WHERE kind = 'play'"):
+            listened[notice_id] += 1
+        cancels = Counter(
+            (notice_id, path) for notice_id, path in self.db.execute("SELECT notice_id, path FROM call_events WHERE kind = 'cancel'")
+        )
+        return {
+            "calls": sum(d["calls"] for d in per_day),
+            "calls_per_day": per_day,
+            "average_duration_s": round(average, 1) if average is not None else None,
+            "most_listened": [
+                {"notice_id": nid, "title": titles.get(nid), "calls": n} for nid, n in listened.most_common(10)
+            ],
+            "cancels": [
+                {"notice_id": nid, "title": titles.get(nid) if nid is not None else None, "path": path, "count": n}
+                for (nid, path), n in cancels.most_common(10)
+            ],
+        }
+
+
+def load_salt(path: Path) -> bytes:
+    """A random salt kept in the data folder, made on first use, for hashing callers' numbers."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())

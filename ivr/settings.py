@@ -1,0 +1,25 @@
+"""What the phone line needs to know from configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_GATHER_TIMEOUT = 8  # seconds of silence before a menu is repeated: generous for elderly callers
+READING_GATHER_TIMEOUT = 1  # after a sentence: go on reading unless a key comes at once
+DEFAULT_MAX_CALL_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    public_url: str  # the base URL Twilio calls, e.g. https://ivr.example.gov.cn
+    auth_token: str | None  # the Twilio account's auth token, for X-Twilio-Signature
+    calls_db: Path
+    salt_file: Path
+    validate_signatures: bool = True
+    gather_timeout: int = DEFAULT_GATHER_TIMEOUT
+    max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
+    max_misses: int = 3
+
+    def url(self, path: str) -> str:
+        return self.public_url.rstrip("/") + path

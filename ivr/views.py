@@ -1,0 +1,189 @@
+"""Twilio voice webhooks: /ivr/voice answers a call, /ivr/gather carries it on, /ivr/status
+closes it, /ivr/audio/… serves our own phone audio.
+
+Every webhook is checked against X-Twilio-Signature before anything else; the call's menu state
+lives in the call store between webhooks; whatever arrives garbled gets a safe reprompt or a 400
+with a reason, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, request, send_file
+from twilio.request_validator import RequestValidator
+
+from content.menu import End, Event, Menu, MenuState, Mode, Play, Say, Stop, menu_for
+from content.store import NoticeStore
+from ivr.callstore import CallEvent, CallStore, load_salt
+from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
+from ivr.twiml import build
+from speech.normalize import normalize
+from speech.speaker import AudioFormat, Speaker
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
+TWIML = "text/xml; charset=utf-8"
+_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
+_AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.ulaw\.wav$")
+_KEYS = set("0123456789*#")
+
+
+def _settings() -> IvrSettings:
+    return current_app.config["TINGWEN_IVR"]
+
+
+def twilio_signed(view):
+    """403 unless the request carries a valid X-Twilio-Signature for our public URL."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        settings = _settings()
+        if settings.validate_signatures:
+            signature = request.headers.get("X-Twilio-Signature", "")
+            url = settings.url(request.full_path if request.query_string else request.path)
+            token = settings.auth_token
+            if not token or not signature or not RequestValidator(token).validate(url, request.form.to_dict(), signature):
+                log.warning("refused %s: missing or wrong X-Twilio-Signature", request.path)
+                abort(403, "missing or wrong X-Twilio-Signature")
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def _call_sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not _SID.match(sid):
+        abort(400, "CallSid is missing or malformed")
+    return sid
+
+
+def _open_stores() -> tuple[NoticeStore, CallStore]:
+    settings = _settings()
+    return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore(settings.calls_db, load_salt(settings.salt_file))
+
+
+@blueprint.post("/voice")
+@twilio_signed
+def voice():
+    sid = _call_sid()
+    notices, calls = _open_stores()
+    with notices:
+        menu = menu_for(notices, max_misses=_settings().max_misses)
+        state, actions = menu.start()
+        calls.begin(sid, request.form.get("From"), state.to_json())
+        calls.save(sid, state.to_json(), [])
+    calls.close()
+    return _respond(menu, state, actions)
+
+
+@blueprint.post("/gather")
+@twilio_signed
+def gather():
+    sid = _call_sid()
+    settings = _settings()
+    notices, calls = _open_stores()
+    with notices:
+        menu = menu_for(notices, max_misses=settings.max_misses)
+        call = calls.get(sid)
+        if call is None:  # a call we do not know (lost, or expired): greet it afresh
+            state, actions = menu.start()
+            calls.begin(sid, request.form.get("From"), state.to_json())
+            calls.save(sid, state.to_json(), [])
+            calls.close()
+            return _respond(menu, state, actions)
+        before = _restore(menu, call.state)
+        if call.age().total_seconds() > settings.max_call_minutes * 60:
+            state = MenuState(mode=Mode.ENDED, greeted=True)
+            actions = [Stop(), Say(menu.prompts.goodbye, interruptible=False), End("call too long")]
+            calls.save(sid, state.to_json(), [CallEvent("limit", detail={"minutes": settings.max_call_minutes})])
+            calls.close()
+            return _respond(menu, state, actions)
+        event = _event(before, request.form.get("Digits"))
+        state, actions = menu.step(before, event)
+        calls.save(sid, state.to_json(), _log_events(menu, before, event, state, actions))
+    calls.close()
+    return _respond(menu, state, actions)
+
+
+@blueprint.post("/status")
+@twilio_signed
+def status():
+    sid = _call_sid()
+    call_status = request.form.get("CallStatus", "")[:32] or "unknown"
+    duration = request.form.get("CallDuration", "")
+    seconds = int(duration) if duration.isdigit() and len(duration) < 9 else None
+    settings = _settings()
+    calls = CallStore(settings.calls_db, load_salt(settings.salt_file))
+    known = calls.finish(sid, call_status, seconds)
+    calls.close()
+    return ("", 204) if known else ("unknown CallSid", 404)
+
+
+@blueprint.get("/audio/<name>")
+def audio(name: str):
+    """Our rendered phone audio (8 kHz mu-law WAV); names are content hashes, so cache forever."""
+    if not _AUDIO_NAME.match(name):
+        abort(404)
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    path = speaker.cache.path_for(name.split(".")[0], AudioFormat.ULAW.suffix)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _restore(menu: Menu, text: str) -> MenuState:
+    try:
+        return MenuState.from_json(text)
+    except (ValueError, TypeError, KeyError):
+        log.warning("unreadable stored call state; starting the menu again")
+        return menu.start()[0]
+
+
+def _event(state: MenuState, digits: str | None) -> Event:
+    """What Twilio's Gather reported: a key, or nothing (the sentence ended / the caller was silent)."""
+    if digits is None or digits == "":
+        if state.mode in (Mode.READING, Mode.READ_ALL):
+            return Event.finished()
+        return Event.timeout()
+    key = digits if len(digits) == 1 and digits in _KEYS else "?"
+    return Event.press(key)
+
+
+def _log_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:
+    events = []
+    if event.kind == "key":
+        events.append(CallEvent("key", detail={"key": event.key}))
+    notice_id, path = menu.position(before)
+    if event.key == "*":
+        events.append(CallEvent("cancel", notice_id, path, {"mode": before.mode.value}))
+    if after.misses > before.misses or (after.mode is Mode.ENDED and before.mode is not Mode.ENDED):
+        events.append(CallEvent("timeout" if event.kind == "timeout" else "invalid", notice_id, path))
+    for action in actions:
+        if isinstance(action, Play) and action.sentence == 0:
+            events.append(CallEvent("play", action.notice_id, action.path))
+        elif isinstance(action, End):
+            events.append(CallEvent("hangup", detail={"reason": action.reason}))
+    return events
+
+
+def _respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
+    settings = _settings()
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+
+    def audio_urls(text: str) -> list[str] | None:
+        try:
+            return [settings.url(f"/ivr/audio/{chunk.path.name}") for chunk in speaker.render_text(text, AudioFormat.ULAW)]
+        except Exception:  # any engine failure: the caller hears <Say> instead of silence
+            log.exception("could not render phone audio; falling back to <Say>")
+            return None
+
+    reading = state.mode in (Mode.READING, Mode.READ_ALL)
+    timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
+    body = build(actions, audio_urls, normalize, settings.url("/ivr/gather"), timeout)
+    return body, 200, {"Content-Type": TWIML}
+

@@ -1,0 +1,85 @@
+"""Unsigned or wrongly signed webhooks get 403 and change nothing; garbled input never a 500."""
+
+import pytest
+from conftest import PhoneCall, phone_app
+
+from ivr.callstore import CallStore, load_salt
+
+
+@pytest.fixture
+def app(tmp_path):
+    return phone_app(tmp_path / "data")
+
+
+def _calls(app):
+    settings = app.config["TINGWEN_IVR"]
+    return CallStore(settings.calls_db, load_salt(settings.salt_file))
+
+
+@pytest.mark.parametrize("path", ["/ivr/voice", "/ivr/gather", "/ivr/status"])
+def test_unsigned_requests_are_refused(app, path):
+    call = PhoneCall(app)
+    response = call.post(path, {"CallSid": call.sid, "Digits": "1"}, signed=False)
+    assert response.status_code == 403
+    assert _calls(app).get(call.sid) is None
+
+
+def test_wrong_signature_and_tampered_parameters_are_refused(app):
+    call = PhoneCall(app).start()
+    before = _calls(app).get(call.sid)
+    headers = {"X-Twilio-Signature": call.validator.compute_signature("https://ivr.example.gov.cn/ivr/gather", {"CallSid": call.sid, "Digits": "1"})}
+    response = call.client.post("/ivr/gather", data={"CallSid": call.sid, "Digits": "4"}, headers=headers)
+    assert response.status_code == 403
+    assert _calls(app).get(call.sid) == before  # nothing changed
+
+
+def test_signature_for_another_host_is_refused(app):
+    call = PhoneCall(app)
+    params = {"CallSid": call.sid}
+    headers = {"X-Twilio-Signature": call.validator.compute_signature("http://localhost/ivr/voice", params)}
+    assert call.client.post("/ivr/voice", data=params, headers=headers).status_code == 403
+
+
+def test_validation_can_be_switched_off_for_development(tmp_path):
+    app = phone_app(tmp_path / "data", skip_twilio_signature=True)
+    call = PhoneCall(app)
+    assert call.post("/ivr/voice", {"CallSid": call.sid}, signed=False).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params, status",
+    [
+        ({}, 400),  # no CallSid
+        ({"CallSid": ""}, 400),
+        ({"CallSid": "x" * 5000}, 400),
+        ({"CallSid": "CA/../../etc"}, 400),
+    ],
+)
+def test_missing_or_garbled_call_sid_is_a_400_with_a_reason(app, params, status):
+    call = PhoneCall(app)
+    response = call.post("/ivr/gather", params)
+    assert response.status_code == status
+    assert b"CallSid" in response.data
+
+
+@pytest.mark.parametrize("digits", ["abc", "12", "x" * 5000, "\u0661", "%00"])
+def test_garbled_digits_get_a_safe_reprompt(app, digits):
+    call = PhoneCall(app).start()
+    call.post("/ivr/gather", {"CallSid": call.sid, "Digits": digits})
+    assert call.last.status_code == 200
+    assert call.twiml.xpath("//Gather")  # asked again, not hung up
+    assert _calls(app).get(call.sid).state
+
+
+def test_huge_values_elsewhere_are_harmless(app):
+    call = PhoneCall(app)
+    call.post("/ivr/voice", {"CallSid": call.sid, "From": "1" * 5000, "CallStatus": "x" * 5000})
+    assert call.last.status_code == 200
+
+
+def test_unknown_call_sid_is_greeted_afresh(app):
+    call = PhoneCall(app, sid="CAunknown000000000000000000000000")
+    call.post("/ivr/gather", {"CallSid": call.sid, "Digits": "3"})
+    assert call.last.status_code == 200
+    assert call.twiml.xpath("//Gather/Play")
+    assert _calls(app).get(call.sid) is not None
