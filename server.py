@@ -22,7 +22,7 @@ import ivr
 import kiosk
 from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
-from content.menu import DEFAULT_MAX_MISSES, Menu
+from content.menu import DEFAULT_MAX_MISSES, Menu, menu_for
 from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
@@ -151,15 +151,20 @@ def build_speaker(config: Config, rate: int | None = None) -> Speaker:
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    speaker = build_speaker(config)
     with NoticeStore(config.db_path) as store:
         loaded = ensure_bundled(store)
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
+        # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
+        menu_for(store, max_misses=config.max_misses)
+        speaker.pinyin("您好。")
     app = Flask(__name__)
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path
-    app.extensions["tingwen.speaker"] = build_speaker(config)
+    app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
+    CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file)).close()  # create or migrate it now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:

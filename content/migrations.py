@@ -76,15 +76,28 @@ def migrate(
     db: Database, migrations: list[Callable[[Database], None]] = MIGRATIONS, name: str = "the notice store"
 ) -> int:
     """Bring a database up to the newest of `migrations`; returns the version it is at.
-    (Other stores, such as the phone line's call log, keep their own list in their own file.)"""
+
+    Safe when several processes open a new file at once (gunicorn workers): the version is read
+    again inside an immediate write transaction, so exactly one of them applies the migrations.
+    Other stores, such as the phone line's call log, keep their own list in their own file."""
     version = schema_version(db)
+    if version == len(migrations):
+        return version
+    if version < len(migrations):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            for number, step in enumerate(migrations[version:], start=version + 1):
+                step(db)
+                db.execute(f"PRAGMA user_version = {number}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        version = schema_version(db)
     if version > len(migrations):
         raise RuntimeError(
             f"{name} is at schema version {version}, newer than this tingwen "
             f"({len(migrations)}); upgrade tingwen before using it"
         )
-    for number, step in enumerate(migrations[version:], start=version + 1):
-        with db.atomic():
-            step(db)
-            db.execute(f"PRAGMA user_version = {number}")
-    return len(migrations)
+    return version

@@ -39,3 +39,27 @@ def test_round_trip_keeps_tree(loaded_store, corpus_notices):
         again = stored[original.spoken_title]
         assert again.to_json() | {"id": None} == original.to_json() | {"id": None}
         assert again.content_hash() == original.content_hash()
+
+
+def test_many_processes_opening_a_new_store_at_once(tmp_path):
+    """gunicorn workers open the same new files together: exactly one migrates, none fails."""
+    import threading
+
+    from ivr.callstore import CallStore
+
+    errors = []
+
+    def open_both():
+        try:
+            NoticeStore(tmp_path / "notices.sqlite3").close()
+            CallStore(tmp_path / "calls.sqlite3", b"salt").close()
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_both) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sqlite3.connect(tmp_path / "notices.sqlite3").execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

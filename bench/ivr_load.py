@@ -1,0 +1,211 @@
+"""Phone-line load benchmark: concurrent simulated calls against the app under gunicorn.
+
+    .venv/bin/python bench/ivr_load.py [--calls 200] [--seconds 60] [--think 2.0]
+
+Starts the real app (bundled notices, audio pre-rendered as `tingwen prerender` would) and a
+minimal Flask endpoint that returns a fixed TwiML string, each under the same gunicorn settings
+on loopback, and drives each with the same load: N simulated calls, each signing its webhooks
+with Twilio's RequestValidator, following the menu with keys and silences, and waiting `think`
+seconds between webhooks as a caller listening to audio would. Prints p50/p99 webhook latency,
+throughput and errors for both, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-auth-token"
+FIXED_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/ivr/gather" numDigits="1">'
+    "<Play>http://127.0.0.1/a.wav</Play></Gather></Response>"
+)
+# What simulated callers do after answering: keys, and "" for a Gather that ended in silence.
+SCRIPTS = [
+    ["4", "1", "", "", "#", "", "*", "3", "2", "", "*", "*"],
+    ["6", "2", "1", "", "", "0", "*", "*", "9", "", "", "#", "*"],
+    ["", "7", "9", "", "", "", "#", "", "*", "*"],
+    ["8", "1", "", "*", "0", "2", "", "*"],
+]
+
+minimal_app = Flask("minimal")
+
+
+@minimal_app.post("/ivr/<path:anything>")
+def fixed_twiml(anything: str):
+    return FIXED_TWIML, 200, {"Content-Type": "text/xml"}
+
+
+@dataclass
+class Results:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float | None) -> None:
+        with self.lock:
+            if seconds is None:
+                self.errors += 1
+            else:
+                self.latencies.append(seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--keep-alive", "75", "--log-level", "warning", "--chdir", str(ROOT),
+    ]  # fmt: skip
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    process.log_path = log.name
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn {target} exited: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"gunicorn {target} did not start on port {port}")
+
+
+def caller(number: int, port: int, until: float, think: float, results: Results) -> None:
+    validator = RequestValidator(TOKEN)
+    public = f"http://127.0.0.1:{port}"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    rng = random.Random(number)
+    time.sleep(rng.uniform(0, think))  # calls do not all start in the same instant
+    call = 0
+    while time.time() < until:
+        call += 1
+        sid = f"CA{number:06d}{call:026d}"
+        steps = [("/ivr/voice", None)] + [("/ivr/gather", key) for key in SCRIPTS[(number + call) % len(SCRIPTS)]]
+        for path, key in steps:
+            if time.time() >= until:
+                return
+            params = {"CallSid": sid, "From": f"+86138{number:08d}"}
+            if key:
+                params["Digits"] = key
+            body = urllib.parse.urlencode(params)
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": validator.compute_signature(public + path, params),
+            }
+            started = time.perf_counter()
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                ok = response.status == 200 and b"<Response>" in payload
+                results.add(time.perf_counter() - started if ok else None)
+            except (OSError, http.client.HTTPException):
+                results.add(None)
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            time.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def drive(port: int, calls: int, seconds: float, think: float) -> tuple[Results, float]:
+    results = Results()
+    until = time.time() + seconds
+    threads = [threading.Thread(target=caller, args=(n, port, until, think, results), daemon=True) for n in range(calls)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 30)
+    return results, time.perf_counter() - started
+
+
+def show_server_errors(process: subprocess.Popen, results: Results) -> None:
+    if results.errors:
+        print(f"server log ({process.log_path}), last lines:")
+        print("\n".join(Path(process.log_path).read_text().splitlines()[-15:]))
+
+
+def report(name: str, results: Results, elapsed: float) -> float:
+    ordered = sorted(results.latencies)
+    p50 = statistics.median(ordered) * 1000 if ordered else float("nan")
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else float("nan")
+    total = len(ordered) + results.errors
+    print(
+        f"{name:<26} requests {total:6d}  throughput {total / elapsed:7.1f}/s  "
+        f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {results.errors}"
+    )
+    return p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=2.0, help="seconds a caller listens between webhooks")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        env = os.environ | {
+            "TINGWEN_DATA_DIR": data,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TINGWEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
+        tingwen = [sys.executable, "-c", "import server; server.main()"]
+        subprocess.run([*tingwen, "ingest", str(ROOT / "content/data/nmg-government-documents-2025.txt"),
+                        "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        print("pre-rendering phone audio ...", flush=True)
+        subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, check=True, capture_output=True, cwd=ROOT)
+
+        print(f"{args.calls} calls for {args.seconds:.0f} s each run, {args.think} s listening between webhooks, "
+              f"gunicorn {args.workers} workers x {args.threads} threads", flush=True)  # fmt: skip
+        app = start_gunicorn("server:create_app()", port, env, args.workers, args.threads)
+        try:
+            ours, ours_elapsed = drive(port, args.calls, args.seconds, args.think)
+        finally:
+            app.terminate()
+            app.wait(timeout=30)
+        show_server_errors(app, ours)
+
+        minimal_port = free_port()
+        minimal = start_gunicorn("bench.ivr_load:minimal_app", minimal_port, env, args.workers, args.threads)
+        try:
+            base, base_elapsed = drive(minimal_port, args.calls, args.seconds, args.think)
+        finally:
+            minimal.terminate()
+            minimal.wait(timeout=30)
+
+    print()
+    base_p99 = report("minimal fixed-TwiML Flask", base, base_elapsed)
+    our_p99 = report("tingwen phone webhooks", ours, ours_elapsed)
+    print(f"p99 ratio tingwen / minimal: {our_p99 / base_p99:.2f}x   (target: p99 < 50 ms, zero errors)")
+
+
+if __name__ == "__main__":
+    main()
