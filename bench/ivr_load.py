@@ -81,17 +81,27 @@ def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     process.log_path = log.name
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    deadline = time.time() + 120
+    fast_in_a_row = 0
+    while time.time() < deadline and fast_in_a_row < 40:
+        # The port opens before the workers have built the app: wait until fresh connections
+        # (spread over the workers) answer fast many times in a row.
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {target} exited: {Path(log.name).read_text()[-2000:]}")
+        started = time.perf_counter()
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn {target} exited: {Path(log.name).read_text()[-2000:]}")
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
+            fast_in_a_row = fast_in_a_row + 1 if time.perf_counter() - started < 0.05 else 0
+        except (OSError, http.client.HTTPException):
+            fast_in_a_row = 0
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"gunicorn {target} did not start on port {port}")
+    if fast_in_a_row < 40:
+        process.kill()
+        raise RuntimeError(f"gunicorn {target} did not become ready on port {port}")
+    return process
 
 
 def caller(number: int, port: int, until: float, think: float, results: Results) -> None:
