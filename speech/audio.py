@@ -120,6 +120,19 @@ def read_ulaw_wav(path: Path) -> bytes:
     return payload
 
 
+def ulaw_wav_bytes(path: Path) -> int:
+    """How many bytes (= samples) of mu-law audio a WAV file holds, from its header alone."""
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    position = 12
+    while position + 8 <= len(head):
+        name, size = head[position : position + 4], struct.unpack("<I", head[position + 4 : position + 8])[0]
+        if name == b"data":
+            return size
+        position += 8 + size + (size % 2)
+    return len(read_ulaw_wav(path))
+
+
 def frames(ulaw: bytes) -> list[bytes]:
     """Split mu-law audio into 20 ms frames of 160 bytes, padding the last with silence."""
     padded = ulaw + bytes([ULAW_SILENCE]) * (-len(ulaw) % FRAME_BYTES)

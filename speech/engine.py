@@ -155,9 +155,11 @@ class _Pyttsx3Worker:
             raise EngineUnavailable(f"pyttsx3 finds no espeak voice {self.settings.voice!r}")
         engine.setProperty("voice", voice)
         engine.setProperty("rate", self.settings.rate)
-        with tempfile.TemporaryDirectory() as folder:  # speak once so the properties have landed
-            engine.save_to_file("ni3 hao3.", str(Path(folder) / "settle.wav"))
-            engine.runAndWait()
+        # Speak once so the properties have landed. The driver may finish writing this file after
+        # runAndWait returns, so its folder lives as long as the worker.
+        self._scratch = tempfile.TemporaryDirectory(prefix="tingwen-pyttsx3-")
+        engine.save_to_file("ni3 hao3.", str(Path(self._scratch.name) / "settle.wav"))
+        engine.runAndWait()
         engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
         return engine
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.audio import PHONE_RATE, Pcm, read_ulaw_wav, read_wav, to_phone, with_silence, write_ulaw_wav, write_wav
+from speech.audio import PHONE_RATE, Pcm, read_wav, to_phone, ulaw_wav_bytes, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text
 from speech.engine import Engine, Pyttsx3Espeak, VoiceSettings, check_voice
@@ -21,6 +21,7 @@ from speech.pronounce import load_dictionary, to_pinyin
 
 SENTENCE_PAUSE_MS = 250
 SECTION_PAUSE_MS = 700
+_PREPARED_LIMIT = 20_000  # texts whose chunks and pinyin are remembered
 _PIPELINE_VERSION = 1  # bump when a change alters audio for the same text, to retire old cache entries
 
 
@@ -47,7 +48,7 @@ class Utterance:
 
 def audio_seconds(path: Path, fmt: AudioFormat) -> float:
     if fmt is AudioFormat.ULAW:
-        return len(read_ulaw_wav(path)) / PHONE_RATE
+        return ulaw_wav_bytes(path) / PHONE_RATE
     with wave.open(str(path), "rb") as wav:
         return wav.getnframes() / wav.getframerate()
 
@@ -65,6 +66,24 @@ class Speaker:
         load_dictionary(pronunciations)
         self.cache = cache
         self.engine = engine or Pyttsx3Espeak(self.settings)
+        self._prepared: dict[str, tuple[tuple[str, str, str], ...]] = {}
+
+    def prepare(self, text: str) -> tuple[tuple[str, str, str], ...]:
+        """(chunk, spoken form, pinyin) for each chunk of `text` that has something to say.
+        Remembered per text: the same prompts and sentences come back on every call."""
+        prepared = self._prepared.get(text)
+        if prepared is None:
+            prepared = tuple(
+                (chunk, spoken, pinyin)
+                for chunk in chunk_text(text)
+                for spoken in [normalize(chunk)]
+                for pinyin in [to_pinyin(spoken)]
+                if pinyin
+            )
+            if len(self._prepared) >= _PREPARED_LIMIT:
+                self._prepared.clear()
+            self._prepared[text] = prepared
+        return prepared
 
     def spoken(self, text: str) -> str:
         return normalize(text)
@@ -75,7 +94,9 @@ class Speaker:
     def render(self, text: str, fmt: AudioFormat = AudioFormat.WAV, pause_ms: int = SENTENCE_PAUSE_MS) -> Utterance:
         """One chunk of audio for `text` as it is (prompts, single sentences); cached."""
         spoken = normalize(text)
-        pinyin = to_pinyin(spoken)
+        return self._render(text, spoken, to_pinyin(spoken), fmt, pause_ms)
+
+    def _render(self, text: str, spoken: str, pinyin: str, fmt: AudioFormat, pause_ms: int) -> Utterance:
         if not pinyin:
             raise ValueError(f"nothing to say in {text!r}")
         s = self.settings
@@ -87,10 +108,10 @@ class Speaker:
 
     def render_text(self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS) -> Iterator[Utterance]:
         """A section's text as chunks, rendered one at a time so the first can play at once."""
-        chunks = [c for c in chunk_text(text) if to_pinyin(normalize(c))]
-        for index, chunk in enumerate(chunks):
+        chunks = self.prepare(text)
+        for index, (chunk, spoken, pinyin) in enumerate(chunks):
             last = index == len(chunks) - 1
-            yield self.render(chunk, fmt, final_pause_ms if last else SENTENCE_PAUSE_MS)
+            yield self._render(chunk, spoken, pinyin, fmt, final_pause_ms if last else SENTENCE_PAUSE_MS)
 
     def _synthesize(self, pinyin: str, out: Path, fmt: AudioFormat, pause_ms: int) -> None:
         with tempfile.TemporaryDirectory(prefix="tingwen-tts-") as folder:
