@@ -84,3 +84,15 @@ def test_calls_summary_for_staff(tmp_path):
     assert {"notice_id": 4, "title": "森林草原防灭火命令", "path": "1", "count": 1} in summary["cancels"]
     table = runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), "calls"]).output
     assert "calls: 3, average duration: 90 s" in table and "森林草原防灭火命令" in table
+
+
+def test_stale_calls_expire(tmp_path):
+    app = phone_app(tmp_path / "data")
+    call = PhoneCall(app, sid="CAstale0000000000000000000000000").start()
+    store = _calls(app)
+    old = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="milliseconds")
+    store.db.execute("UPDATE calls SET updated_at = ? WHERE sid = ?", [old, call.sid])
+    store.db.conn.commit()
+    PhoneCall(app, sid="CAfresh0000000000000000000000000").start()
+    status = _calls(app).db.execute("SELECT status, ended_at FROM calls WHERE sid = ?", [call.sid]).fetchone()
+    assert status[0] == "expired" and status[1]

@@ -83,3 +83,28 @@ def test_unknown_call_sid_is_greeted_afresh(app):
     assert call.last.status_code == 200
     assert call.twiml.xpath("//Gather/Play")
     assert _calls(app).get(call.sid) is not None
+
+
+def test_switching_validation_off_is_logged_loudly(tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        phone_app(tmp_path / "data", skip_twilio_signature=True)
+    assert any("UNSIGNED" in r.message for r in caplog.records)
+
+
+def test_engine_failure_falls_back_to_twilio_say(tmp_path):
+    from speech.cache import AudioCache
+    from speech.engine import EspeakCommand, VoiceSettings
+    from speech.speaker import Speaker
+
+    app = phone_app(tmp_path / "data")
+    broken = EspeakCommand()
+    broken.binary = str(tmp_path / "no-espeak-here")
+    app.extensions["tingwen.speaker"] = Speaker(AudioCache(tmp_path / "empty-cache"), VoiceSettings(), engine=broken)
+    call = PhoneCall(app).start()
+    assert call.last.status_code == 200
+    says = call.twiml.xpath("//Gather/Say")
+    assert says and all(s.get("language") == "cmn-CN" for s in says)
+    assert "最新通知共有七条" in "".join(s.text for s in says)  # the spoken form, digits read out
+    assert not call.twiml.xpath("//Play")
