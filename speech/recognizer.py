@@ -250,20 +250,26 @@ class Session:
         self._recognizer.Reset()
         self.converter.reset()
         self._clear()
+        grammar = self._grammar
         if self._pending is not None:
             self._use(self._pending)
-        return self._match(result, early)
+        return understand(result, grammar, self.model.unknown, early)
 
-    def _match(self, result: dict, early: bool) -> Heard:
-        words = result.get("result", [])
-        heard = [w for w in words if w.get("word") != self.model.unknown]
-        text = "".join(w["word"] for w in heard)
-        unknown = len(words) - len(heard)
-        phrase = self._grammar.phrases.get(text)
-        if phrase is None or unknown > len(heard):
-            return Heard(text, None, 0.0, early=early)
-        confidence = min((float(w.get("conf", 0.0)) for w in heard), default=0.0)
-        return Heard(text, phrase, confidence, confirm=any(c in CONFUSABLE for c in phrase), early=early)
+
+def understand(result: dict, grammar: Grammar, unknown: str | None, early: bool = False) -> Heard:
+    """A recogniser's final result → the phrase it matches, or "not understood".
+
+    Chinese output comes space-separated; spaces are removed. Off-menu speech becomes the unknown
+    token: an utterance that is mostly unknown words, or whose words are not exactly one valid
+    phrase, is not forced onto a command."""
+    words = result.get("result", [])
+    heard = [w for w in words if w.get("word") != unknown]
+    text = "".join(w["word"] for w in heard)
+    phrase = grammar.phrases.get(text)
+    if phrase is None or len(words) - len(heard) > len(heard):
+        return Heard(text, None, 0.0, early=early)
+    confidence = min((float(w.get("conf", 0.0)) for w in heard), default=0.0)
+    return Heard(text, phrase, confidence, confirm=any(c in CONFUSABLE for c in phrase), early=early)
 
 
 def _rms(pcm: bytes) -> float:

