@@ -14,4 +14,6 @@ HOME_PAGE_SIZE = 9  # one keypad digit per card
 def home():
     with NoticeStore(current_app.config["TINGWEN_DB"]) as store:
         notices = store.latest(limit=HOME_PAGE_SIZE)
-    return render_template("kiosk/home.html", notices=notices)
+    model = current_app.extensions.get("tingwen.speech_model")
+    voice_status = None if model is None or model.available else "语音识别未开启，请使用按键。"
+    return render_template("kiosk/home.html", notices=notices, voice_status=voice_status)
