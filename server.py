@@ -10,8 +10,9 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -185,36 +186,61 @@ def create_app(config: Config | None = None) -> Flask:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
-    app.extensions["tingwen.speech_model"] = speech_model_status(config)
+    with NoticeStore(config.db_path) as store:
+        phrases = sorted(set(menu_phrases(menu_for(store, max_misses=config.max_misses))))
+    app.extensions["tingwen.speech_model"] = speech_model_status(config, phrases)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     return app
 
 
-@dataclass(frozen=True)
+@dataclass
 class SpeechModelStatus:
     """Whether spoken commands can be understood, and if not, why (shown to staff and users)."""
 
     path: Path | None
     problem: str | None
+    checked: threading.Event = field(default_factory=threading.Event)
 
     @property
     def available(self) -> bool:
         return self.problem is None
 
+    def turn_off(self, problem: str) -> None:
+        self.problem = problem
+        log.error("speech recognition off: %s", problem)
 
-def speech_model_status(config: Config) -> SpeechModelStatus:
-    """Find the speech model at start-up (it is loaded when first needed). Without one the
-    service runs keypad-only and says so once here; it never fails to start for it."""
+
+def speech_model_status(config: Config, phrases: list[str] | None = None) -> SpeechModelStatus:
+    """Find the speech model at start-up. Without one the service runs keypad-only and says so
+    once; it never fails to start for it. With one, a background check loads it and verifies
+    that it knows every menu word (`phrases`), loudly turning voice off if it does not."""
     path = config.speech_model_path()
     if path is None:
         problem = "no speech model installed (tingwen models install): keypad only"
     elif not is_model_folder(path):
         problem = f"{path} is not a Vosk model folder: keypad only"
     else:
-        return SpeechModelStatus(path, None)
+        status = SpeechModelStatus(path, None)
+        threading.Thread(target=_check_model, args=(status, phrases or []), name="tingwen-model-check", daemon=True).start()
+        return status
     log.warning("speech recognition off: %s", problem)
-    return SpeechModelStatus(path, problem)
+    status = SpeechModelStatus(path, problem)
+    status.checked.set()
+    return status
+
+
+def _check_model(status: SpeechModelStatus, phrases: list[str]) -> None:
+    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
+
+    try:
+        missing = missing_phrases(load_model(status.path), phrases)
+        if missing:
+            status.turn_off(f"the model at {status.path} lacks menu words {'、'.join(missing)}: keypad only")
+    except ModelUnavailable as error:
+        status.turn_off(f"{error}: keypad only")
+    finally:
+        status.checked.set()
 
 
 # Command line
@@ -467,7 +493,7 @@ def models_list(ctx: click.Context) -> None:
 @click.pass_context
 def models_check(ctx: click.Context, model: str | None) -> None:
     """Load MODEL (default: the one in use) and report how many of the menu's words it knows."""
-    from speech.recognizer import ModelUnavailable, VocabularyError, load_model
+    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
 
     config: Config = ctx.obj
     path = config.speech_model_path() if model is None else (
@@ -482,12 +508,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
     with _store(ctx) as store:
         ensure_bundled(store)  # as `serve` would: the menu's words include the notices' subjects
         phrases = sorted(set(menu_phrases(Menu(store.latest()))))
-    missing = []
-    for phrase in phrases:
-        try:
-            loaded.segment(phrase)
-        except VocabularyError:
-            missing.append(phrase)
+    missing = missing_phrases(loaded, phrases)
     click.echo(f"{path}: loaded in {loaded.load_seconds:.1f} s, unknown-word token {loaded.unknown or 'none'}")
     click.echo(f"command words known: {len(phrases) - len(missing)} of {len(phrases)}")
     if missing:

@@ -84,6 +84,12 @@ class Event:
     def finished() -> Event:
         return Event("finished")
 
+    @staticmethod
+    def unclear() -> Event:
+        """Speech was heard but not understood well enough to act on (low confidence, or an
+        easily confused number): in a menu the listener is asked again; reading goes on."""
+        return Event("unclear")
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -222,6 +228,11 @@ class Menu:
             self._on_finished(turn)
             if not turn.actions:  # a prompt ended: keep listening for the same choices
                 turn.actions.append(Listen(self.choices(turn.state)))
+            return turn.state, turn.actions
+        if event.kind == "unclear":
+            if state.mode in (Mode.READING, Mode.READ_ALL):  # noise must not stop the reading
+                return state, [Listen(self.choices(state))]
+            self._miss(turn, self.prompts.unclear)
             return turn.state, turn.actions
         if event.kind == "timeout":
             if state.mode in (Mode.READING, Mode.READ_ALL):  # nobody pressed anything: read on

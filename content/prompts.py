@@ -41,6 +41,7 @@ class Prompts:
     read_all_end: str
     invalid: str
     silence: str
+    unclear: str
     goodbye: str
 
     def fixed_texts(self) -> list[str]:

@@ -109,6 +109,17 @@ def load_model(path: Path | str) -> SpeechModel:
         return loaded
 
 
+def missing_phrases(model: SpeechModel, phrases: Iterable[str]) -> list[str]:
+    """The phrases this model cannot recognise (checked at start-up and by `tingwen models check`)."""
+    missing = []
+    for phrase in phrases:
+        try:
+            model.segment(phrase)
+        except VocabularyError:
+            missing.append(phrase)
+    return missing
+
+
 @dataclass(frozen=True)
 class Grammar:
     """The phrases valid now, as the model's words."""

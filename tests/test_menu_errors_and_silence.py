@@ -56,3 +56,17 @@ def test_after_goodbye_the_next_event_starts_again(menu):
 def test_silence_while_reading_reads_on(menu):
     state, steps = run_script(menu, ["4", "1", "silence"])
     assert state.mode is Mode.READING and state.sentence == 1 and state.misses == 0
+
+
+def test_unclear_speech_asks_again_in_a_menu(menu):
+    state, _ = menu.start()
+    state, actions = menu.step(state, Event.unclear())
+    assert said(actions).startswith("没有听清")
+    assert state.misses == 1 and state.mode is Mode.TOP
+
+
+def test_unclear_speech_does_not_stop_reading(menu):
+    state, steps = run_script(menu, ["4", "1"])
+    after, actions = menu.step(state, Event.unclear())
+    assert after == state
+    assert [type(a).__name__ for a in actions] == ["Listen"]

