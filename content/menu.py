@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
+from content.commands import Vocabulary, load_vocabulary
 from content.model import Notice
 from content.prompts import Prompts, load_prompts
 from content.store import NoticeStore
@@ -31,7 +32,6 @@ from content.reading import (
 PAGE_SIZE = 8  # keys 1–8 choose; 9 reads everything
 READ_ALL_KEY = "9"
 DEFAULT_MAX_MISSES = 3
-_CN = "零一二三四五六七八九"
 
 
 class Mode(StrEnum):
@@ -184,24 +184,18 @@ class _Turn:
             self.state = replace(self.state, playing=True)
 
 
-def _number_words(n: int) -> tuple[str, ...]:
-    """How a listener may say item n: 三, 第三条, 第三个, 第三项, 第三 (and 幺 for 1, 两 for 2)."""
-    cn = _CN[n]
-    spoken = (cn, f"第{cn}条", f"第{cn}个", f"第{cn}项", f"第{cn}")
-    return spoken + {1: ("幺",), 2: ("两", "第两个")}.get(n, ())
-
-
-_CANCEL_WORDS = ("取消", "停止", "不听了")
-_REPEAT_WORDS = ("重复", "再说一遍", "零")
-_NEXT_WORDS = ("下一条", "下一个", "下一页")
-_PREVIOUS_WORDS = ("上一条", "上一个", "上一页")
-
-
 class Menu:
-    def __init__(self, notices: Sequence[Notice], prompts: Prompts | None = None, max_misses: int = DEFAULT_MAX_MISSES):
+    def __init__(
+        self,
+        notices: Sequence[Notice],
+        prompts: Prompts | None = None,
+        max_misses: int = DEFAULT_MAX_MISSES,
+        vocabulary: Vocabulary | None = None,
+    ):
         self.notices = list(notices)  # newest first
         self.by_id = {n.id: n for n in self.notices}
         self.prompts = prompts or load_prompts()
+        self.words = vocabulary or load_vocabulary()
         self.max_misses = max_misses
         self._segments: dict[int | None, list[Segment]] = {}
 
@@ -255,21 +249,22 @@ class Menu:
 
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
         """Exactly the inputs valid in `state` (what the Listen action carries)."""
-        cancel = Choice("*", _CANCEL_WORDS + ("返回",), Intent(IntentKind.CANCEL))
-        repeat = Choice("0", _REPEAT_WORDS + ("帮助",), Intent(IntentKind.REPEAT))
+        words = self.words
+        cancel = Choice("*", words.cancel, Intent(IntentKind.CANCEL))
+        repeat = Choice("0", words.repeat + words.help, Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
             count = self._page_item_count(state)
-            subjects = self._subjects(state) if state.mode is Mode.TOP else {}
+            subjects = self._subjects(state) if state.mode is Mode.TOP and words.subjects else {}
             items = [
-                Choice(str(n), _number_words(n) + subjects.get(n, ()), Intent(IntentKind.CHOOSE, n))
+                Choice(str(n), words.number(n) + subjects.get(n, ()), Intent(IntentKind.CHOOSE, n))
                 for n in range(1, count + 1)
             ]
-            read_all = Choice(READ_ALL_KEY, ("全部", "连续收听", "从头收听", "全文"), Intent(IntentKind.READ_ALL))
+            read_all = Choice(READ_ALL_KEY, words.read_all, Intent(IntentKind.READ_ALL))
             paging = []
             if self._page_count(state) > 1:
                 paging = [
-                    Choice("#", _NEXT_WORDS, Intent(IntentKind.NEXT)),
-                    Choice(None, _PREVIOUS_WORDS, Intent(IntentKind.PREVIOUS)),
+                    Choice("#", words.next, Intent(IntentKind.NEXT)),
+                    Choice(None, words.previous, Intent(IntentKind.PREVIOUS)),
                 ]
             if state.mode is Mode.TOP and not self.notices:
                 return (repeat,)
@@ -277,13 +272,13 @@ class Menu:
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return (
                 cancel,
-                Choice("0", _REPEAT_WORDS, Intent(IntentKind.REPEAT)),
-                Choice("#", _NEXT_WORDS + ("下一部分",), Intent(IntentKind.NEXT)),
-                Choice(None, _PREVIOUS_WORDS, Intent(IntentKind.PREVIOUS)),
-                Choice(None, ("帮助",), Intent(IntentKind.HELP)),
+                Choice("0", words.repeat, Intent(IntentKind.REPEAT)),
+                Choice("#", words.next + words.next_part, Intent(IntentKind.NEXT)),
+                Choice(None, words.previous, Intent(IntentKind.PREVIOUS)),
+                Choice(None, words.help, Intent(IntentKind.HELP)),
             )
         if state.mode is Mode.PART_END:
-            return (Choice("#", _NEXT_WORDS + ("继续",), Intent(IntentKind.NEXT)), repeat, cancel)
+            return (Choice("#", words.next + words.continue_, Intent(IntentKind.NEXT)), repeat, cancel)
         return ()
 
     def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:
@@ -711,12 +706,17 @@ MENU_NOTICES = 40  # the latest notices a listener can page through (five pages)
 _cached: dict[tuple, Menu] = {}
 
 
-def menu_for(store: NoticeStore, prompts: Prompts | None = None, max_misses: int = DEFAULT_MAX_MISSES) -> Menu:
+def menu_for(
+    store: NoticeStore,
+    prompts: Prompts | None = None,
+    max_misses: int = DEFAULT_MAX_MISSES,
+    vocabulary: Vocabulary | None = None,
+) -> Menu:
     """The menu over the store's latest notices, rebuilt only when the store changes (every
     webhook and kiosk request needs one; loading the notices each time would dominate)."""
-    key = (str(store.path), store.revision(), id(prompts), max_misses)
+    key = (str(store.path), store.revision(), id(prompts), max_misses, id(vocabulary))
     menu = _cached.get(key)
     if menu is None:
         _cached.clear()
-        menu = _cached[key] = Menu(store.latest(limit=MENU_NOTICES), prompts, max_misses)
+        menu = _cached[key] = Menu(store.latest(limit=MENU_NOTICES), prompts, max_misses, vocabulary)
     return menu
