@@ -23,6 +23,7 @@ import ivr
 import kiosk
 from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
+from content.commands import load_vocabulary
 from content.menu import DEFAULT_MAX_MISSES, Menu, menu_for
 from content.model import Notice, Section
 from content.reading import all_sentences
@@ -32,6 +33,7 @@ from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, IvrSe
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
 from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model_folder
+from speech.recognizer import RecognitionPool
 from speech.normalize import normalize
 from speech.pronounce import to_pinyin
 from speech.speaker import AudioFormat, Speaker
@@ -58,6 +60,8 @@ class Config:
     max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
     max_misses: int = DEFAULT_MAX_MISSES
     vosk_model: str | None = None
+    phone_mode: str = "gather"
+    commands_file: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -96,6 +100,7 @@ class Config:
             gather_timeout=self.gather_timeout,
             max_call_minutes=self.max_call_minutes,
             max_misses=self.max_misses,
+            phone_mode=self.phone_mode,
         )
 
     @classmethod
@@ -111,6 +116,8 @@ class Config:
                 raw = file_values.get(env.lower())
             if raw is not None:
                 values[name] = _convert(env, raw, cls.__dataclass_fields__[name].type)
+        if values.get("phone_mode", "gather") not in ("gather", "stream"):
+            raise click.UsageError(f"TINGWEN_PHONE_MODE={values['phone_mode']!r}: use gather or stream")
         return cls(data_dir=folder, **values)
 
 
@@ -126,6 +133,8 @@ _SETTINGS = {
     "max_call_minutes": "TINGWEN_MAX_CALL_MINUTES",
     "max_misses": "TINGWEN_MAX_MISSES",
     "vosk_model": "TINGWEN_VOSK_MODEL",
+    "phone_mode": "TINGWEN_PHONE_MODE",
+    "commands_file": "TINGWEN_COMMANDS",
 }
 
 
@@ -169,26 +178,29 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     speaker = build_speaker(config)
+    vocabulary = load_vocabulary(Path(config.commands_file) if config.commands_file else None)
     with NoticeStore(config.db_path) as store:
         loaded = ensure_bundled(store)
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
         # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
-        menu_for(store, max_misses=config.max_misses)
+        menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary)
         speaker.pinyin("您好。")
     app = Flask(__name__)
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
+    app.config["TINGWEN_VOCABULARY"] = vocabulary
     CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file)).close()  # create or migrate it now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
     with NoticeStore(config.db_path) as store:
-        phrases = sorted(set(menu_phrases(menu_for(store, max_misses=config.max_misses))))
+        phrases = sorted(set(menu_phrases(menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary))))
     app.extensions["tingwen.speech_model"] = speech_model_status(config, phrases)
+    app.extensions["tingwen.asr_pool"] = RecognitionPool(workers=max(2, os.cpu_count() or 2))
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     return app

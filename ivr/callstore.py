@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.migrations import migrate
 
 STALE_AFTER = timedelta(hours=2)
@@ -48,7 +49,12 @@ def _v1_calls(db: Database) -> None:
     db["call_events"].create_index(["kind", "at"])
 
 
-MIGRATIONS = [_v1_calls]
+def _v2_stream_tokens(db: Database) -> None:
+    # the one-time token a streaming call's WebSocket must present (Media Streams mode)
+    db["calls"].add_column("stream_token", str)
+
+
+MIGRATIONS = [_v1_calls, _v2_stream_tokens]
 
 
 def _now() -> datetime:
@@ -128,6 +134,19 @@ class CallStore:
             for event in events:
                 self._log(sid, now, event)
 
+    def set_stream_token(self, sid: str, token: str) -> None:
+        with self.db.atomic():
+            self.db.conn.execute("UPDATE calls SET stream_token = ? WHERE sid = ?", [token, sid])
+
+    def take_stream_token(self, sid: str, token: str) -> bool:
+        """True once for the right token: it is cleared as it is used."""
+        with self.db.atomic():
+            cursor = self.db.conn.execute(
+                "UPDATE calls SET stream_token = NULL WHERE sid = ? AND stream_token = ? AND stream_token IS NOT NULL",
+                [sid, token],
+            )
+        return cursor.rowcount == 1
+
     def finish(self, sid: str, status: str, duration_s: int | None) -> bool:
         """Close the call record (Twilio's status callback); False if the call is unknown."""
         now = _now()
@@ -188,6 +207,24 @@ class CallStore:
                 for (nid, path), n in cancels.most_common(10)
             ],
         }
+
+
+def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:
+    """What one menu turn adds to the call log (the same for webhooks and streams)."""
+    events = []
+    if event.kind == "key":
+        events.append(CallEvent("key", detail={"key": event.key}))
+    notice_id, path = menu.position(before)
+    if event.key == "*":
+        events.append(CallEvent("cancel", notice_id, path, {"mode": before.mode.value}))
+    if after.misses > before.misses or (after.mode is Mode.ENDED and before.mode is not Mode.ENDED):
+        events.append(CallEvent("timeout" if event.kind == "timeout" else "invalid", notice_id, path))
+    for action in actions:
+        if isinstance(action, Play) and action.sentence == 0:
+            events.append(CallEvent("play", action.notice_id, action.path))
+        elif isinstance(action, End):
+            events.append(CallEvent("hangup", detail={"reason": action.reason}))
+    return events
 
 
 def load_salt(path: Path) -> bytes:

@@ -20,6 +20,16 @@ class IvrSettings:
     gather_timeout: int = DEFAULT_GATHER_TIMEOUT
     max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
     max_misses: int = 3
+    phone_mode: str = "gather"  # or "stream": Twilio Media Streams over a WebSocket
+    speech_threshold: float = 0.6  # below this confidence a spoken command is asked again
+    stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
+
+    def websocket_url(self, path: str) -> str:
+        """wss:// for an https public URL, ws:// for plain http (loopback development)."""
+        base = self.public_url.rstrip("/")
+        if base.startswith("https://"):
+            return "wss://" + base[len("https://") :] + path
+        return "ws://" + base.removeprefix("http://") + path

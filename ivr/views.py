@@ -12,12 +12,16 @@ import logging
 import re
 from functools import wraps
 
+import secrets
+
 from flask import Blueprint, abort, current_app, request, send_file
+from flask_sock import Sock
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play, Say, Stop, menu_for
 from content.store import NoticeStore
-from ivr.callstore import CallEvent, CallStore, load_salt
+from ivr.callstore import CallEvent, CallStore, load_salt, turn_events
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build
 from speech.normalize import normalize
@@ -25,6 +29,7 @@ from speech.speaker import AudioFormat, Speaker
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
+sock = Sock()
 TWIML = "text/xml; charset=utf-8"
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 _AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.ulaw\.wav$")
@@ -65,18 +70,75 @@ def _open_stores() -> tuple[NoticeStore, CallStore]:
     return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore(settings.calls_db, load_salt(settings.salt_file))
 
 
+def _menu(notices: NoticeStore) -> Menu:
+    return menu_for(notices, max_misses=_settings().max_misses, vocabulary=current_app.config.get("TINGWEN_VOCABULARY"))
+
+
 @blueprint.post("/voice")
 @twilio_signed
 def voice():
     sid = _call_sid()
     notices, calls = _open_stores()
     with notices:
-        menu = menu_for(notices, max_misses=_settings().max_misses)
+        menu = _menu(notices)
         state, actions = menu.start()
         calls.begin(sid, request.form.get("From"), state.to_json())
         calls.save(sid, state.to_json(), [])
+    if _settings().phone_mode == "stream":
+        token = secrets.token_urlsafe(24)
+        calls.set_stream_token(sid, token)
+        calls.close()
+        return _connect_stream(token)
     calls.close()
     return _respond(menu, state, actions)
+
+
+def _connect_stream(token: str):
+    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up."""
+    response = VoiceResponse()
+    connect = Connect()
+    stream = connect.stream(url=_settings().websocket_url("/ivr/stream"))
+    stream.parameter(name="token", value=token)
+    response.append(connect)
+    response.hangup()
+    return str(response), 200, {"Content-Type": TWIML}
+
+
+@blueprint.before_request
+def _check_stream_upgrade():
+    """The WebSocket upgrade is signed like any webhook (the signed URL is the wss:// one)."""
+    settings = _settings()
+    if request.path != "/ivr/stream" or not settings.validate_signatures:
+        return None
+    url = settings.websocket_url(request.full_path if request.query_string else request.path)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not settings.auth_token or not signature or not RequestValidator(settings.auth_token).validate(url, {}, signature):
+        log.warning("refused a stream upgrade: missing or wrong X-Twilio-Signature")
+        abort(403, "missing or wrong X-Twilio-Signature")
+    return None
+
+
+@sock.route("/stream", bp=blueprint)
+def stream(ws):
+    from ivr.stream import StreamCall
+
+    settings = _settings()
+    notices, calls = _open_stores()
+    with notices:
+        menu = _menu(notices)
+    status = current_app.extensions.get("tingwen.speech_model")
+    model = None
+    if status is not None and status.available and status.path is not None:
+        from speech.recognizer import ModelUnavailable, load_model
+
+        try:
+            model = load_model(status.path)
+        except ModelUnavailable as error:
+            status.turn_off(str(error))
+    try:
+        StreamCall(ws, settings, menu, current_app.extensions["tingwen.speaker"], calls, model, current_app.extensions.get("tingwen.asr_pool")).run()
+    finally:
+        calls.close()
 
 
 @blueprint.post("/gather")
@@ -86,7 +148,7 @@ def gather():
     settings = _settings()
     notices, calls = _open_stores()
     with notices:
-        menu = menu_for(notices, max_misses=settings.max_misses)
+        menu = _menu(notices)
         call = calls.get(sid)
         if call is None:  # a call we do not know (lost, or expired): greet it afresh
             state, actions = menu.start()
@@ -103,7 +165,7 @@ def gather():
             return _respond(menu, state, actions)
         event = _event(before, request.form.get("Digits"))
         state, actions = menu.step(before, event)
-        calls.save(sid, state.to_json(), _log_events(menu, before, event, state, actions))
+        calls.save(sid, state.to_json(), turn_events(menu, before, event, state, actions))
     calls.close()
     return _respond(menu, state, actions)
 
@@ -152,23 +214,6 @@ def _event(state: MenuState, digits: str | None) -> Event:
         return Event.timeout()
     key = digits if len(digits) == 1 and digits in _KEYS else "?"
     return Event.press(key)
-
-
-def _log_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:
-    events = []
-    if event.kind == "key":
-        events.append(CallEvent("key", detail={"key": event.key}))
-    notice_id, path = menu.position(before)
-    if event.key == "*":
-        events.append(CallEvent("cancel", notice_id, path, {"mode": before.mode.value}))
-    if after.misses > before.misses or (after.mode is Mode.ENDED and before.mode is not Mode.ENDED):
-        events.append(CallEvent("timeout" if event.kind == "timeout" else "invalid", notice_id, path))
-    for action in actions:
-        if isinstance(action, Play) and action.sentence == 0:
-            events.append(CallEvent("play", action.notice_id, action.path))
-        elif isinstance(action, End):
-            events.append(CallEvent("hangup", detail={"reason": action.reason}))
-    return events
 
 
 def _respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_TOKENS = ("[unk]", "<unk>", "<UNK>")
 MAX_WORD_CHARS = 8
+NOISE_CONFIDENCE = 0.5
 # Chinese numbers easily heard one for the other: a choice containing one is confirmed.
 CONFUSABLE = set("四十")
 
@@ -271,10 +272,14 @@ def understand(result: dict, grammar: Grammar, unknown: str | None, early: bool 
     """A recogniser's final result → the phrase it matches, or "not understood".
 
     Chinese output comes space-separated; spaces are removed. Off-menu speech becomes the unknown
-    token: an utterance that is mostly unknown words, or whose words are not exactly one valid
-    phrase, is not forced onto a command."""
+    token: an utterance that is mostly unknown words, or whose confident words are not exactly one
+    valid phrase, is not forced onto a command."""
     words = result.get("result", [])
     heard = [w for w in words if w.get("word") != unknown]
+    # A grammar makes the recogniser map trailing noise onto some word, with low confidence:
+    # such words are dropped when confident ones remain (멈춤 1.00 + 도움 0.47 → 멈춤).
+    confident = [w for w in heard if float(w.get("conf", 0.0)) >= NOISE_CONFIDENCE]
+    heard = confident or heard
     text = "".join(w["word"] for w in heard)
     phrase = grammar.phrases.get(text)
     if phrase is None or len(words) - len(heard) > len(heard):

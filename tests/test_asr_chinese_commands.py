@@ -96,6 +96,14 @@ def test_understanding_recogniser_output(words, phrase):
     assert understand(_result(*words), grammar, "[unk]").phrase == phrase
 
 
+def test_low_confidence_trailing_noise_is_dropped():
+    grammar = Grammar.compile(chinese_model(), ["取消", "帮助"])
+    result = {"result": [{"word": "取消", "conf": 1.0}, {"word": "帮助", "conf": 0.4}]}
+    assert understand(result, grammar, "[unk]").phrase == "取消"
+    both = {"result": [{"word": "取消", "conf": 0.9}, {"word": "帮助", "conf": 0.8}]}
+    assert understand(both, grammar, "[unk]").phrase is None  # two confident commands: not forced
+
+
 def test_confusable_numbers_need_confirmation_and_low_confidence_is_not_sure():
     grammar = Grammar.compile(chinese_model(), ["第二条", "第四条", "第十条"])
     four = understand(_result("第", "四", "条"), grammar, "[unk]")

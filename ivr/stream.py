@@ -1,0 +1,352 @@
+"""The streaming phone line: Twilio Media Streams over a WebSocket.
+
+With plain webhooks Twilio hears the caller, not us. Here the call's audio comes to our own
+offline recogniser, and we send our audio ourselves, paced a second ahead at most, with a mark
+after each chunk so we always know what the caller has heard. A `*`, a recognised 取消/停止, or
+any recognised command while we speak sends `clear` at once and stops our audio (no stale frame
+follows the clear). The menu, call state, call log and limits are the webhook mode's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
+from ivr.callstore import CallEvent, CallStore, turn_events
+from ivr.settings import IvrSettings
+from speech.audio import frames, read_ulaw_wav
+from speech.speaker import AudioFormat, Speaker
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 20
+POLL_SECONDS = 0.01
+
+
+@dataclass
+class _Outgoing:
+    """Audio waiting to be sent, one chunk (with its mark name) at a time."""
+
+    chunks: list[tuple[list[bytes], str]] = field(default_factory=list)
+
+
+class Sender:
+    """Sends media frames paced against the clock, then a mark per chunk; `clear()` drops
+    everything not yet sent and tells Twilio to drop what it has buffered."""
+
+    def __init__(self, send_json, lead_ms: int = 1000):
+        self._send_json = send_json
+        self.lead_ms = lead_ms  # never more than this much audio buffered ahead at Twilio
+        self._lock = threading.Condition()
+        self._queue: list[tuple[int, list[bytes], str]] = []
+        self._generation = 0
+        self._stream_sid: str | None = None
+        self._clock: float | None = None
+        self._sent_ms = 0
+        self._closed = False
+        self.frames_sent = 0
+        self.send_times: list[float] = []
+        self._thread = threading.Thread(target=self._run, name="tingwen-stream-send", daemon=True)
+        self._thread.start()
+
+    def start(self, stream_sid: str) -> None:
+        with self._lock:
+            self._stream_sid = stream_sid
+
+    def play(self, chunks: list[tuple[list[bytes], str]]) -> None:
+        with self._lock:
+            for frames_, mark in chunks:
+                self._queue.append((self._generation, frames_, mark))
+            self._lock.notify()
+
+    def clear(self) -> None:
+        """Drop unsent audio and send `clear`, atomically: no old frame can follow it."""
+        with self._lock:
+            self._generation += 1
+            self._queue.clear()
+            self._clock = None
+            self._sent_ms = 0
+            if self._stream_sid:
+                self._send_json({"event": "clear", "streamSid": self._stream_sid})
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify()
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._queue
+
+    def _run(self) -> None:
+        try:
+            self._pace()
+        except Exception as error:  # the socket went away under us: nothing more to send
+            log.info("stream sender stopped: %s", error)
+            with self._lock:
+                self._closed = True
+
+    def _pace(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._clock = None  # Twilio's buffer drains while we have nothing to send
+                    self._sent_ms = 0
+                    self._lock.wait()
+                if self._closed:
+                    return
+                generation, chunk, mark = self._queue[0]
+                if self._clock is None:
+                    self._clock = time.monotonic()
+                ahead = self._sent_ms - (time.monotonic() - self._clock) * 1000
+                if ahead > self.lead_ms:
+                    self._lock.wait(timeout=(ahead - self.lead_ms) / 1000)
+                    continue
+                if generation != self._generation or not self._stream_sid:
+                    self._queue.pop(0)
+                    continue
+                if chunk:
+                    frame = chunk.pop(0)
+                    self._send_json(
+                        {"event": "media", "streamSid": self._stream_sid, "media": {"payload": base64.b64encode(frame).decode()}}
+                    )
+                    self._sent_ms += FRAME_MS
+                    self.frames_sent += 1
+                    self.send_times.append(time.monotonic())
+                if not chunk:
+                    self._queue.pop(0)
+                    self._send_json({"event": "mark", "streamSid": self._stream_sid, "mark": {"name": mark}})
+
+
+class StreamCall:
+    """One call's WebSocket: inbound events drive the menu; the menu's actions become audio."""
+
+    def __init__(self, ws, settings: IvrSettings, menu: Menu, speaker: Speaker, calls: CallStore, speech_model=None, pool=None):
+        self.ws = ws
+        self.settings = settings
+        self.menu = menu
+        self.speaker = speaker
+        self.calls = calls
+        self.speech_model = speech_model
+        self.pool = pool
+        self._send_lock = threading.Lock()
+        self.sender = Sender(self._send_json, settings.stream_lead_ms)
+        self.events: queue.Queue[tuple[str, object]] = queue.Queue()
+        self.stream_sid: str | None = None
+        self.call_sid: str | None = None
+        self.state: MenuState | None = None
+        self.words: dict[str, object] = {}
+        self.marks_pending: set[str] = set()
+        self.turn = 0
+        self.silence_deadline: float | None = None
+        self.ending = False
+        self.session = None
+        self.started = time.monotonic()
+
+    # Sending
+
+    def _send_json(self, message: dict) -> None:
+        with self._send_lock:
+            self.ws.send(json.dumps(message))
+
+    # The loop
+
+    def run(self) -> None:
+        try:
+            while True:
+                self._drain_internal()
+                if self.ending and not self.marks_pending:
+                    break
+                if self.silence_deadline and time.monotonic() >= self.silence_deadline:
+                    self.silence_deadline = None
+                    self._step(Event.timeout())
+                message = self.ws.receive(timeout=POLL_SECONDS)
+                if message is None:
+                    continue
+                if not self._handle(message):
+                    break
+        except Exception as error:  # the socket dropped, or worse: close the record, never crash
+            if type(error).__name__ != "ConnectionClosed":
+                log.exception("stream for call %s failed", self.call_sid)
+            self._close_record("dropped")
+        finally:
+            self.sender.close()
+            if self.ending:
+                self._close_record("completed")
+
+    def _handle(self, message) -> bool:
+        if isinstance(message, bytes):
+            log.warning("call %s: binary WebSocket frame ignored", self.call_sid)
+            return True
+        try:
+            data = json.loads(message)
+            kind = data["event"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("call %s: malformed message ignored: %.80r", self.call_sid, message)
+            return True
+        if kind == "connected":
+            return True
+        if kind == "start":
+            return self._on_start(data)
+        if self.stream_sid is None or data.get("streamSid") != self.stream_sid:
+            log.warning("call %s: %s for an unknown stream ignored", self.call_sid, kind)
+            return True
+        if kind == "media":
+            self._on_media(data)
+        elif kind == "dtmf":
+            digit = str(data.get("dtmf", {}).get("digit", ""))[:1] or "?"
+            self._step(Event.press(digit))
+        elif kind == "mark":
+            name = str(data.get("mark", {}).get("name", ""))
+            if name in self.marks_pending:  # marks of audio cleared away may still come back
+                self.marks_pending.discard(name)
+                if not self.marks_pending:
+                    self._playback_finished()
+        elif kind == "stop":
+            self._close_record("completed")
+            return False
+        else:
+            log.info("call %s: unknown event %r ignored", self.call_sid, kind)
+        return True
+
+    def _on_start(self, data: dict) -> bool:
+        start = data.get("start") or {}
+        call_sid = str(start.get("callSid", ""))[:64]
+        token = str((start.get("customParameters") or {}).get("token", ""))
+        if not call_sid or not self.calls.take_stream_token(call_sid, token):
+            log.warning("stream refused: wrong or reused token for call %r", call_sid)
+            self.ws.close(reason=1008, message="bad token")
+            return False
+        self.call_sid = call_sid
+        self.stream_sid = str(data.get("streamSid") or start.get("streamSid") or "")
+        self.sender.start(self.stream_sid)
+        self.state, actions = self.menu.start()
+        self._open_recognizer(actions)
+        self._perform(actions)
+        self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"streamSid": self.stream_sid})])
+        return True
+
+    def _open_recognizer(self, actions) -> None:
+        if self.speech_model is None:
+            return
+        from speech.audio_in import PHONE
+        from speech.recognizer import Session, VocabularyError
+
+        listen = next((a for a in actions if isinstance(a, Listen)), None)
+        try:
+            self.session = Session(self.speech_model, PHONE, listen.words if listen else ())
+        except VocabularyError as error:
+            log.error("call %s: speech off for this call: %s", self.call_sid, error)
+            self.session = None
+
+    def _on_media(self, data: dict) -> None:
+        if self.session is None:
+            return
+        try:
+            payload = base64.b64decode(data.get("media", {}).get("payload", ""), validate=True)
+        except (ValueError, TypeError):
+            return
+        if self.pool is not None:
+            future = self.pool.feed(self.session, payload)
+            future.add_done_callback(lambda f: self.events.put(("heard", f)))
+        else:
+            heard = self.session.feed(payload)
+            if heard:
+                self._on_heard(heard)
+
+    def _drain_internal(self) -> None:
+        while True:
+            try:
+                kind, value = self.events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "heard" and value.exception() is None and value.result():
+                self._on_heard(value.result())
+
+    def _on_heard(self, heard) -> None:
+        log.info("call %s heard %r (phrase %r, confidence %.2f)", self.call_sid, heard.text, heard.phrase, heard.confidence)
+        intent = self.words.get(heard.phrase) if heard.phrase else None
+        playing = bool(self.marks_pending) or not self.sender.idle
+        if intent is not None and heard.sure(self.settings.speech_threshold):
+            self._step(Event.said(intent))
+        elif not playing:
+            self._step(Event.unclear())  # noise while we speak does not cut the audio
+
+    def _playback_finished(self) -> None:
+        if self.ending or self.state is None:
+            return
+        if self.state.mode in (Mode.READING, Mode.READ_ALL):
+            self._step(Event.finished())
+        else:
+            self.silence_deadline = time.monotonic() + self.settings.gather_timeout
+
+    # The menu
+
+    def _step(self, event: Event) -> None:
+        if self.state is None or self.ending:
+            return
+        self.silence_deadline = None
+        before = self.state
+        if time.monotonic() - self.started > self.settings.max_call_minutes * 60:
+            self.state = MenuState(mode=Mode.ENDED, greeted=True)
+            actions = [Stop(), Say(self.menu.prompts.goodbye, interruptible=False), End("call too long")]
+            log_events = [CallEvent("limit", detail={"minutes": self.settings.max_call_minutes})]
+        else:
+            self.state, actions = self.menu.step(before, event)
+            log_events = turn_events(self.menu, before, event, self.state, actions)
+        self._perform(actions)
+        self.calls.save(self.call_sid, self.state.to_json(), log_events)
+
+    def _perform(self, actions) -> None:
+        chunks = []
+        for action in actions:
+            if isinstance(action, Stop):
+                self.sender.clear()
+                self.marks_pending.clear()
+                if self.session is not None:
+                    self.session.reset()  # nothing heard before the barge-in leaks into the next utterance
+            elif isinstance(action, (Say, Play)):
+                chunks += self._audio(action.text)
+            elif isinstance(action, Listen):
+                self.words = {w: c.intent for c in action.choices for w in c.words}
+                if self.session is not None:
+                    self._update_grammar(list(self.words))
+            elif isinstance(action, End):
+                self.ending = True
+        if chunks:
+            self.turn += 1
+            named = [(f, f"t{self.turn}-{i}") for i, f in enumerate(chunks)]
+            self.marks_pending = {name for _, name in named}
+            self.sender.play(named)
+        elif not self.ending:
+            self._playback_finished()
+
+    def _update_grammar(self, phrases: list[str]) -> None:
+        from speech.recognizer import VocabularyError
+
+        try:
+            self.session.set_phrases(phrases)
+        except VocabularyError as error:
+            log.error("call %s: speech off for this call: %s", self.call_sid, error)
+            self.session = None
+
+    def _audio(self, text: str) -> list[list[bytes]]:
+        try:
+            return [frames(read_ulaw_wav(u.path)) for u in self.speaker.render_text(text, AudioFormat.ULAW)]
+        except Exception:
+            log.exception("call %s: could not render %r; skipped", self.call_sid, text[:40])
+            return []
+
+    def _close_record(self, status: str) -> None:
+        if self.call_sid:
+            seconds = int(time.monotonic() - self.started)
+            self.calls.finish(self.call_sid, status, seconds)
+            self.call_sid = None
+
