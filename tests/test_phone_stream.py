@@ -205,3 +205,20 @@ def test_a_dropped_socket_closes_the_call_record(stream_app):
             break
         time.sleep(0.05)
     assert row[0] in ("dropped", "completed")
+
+
+def test_too_many_misses_say_goodbye_then_close_the_socket(stream_app):
+    app, port = stream_app
+    call = TwilioStream(app, port).answer().connect()
+    try:
+        call.wait_for(_marks_done)
+        for key in ("8", "8", "8"):  # there is no item 8 among seven notices
+            call.press(key)
+        messages = call.wait_for(lambda ms: any(m["event"] == "closed" for m in ms))
+        goodbye = _expected_audio(app, ["感谢您的收听，再见。"])
+        assert _media(_after_last_clear(messages))[-len(goodbye) :] == goodbye
+    finally:
+        call.close()
+    settings = app.config["TINGWEN_IVR"]
+    store = CallStore(settings.calls_db, load_salt(settings.salt_file))
+    assert store.db.execute("SELECT status FROM calls WHERE sid = ?", [call.sid]).fetchone()[0] == "completed"
