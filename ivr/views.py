@@ -19,7 +19,7 @@ from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from content.menu import End, Event, Menu, MenuState, Mode, Play, Say, Stop, menu_for
+from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, load_salt, turn_events
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import soxr
-from conftest import FIXTURES, PHONE_TOKEN, TwilioStream, live_app, phone_app
+from conftest import FIXTURES, TwilioStream, live_app, phone_app
 
 from content.menu import Menu, Play, Say
 from content.store import NoticeStore
