@@ -62,6 +62,8 @@ class Config:
     vosk_model: str | None = None
     phone_mode: str = "gather"
     commands_file: str | None = None
+    kiosk_idle_seconds: float = 120
+    kiosk_countdown_seconds: float = 30  # at least 20 s to read the warning and press 继续
 
     @property
     def db_path(self) -> Path:
@@ -135,6 +137,8 @@ _SETTINGS = {
     "vosk_model": "TINGWEN_VOSK_MODEL",
     "phone_mode": "TINGWEN_PHONE_MODE",
     "commands_file": "TINGWEN_COMMANDS",
+    "kiosk_idle_seconds": "TINGWEN_KIOSK_IDLE_SECONDS",
+    "kiosk_countdown_seconds": "TINGWEN_KIOSK_COUNTDOWN_SECONDS",
 }
 
 
@@ -192,6 +196,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
     app.config["TINGWEN_VOCABULARY"] = vocabulary
+    app.config["TINGWEN_KIOSK"] = {"idle_seconds": config.kiosk_idle_seconds, "countdown_seconds": config.kiosk_countdown_seconds}
     CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file)).close()  # create or migrate it now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")

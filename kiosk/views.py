@@ -1,19 +1,116 @@
-"""Kiosk pages. For now the home page: the latest notices as large numbered cards."""
+"""Kiosk pages: the latest notices as large numbered cards, and a notice page whose regions
+(header, each section) each carry a read-aloud toggle. The page asks for a region's speech when
+its toggle is pressed; the server answers with its sentences and the URLs of their audio, made by
+the same TTS as the phone."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import re
 
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+
+from content.errors import NoticeNotFound
+from content.model import Notice
+from content.reading import find_section, section_label, spoken_date
 from content.store import NoticeStore
+from content.structure import split_sentences
+from speech.speaker import AudioFormat, Speaker
 
-blueprint = Blueprint("kiosk", __name__, template_folder="templates")
+blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
 HOME_PAGE_SIZE = 9  # one keypad digit per card
+_AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.wav$")
+
+
+def _store() -> NoticeStore:
+    return NoticeStore(current_app.config["TINGWEN_DB"])
+
+
+def _voice_status() -> str | None:
+    model = current_app.extensions.get("tingwen.speech_model")
+    return None if model is None or model.available else "语音识别未开启，请使用按键。"
+
+
+def _kiosk_settings() -> dict:
+    return current_app.config.get("TINGWEN_KIOSK", {"idle_seconds": 120, "countdown_seconds": 30})
 
 
 @blueprint.get("/")
 def home():
-    with NoticeStore(current_app.config["TINGWEN_DB"]) as store:
+    with _store() as store:
         notices = store.latest(limit=HOME_PAGE_SIZE)
-    model = current_app.extensions.get("tingwen.speech_model")
-    voice_status = None if model is None or model.available else "语音识别未开启，请使用按键。"
-    return render_template("kiosk/home.html", notices=notices, voice_status=voice_status)
+    return render_template(
+        "kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings(), card_text=card_text
+    )
+
+
+@blueprint.get("/notice/<int:notice_id>")
+def notice(notice_id: int):
+    try:
+        with _store() as store:
+            found = store.get(notice_id)
+    except NoticeNotFound:
+        abort(404)
+    parts = [(s, section_label(s), s.path.count(".")) for s in found.walk()]
+    return render_template(
+        "kiosk/notice.html",
+        notice=found,
+        intro=notice_intro(found),
+        parts=parts,
+        sentences=split_sentences,
+        voice_status=_voice_status(),
+        settings=_kiosk_settings(),
+    )
+
+
+@blueprint.get("/kiosk/speech/<kind>/<int:notice_id>")
+@blueprint.get("/kiosk/speech/<kind>/<int:notice_id>/<path>")
+def speech(kind: str, notice_id: int, path: str = ""):
+    """A region's sentences and the URLs of their audio (16-bit WAV), in reading order."""
+    try:
+        with _store() as store:
+            found = store.get(notice_id)
+    except NoticeNotFound:
+        abort(404)
+    if kind == "card":
+        texts = [card_text(found)]
+    elif kind == "intro":
+        texts = [notice_intro(found)] + ([found.body] if found.body else [])
+    elif kind == "section":
+        section = find_section(found, path)
+        if section is None:
+            abort(404)
+        texts = [section.reading_text()]
+    else:
+        abort(404)
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    sentences = []
+    for text in texts:
+        for sentence in split_sentences(text):
+            audio = [f"/kiosk/audio/{u.path.name}" for u in speaker.render_text(sentence, AudioFormat.WAV)]
+            if audio:
+                sentences.append({"text": sentence, "audio": audio})
+    return jsonify({"sentences": sentences})
+
+
+@blueprint.get("/kiosk/audio/<name>")
+def audio(name: str):
+    if not _AUDIO_NAME.match(name):
+        abort(404)
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    path = speaker.cache.path_for(name.split(".")[0], AudioFormat.WAV.suffix)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def card_text(notice: Notice) -> str:
+    return notice_intro(notice)
+
+
+def notice_intro(notice: Notice) -> str:
+    """Title, issuing organ and date in one sentence, as the phone menu says it."""
+    day = notice.published_date or notice.signed_date
+    parts = [notice.spoken_title, notice.issuer or "", f"{spoken_date(day)}发布" if day else ""]
+    return "，".join(p for p in parts if p) + "。"

@@ -1,0 +1,175 @@
+// The kiosk page: read-aloud toggles (off by default; one press reads the region, a second
+// press stops at once), the phone's key map, reading settings, and the idle reset.
+"use strict";
+(function () {
+  const player = new Audio();
+  player.preload = "auto";
+  const status = document.getElementById("status");
+  const body = document.body;
+  let active = null; // {button, region, sentences, index, part, queue}
+  let reading = 0; // a counter: a stale fetch or ended event of an older reading is ignored
+
+  function say(text) { status.textContent = text; }
+  function regions() { return Array.from(document.querySelectorAll(".region")); }
+  function toggleOf(region) { return region.querySelector(".read-toggle"); }
+
+  function clearHighlight() {
+    document.querySelectorAll(".sentence.reading").forEach((s) => s.classList.remove("reading"));
+  }
+  function highlight(region, index) {
+    clearHighlight();
+    const span = region.querySelector('.sentence[data-i="' + index + '"]');
+    if (span) { span.classList.add("reading"); span.scrollIntoView({ block: "center" }); }
+  }
+
+  function stop(announce) {
+    reading += 1;
+    player.pause();
+    player.removeAttribute("src");
+    if (active) {
+      active.button.setAttribute("aria-pressed", "false");
+      if (active.pageButton) active.pageButton.setAttribute("aria-pressed", "false");
+    }
+    active = null;
+    clearHighlight();
+    if (announce) say("已停止");
+  }
+
+  async function start(region, pageButton, rest) {
+    stop(false);
+    const mine = ++reading;
+    const button = toggleOf(region);
+    button.setAttribute("aria-pressed", "true");
+    if (pageButton) pageButton.setAttribute("aria-pressed", "true");
+    active = { button, region, pageButton, rest: rest || [], sentences: [], index: 0, part: 0 };
+    say("开始朗读");
+    const response = await fetch(region.dataset.speech);
+    if (mine !== reading) return;
+    if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
+    active.sentences = (await response.json()).sentences;
+    playCurrent();
+  }
+
+  function playCurrent() {
+    if (!active) return;
+    const sentence = active.sentences[active.index];
+    if (!sentence) { finished(); return; }
+    highlight(active.region, active.index);
+    player.src = sentence.audio[active.part];
+    player.playbackRate = parseFloat(document.getElementById("speed").value);
+    player.volume = parseFloat(document.getElementById("volume").value);
+    player.play().catch(() => {});
+  }
+
+  function finished() {
+    const next = active && active.rest.length ? active.rest[0] : null;
+    const pageButton = active && active.pageButton;
+    const rest = active ? active.rest.slice(1) : [];
+    if (next) { start(next, pageButton, rest); return; }
+    stop(false);
+    say("朗读完毕");
+  }
+
+  player.addEventListener("ended", () => {
+    if (!active) return;
+    const sentence = active.sentences[active.index];
+    if (sentence && active.part + 1 < sentence.audio.length) { active.part += 1; }
+    else { active.index += 1; active.part = 0; }
+    playCurrent();
+  });
+
+  function press(region) {
+    if (active && active.region === region && !active.pageButton) { stop(true); return; }
+    start(region, null, []);
+  }
+
+  document.querySelectorAll(".region .read-toggle").forEach((button) => {
+    button.addEventListener("click", () => press(button.closest(".region")));
+  });
+  document.querySelectorAll(".page-toggle").forEach((button) => {
+    button.addEventListener("click", () => {
+      if (active && active.pageButton === button) { stop(true); return; }
+      const all = regions();
+      if (all.length) start(all[0], button, all.slice(1));
+    });
+  });
+
+  // Settings: remembered for this visitor only, and forgotten by the idle reset.
+  function setting(id, cls) {
+    const button = document.getElementById(id);
+    const on = sessionStorage.getItem(id) === "1";
+    body.classList.toggle(cls, on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.addEventListener("click", () => {
+      const now = button.getAttribute("aria-pressed") !== "true";
+      button.setAttribute("aria-pressed", now ? "true" : "false");
+      body.classList.toggle(cls, now);
+      sessionStorage.setItem(id, now ? "1" : "0");
+    });
+  }
+  setting("large-type", "large");
+  setting("contrast", "contrast");
+  ["speed", "volume"].forEach((id) => {
+    const input = document.getElementById(id);
+    if (sessionStorage.getItem(id)) input.value = sessionStorage.getItem(id);
+    input.addEventListener("change", () => {
+      sessionStorage.setItem(id, input.value);
+      player.playbackRate = parseFloat(document.getElementById("speed").value);
+      player.volume = parseFloat(document.getElementById("volume").value);
+    });
+  });
+
+  // The phone's key map: 1-9 open/read item N, * stop and go back, 0 repeat, # next.
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable)) return;
+    const key = event.key;
+    if (key >= "1" && key <= "9") {
+      const region = regions().find((r) => r.dataset.key === key);
+      if (!region) { say("没有这个选项"); return; }
+      if (region.dataset.href) { window.location.href = region.dataset.href; } else { start(region, null, []); }
+    } else if (key === "*") {
+      if (active) { stop(true); } else if (body.dataset.home && window.location.pathname !== body.dataset.home) { window.location.href = body.dataset.home; }
+    } else if (key === "0") {
+      if (active) { active.part = 0; player.pause(); playCurrent(); }
+    } else if (key === "#") {
+      const all = regions();
+      const from = active ? all.indexOf(active.region) : -1;
+      if (from + 1 < all.length) start(all[from + 1], null, []);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+
+  // Idle: a warning with a countdown, then reading stops, settings reset, and home returns.
+  const idleBox = document.getElementById("idle");
+  const idleCount = document.getElementById("idle-count");
+  const idleSeconds = parseFloat(body.dataset.idleSeconds || "120");
+  const countdownSeconds = parseFloat(body.dataset.countdownSeconds || "30");
+  let lastInput = Date.now();
+  let countdownUntil = null;
+  function touched() { lastInput = Date.now(); if (countdownUntil) { countdownUntil = null; idleBox.hidden = true; } }
+  ["keydown", "pointerdown", "touchstart", "click"].forEach((type) => document.addEventListener(type, touched, true));
+  document.getElementById("idle-continue").addEventListener("click", touched);
+  setInterval(() => {
+    const now = Date.now();
+    if (active && !player.paused) { lastInput = now; return; }
+    if (!countdownUntil && now - lastInput >= idleSeconds * 1000) {
+      countdownUntil = now + countdownSeconds * 1000;
+      idleBox.hidden = false;
+      document.getElementById("idle-continue").focus();
+    }
+    if (countdownUntil) {
+      const left = Math.max(0, Math.ceil((countdownUntil - now) / 1000));
+      idleCount.textContent = String(left);
+      if (left <= 0) {
+        stop(false);
+        sessionStorage.clear();
+        window.location.href = body.dataset.home || "/";
+      }
+    }
+  }, 250);
+
+  window.tingwen = { player: player, state: () => active && { index: active.index, region: regions().indexOf(active.region) } };
+})();
