@@ -330,3 +330,40 @@ def live_app(app):
         thread.join(timeout=5)
 
     return server.server_port, stop
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real headless Chromium (Debian's), driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory):
+    """The app on loopback, with a short idle time so the reset can be seen."""
+    from server import Config, create_app
+
+    app = create_app(Config(data_dir=tmp_path_factory.mktemp("kiosk"), kiosk_idle_seconds=3, kiosk_countdown_seconds=2))
+    port, stop = live_app(app)
+    yield f"http://127.0.0.1:{port}"
+    stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1080, "height": 1600}, locale="zh-CN")
+    opened = context.new_page()
+    yield opened
+    context.close()
