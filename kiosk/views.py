@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+import json
+import logging
 
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+from flask_sock import Sock
+
+from content.commands import load_vocabulary
 from content.errors import NoticeNotFound
 from content.model import Notice
-from content.reading import find_section, section_label, spoken_date
+from content.reading import find_section, section_label, segments, spoken_date
 from content.store import NoticeStore
 from content.structure import split_sentences
 from speech.speaker import AudioFormat, Speaker
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
+sock = Sock()
 HOME_PAGE_SIZE = 9  # one keypad digit per card
 _AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.wav$")
 
@@ -75,6 +81,8 @@ def speech(kind: str, notice_id: int, path: str = ""):
         texts = [card_text(found)]
     elif kind == "intro":
         texts = [notice_intro(found)] + ([found.body] if found.body else [])
+    elif kind == "full":  # hands-free: the whole notice, from its title
+        texts = [notice_intro(found)] + [segment.text for segment in segments(found)]
     elif kind == "section":
         section = find_section(found, path)
         if section is None:
@@ -114,3 +122,54 @@ def notice_intro(notice: Notice) -> str:
     day = notice.published_date or notice.signed_date
     parts = [notice.spoken_title, notice.issuer or "", f"{spoken_date(day)}发布" if day else ""]
     return "，".join(p for p in parts if p) + "。"
+
+
+log = logging.getLogger(__name__)
+
+
+def kiosk_commands() -> dict[str, str]:
+    """Spoken words → the key they stand for on the kiosk (the phone's key map)."""
+    words = current_app.config.get("TINGWEN_VOCABULARY") or load_vocabulary()
+    keys: dict[str, str] = {}
+    for n in range(1, 9):
+        keys.update((w, str(n)) for w in words.number(n))
+    keys.update((w, "9") for w in words.read_all)
+    keys.update((w, "*") for w in words.cancel)
+    keys.update((w, "0") for w in words.repeat)
+    keys.update((w, "#") for w in words.next + words.next_part)
+    keys.update((w, "previous") for w in words.previous)
+    return keys
+
+
+@sock.route("/kiosk/listen", bp=blueprint)
+def listen(ws):
+    """16 kHz 16-bit mono PCM from the kiosk microphone → what was said, as a key."""
+    from speech.audio_in import InputFormat
+    from speech.recognizer import ModelUnavailable, Session, VocabularyError, load_model
+
+    status = current_app.extensions.get("tingwen.speech_model")
+    if status is None or not status.available:
+        ws.send(json.dumps({"error": "语音识别未开启"}))
+        return
+    commands = kiosk_commands()
+    try:
+        session = Session(load_model(status.path), InputFormat(16000), list(commands))
+    except (ModelUnavailable, VocabularyError) as error:
+        status.turn_off(str(error))
+        ws.send(json.dumps({"error": "语音识别未开启"}))
+        return
+    received = 0
+    while True:
+        data = ws.receive()
+        if data is None:
+            break
+        if isinstance(data, str):
+            if data == "reset":
+                session.reset()  # our own audio started: do not act on what came before
+            continue
+        received += len(data)
+        heard = session.feed(data)
+        if heard is not None:
+            key = commands.get(heard.phrase) if heard.phrase else None
+            sure = key is not None and heard.sure(current_app.config["TINGWEN_IVR"].speech_threshold)
+            ws.send(json.dumps({"heard": heard.text, "key": key if sure else None, "bytes": received}))

@@ -35,15 +35,16 @@
     if (announce) say("已停止");
   }
 
-  async function start(region, pageButton, rest) {
+  async function start(region, pageButton, rest, handsFree) {
     stop(false);
     const mine = ++reading;
     const button = toggleOf(region);
     button.setAttribute("aria-pressed", "true");
     if (pageButton) pageButton.setAttribute("aria-pressed", "true");
-    active = { button, region, pageButton, rest: rest || [], sentences: [], index: 0, part: 0 };
+    active = { button, region, pageButton, rest: rest || [], sentences: [], index: 0, part: 0, handsFree: !!handsFree };
     say("开始朗读");
-    const response = await fetch(region.dataset.speech);
+    if (micState && micState.ws.readyState === 1) micState.ws.send("reset");
+    const response = await fetch(handsFree && region.dataset.full ? region.dataset.full : region.dataset.speech);
     if (mine !== reading) return;
     if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
     active.sentences = (await response.json()).sentences;
@@ -65,7 +66,7 @@
     const next = active && active.rest.length ? active.rest[0] : null;
     const pageButton = active && active.pageButton;
     const rest = active ? active.rest.slice(1) : [];
-    if (next) { start(next, pageButton, rest); return; }
+    if (next) { start(next, pageButton, rest, active.handsFree); return; }
     stop(false);
     say("朗读完毕");
   }
@@ -90,7 +91,9 @@
     button.addEventListener("click", () => {
       if (active && active.pageButton === button) { stop(true); return; }
       const all = regions();
-      if (all.length) start(all[0], button, all.slice(1));
+      const handsFree = button.dataset.handsFree === "1";
+      if (all.length) start(all[0], button, all.slice(1), handsFree);
+      if (handsFree && mic && !micState) micOn();  // hands-free: read on, and listen for 下一条/上一条/停止
     });
   });
 
@@ -119,11 +122,23 @@
     });
   });
 
-  // The phone's key map: 1-9 open/read item N, * stop and go back, 0 repeat, # next.
-  document.addEventListener("keydown", (event) => {
-    const target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable)) return;
-    const key = event.key;
+  // The phone's key map: 1-9 open/read item N, * stop and go back, 0 repeat, # next. Spoken
+  // commands arrive as the same keys (and "previous" for 上一条).
+  function act(key) {
+    if (active && active.pageButton && (key === "#" || key === "previous")) {
+      // hands-free or 连读: move through the page's regions
+      const all = regions();
+      const at = all.indexOf(active.region);
+      const to = key === "#" ? at + 1 : Math.max(0, at - 1);
+      if (to < all.length) start(all[to], active.pageButton, all.slice(to + 1), active.handsFree);
+      return true;
+    }
+    if (key === "previous") {
+      const all = regions();
+      const from = active ? all.indexOf(active.region) : 0;
+      if (from > 0) start(all[from - 1], null, []);
+      return true;
+    }
     if (key >= "1" && key <= "9") {
       const region = regions().find((r) => r.dataset.key === key);
       if (!region) { say("没有这个选项"); return; }
@@ -137,10 +152,66 @@
       const from = active ? all.indexOf(active.region) : -1;
       if (from + 1 < all.length) start(all[from + 1], null, []);
     } else {
+      return false;
+    }
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable)) return;
+    if (act(event.key)) event.preventDefault();
+  });
+
+  // Voice: off by default; when on, 16 kHz PCM from an AudioWorklet streams to the recogniser.
+  const mic = document.getElementById("mic");
+  let micState = null;
+  const heard = [];
+  async function micOn() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + mic.dataset.listen);
+    ws.binaryType = "arraybuffer";
+    let stream, context;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+      context = new AudioContext({ sampleRate: 16000 });
+      await context.audioWorklet.addModule(mic.dataset.worklet);
+    } catch (error) {
+      say("无法打开麦克风，请使用按键");
+      ws.close();
       return;
     }
-    event.preventDefault();
-  });
+    const source = context.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(context, "mic-forwarder");
+    const mute = context.createGain();
+    mute.gain.value = 0;
+    source.connect(node).connect(mute).connect(context.destination);
+    node.port.onmessage = (event) => {
+      if (ws.readyState !== 1) return;
+      const samples = event.data;
+      const pcm = new Int16Array(samples.length);
+      for (let i = 0; i < samples.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32767)));
+      ws.send(pcm.buffer);
+    };
+    ws.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      heard.push(message);
+      if (message.error) { say(message.error); micOff(); return; }
+      if (message.key) act(message.key);
+    };
+    micState = { ws, stream, context };
+    mic.setAttribute("aria-pressed", "true");
+    say("正在听，请说出编号或“停止”");
+  }
+  function micOff() {
+    if (!micState) return;
+    micState.stream.getTracks().forEach((t) => t.stop());
+    micState.context.close();
+    micState.ws.close();
+    micState = null;
+    mic.setAttribute("aria-pressed", "false");
+  }
+  if (mic) mic.addEventListener("click", () => (micState ? micOff() : micOn()));
 
   // Idle: a warning with a countdown, then reading stops, settings reset, and home returns.
   const idleBox = document.getElementById("idle");
@@ -165,11 +236,12 @@
       idleCount.textContent = String(left);
       if (left <= 0) {
         stop(false);
+        micOff();
         sessionStorage.clear();
         window.location.href = body.dataset.home || "/";
       }
     }
   }, 250);
 
-  window.tingwen = { player: player, state: () => active && { index: active.index, region: regions().indexOf(active.region) } };
+  window.tingwen = { player: player, heard: heard, listening: () => !!micState, state: () => active && { index: active.index, region: regions().indexOf(active.region) } };
 })();
