@@ -76,3 +76,15 @@ def test_spoken_stop_reaches_the_recogniser_and_stops_reading(mic_page, voice_ki
     heard = page.evaluate("() => tingwen.heard")
     assert any(m.get("heard") == "멈춤" and m.get("bytes", 0) > 16000 for m in heard)
     assert set(page.eval_on_selector_all(".read-toggle", "els => els.map(e => e.getAttribute('aria-pressed'))")) == {"false"}
+
+
+def test_hands_free_reads_on_and_listens(mic_page, voice_kiosk):
+    page = mic_page
+    page.goto(voice_kiosk + "/")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.click(".page-toggle")  # one press: read every latest notice in full, and listen
+    page.wait_for_function("() => tingwen.listening() && !tingwen.player.paused", timeout=15_000)
+    assert any("/kiosk/speech/full/" in url for url in requested)
+    page.wait_for_function("() => tingwen.heard.some(m => m.key === '*')", timeout=30_000)
+    page.wait_for_function("() => tingwen.player.paused", timeout=2_000)
