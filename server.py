@@ -196,7 +196,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
     app.config["TINGWEN_VOCABULARY"] = vocabulary
-    app.config["TINGWEN_KIOSK"] = {"idle_seconds": config.kiosk_idle_seconds, "countdown_seconds": config.kiosk_countdown_seconds}
+    app.config["TINGWEN_KIOSK"] = {
+        "idle_seconds": config.kiosk_idle_seconds,
+        "countdown_seconds": config.kiosk_countdown_seconds,
+        "gather_seconds": config.gather_timeout,
+    }
     CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file)).close()  # create or migrate it now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")

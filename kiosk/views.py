@@ -10,11 +10,12 @@ import re
 import json
 import logging
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_sock import Sock
 
 from content.commands import load_vocabulary
 from content.errors import NoticeNotFound
+from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
 from content.reading import find_section, section_label, segments, spoken_date
 from content.store import NoticeStore
@@ -37,7 +38,7 @@ def _voice_status() -> str | None:
 
 
 def _kiosk_settings() -> dict:
-    return current_app.config.get("TINGWEN_KIOSK", {"idle_seconds": 120, "countdown_seconds": 30})
+    return current_app.config.get("TINGWEN_KIOSK", {"idle_seconds": 120, "countdown_seconds": 30, "gather_seconds": 8})
 
 
 @blueprint.get("/")
@@ -173,3 +174,64 @@ def listen(ws):
             key = commands.get(heard.phrase) if heard.phrase else None
             sure = key is not None and heard.sure(current_app.config["TINGWEN_IVR"].speech_threshold)
             ws.send(json.dumps({"heard": heard.text, "key": key if sure else None, "bytes": received}))
+
+
+_KEYS = set("0123456789*#")
+
+
+@blueprint.post("/kiosk/menu")
+def menu_turn():
+    """One turn of the voice menu (content/menu.py), the same conversation as the phone's. The
+    page keeps the small menu state and sends it back with each event; a stale or forged state
+    simply starts the menu again."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "expected a JSON object")
+    event = _event(data.get("event"))
+    with _store() as store:
+        menu = menu_for(
+            store, max_misses=current_app.config["TINGWEN_IVR"].max_misses, vocabulary=current_app.config.get("TINGWEN_VOCABULARY")
+        )
+    state = None
+    if isinstance(data.get("state"), str) and event is not None:
+        try:
+            state = MenuState.from_json(data["state"])
+        except (ValueError, TypeError, KeyError):
+            state = None
+    if state is None or event is None:
+        state, actions = menu.start()
+    else:
+        state, actions = menu.step(state, event)
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    out = []
+    for action in actions:
+        if isinstance(action, (Say, Play)):
+            audio = [f"/kiosk/audio/{u.path.name}" for u in speaker.render_text(action.text, AudioFormat.WAV)]
+            out.append({"type": "say", "text": action.text, "audio": audio})
+        elif isinstance(action, Stop):
+            out.append({"type": "stop"})
+        elif isinstance(action, Listen):
+            out.append({"type": "listen", "keys": list(action.keys), "words": list(action.words)})
+        elif isinstance(action, End):
+            out.append({"type": "end", "reason": action.reason})
+    return jsonify(state=state.to_json(), reading=state.mode in (Mode.READING, Mode.READ_ALL), actions=out)
+
+
+def _event(raw) -> Event | None:
+    """The page's event: {"kind": "key", "key": "4"}, {"kind": "intent", "intent": "cancel"},
+    "timeout", "finished", "unclear"; None (or "start") starts the menu."""
+    if not isinstance(raw, dict) or raw.get("kind") in (None, "start"):
+        return None
+    kind = raw["kind"]
+    if kind == "key":
+        key = raw.get("key")
+        return Event.press(key if isinstance(key, str) and key in _KEYS else "?")
+    if kind == "intent":
+        try:
+            number = raw.get("number")
+            return Event.said(Intent(IntentKind(raw.get("intent")), int(number) if number is not None else None))
+        except (ValueError, TypeError):
+            abort(400, "unknown intent")
+    if kind in ("timeout", "finished", "unclear"):
+        return getattr(Event, kind)()
+    abort(400, f"unknown event kind {kind!r}")

@@ -72,7 +72,7 @@
   }
 
   player.addEventListener("ended", () => {
-    if (!active) return;
+    if (!active || menuMode) return;
     const sentence = active.sentences[active.index];
     if (sentence && active.part + 1 < sentence.audio.length) { active.part += 1; }
     else { active.index += 1; active.part = 0; }
@@ -125,6 +125,7 @@
   // The phone's key map: 1-9 open/read item N, * stop and go back, 0 repeat, # next. Spoken
   // commands arrive as the same keys (and "previous" for 上一条).
   function act(key) {
+    if (menuMode) { menuKey(key); return key.length === 1 || key === "previous"; }
     if (active && active.pageButton && (key === "#" || key === "previous")) {
       // hands-free or 连读: move through the page's regions
       const all = regions();
@@ -225,7 +226,7 @@
   document.getElementById("idle-continue").addEventListener("click", touched);
   setInterval(() => {
     const now = Date.now();
-    if (active && !player.paused) { lastInput = now; return; }
+    if ((active || menuMode) && !player.paused) { lastInput = now; return; }
     if (!countdownUntil && now - lastInput >= idleSeconds * 1000) {
       countdownUntil = now + countdownSeconds * 1000;
       idleBox.hidden = false;
@@ -237,11 +238,83 @@
       if (left <= 0) {
         stop(false);
         micOff();
+        if (menuMode) menuOff();
         sessionStorage.clear();
         window.location.href = body.dataset.home || "/";
       }
     }
   }, 250);
 
-  window.tingwen = { player: player, heard: heard, listening: () => !!micState, state: () => active && { index: active.index, region: regions().indexOf(active.region) } };
+  // The voice menu: the phone's conversation (content/menu.py), spoken by the kiosk. The page
+  // keeps the menu state; each key, spoken command, silence or end of audio is one turn.
+  const caption = document.getElementById("caption");
+  const gatherSeconds = parseFloat(body.dataset.gatherSeconds || "8");
+  let menuMode = false;
+  let menuState = null;
+  let menuReading = false;
+  let menuQueue = [];
+  let menuTimer = null;
+  let menuTurn = 0;
+  const menuButton = document.getElementById("voice-menu");
+
+  async function menuSend(event) {
+    clearTimeout(menuTimer);
+    const mine = ++menuTurn;
+    const response = await fetch("/kiosk/menu", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ state: menuState, event: event }),
+    });
+    if (!response.ok || mine !== menuTurn || !menuMode) return;
+    const turn = await response.json();
+    menuState = turn.state;
+    menuReading = turn.reading;
+    for (const action of turn.actions) {
+      if (action.type === "stop") { player.pause(); menuQueue = []; }
+      else if (action.type === "say") { action.audio.forEach((url) => menuQueue.push({ url: url, text: action.text })); }
+      else if (action.type === "end") { menuQueue.push({ end: true }); }
+    }
+    menuNext();
+  }
+  function menuNext() {
+    const item = menuQueue.shift();
+    if (!item) {  // all heard: reading goes on; a menu waits for an answer, then asks again
+      if (menuReading) { menuSend({ kind: "finished" }); }
+      else { menuTimer = setTimeout(() => menuSend({ kind: "timeout" }), gatherSeconds * 1000); }
+      return;
+    }
+    if (item.end) { menuOff(); sessionStorage.clear(); window.location.href = body.dataset.home || "/"; return; }
+    caption.hidden = false;
+    caption.textContent = item.text;
+    player.src = item.url;
+    player.playbackRate = parseFloat(document.getElementById("speed").value);
+    player.volume = parseFloat(document.getElementById("volume").value);
+    player.play().catch(() => {});
+  }
+  player.addEventListener("ended", () => { if (menuMode) menuNext(); });
+  function menuKey(key) {
+    if (key === "previous") { menuSend({ kind: "intent", intent: "previous" }); return; }
+    if (key.length === 1) { player.pause(); menuQueue = []; menuSend({ kind: "key", key: key }); }
+  }
+  function menuOn() {
+    stop(false);
+    menuMode = true;
+    menuState = null;
+    menuButton.setAttribute("aria-pressed", "true");
+    say("语音菜单已开启：按数字选择，按 * 返回");
+    menuSend({ kind: "start" });
+  }
+  function menuOff() {
+    menuMode = false;
+    menuTurn += 1;
+    clearTimeout(menuTimer);
+    menuQueue = [];
+    player.pause();
+    caption.hidden = true;
+    menuButton.setAttribute("aria-pressed", "false");
+    say("已停止");
+  }
+  menuButton.addEventListener("click", () => (menuMode ? menuOff() : menuOn()));
+
+  window.tingwen = { player: player, heard: heard, listening: () => !!micState, menu: () => menuMode && { state: JSON.parse(menuState || "null"), reading: menuReading }, state: () => active && { index: active.index, region: regions().indexOf(active.region) } };
 })();
