@@ -114,3 +114,17 @@ def test_continue_keeps_the_page(page, kiosk):
     page.click("#idle-continue")
     page.wait_for_timeout(2500)
     assert page.url.endswith("/notice/4")
+
+
+def test_zero_repeats_and_hash_moves_on(page, kiosk):
+    page.goto(kiosk + "/notice/4")
+    toggles(page).nth(1).click()  # 一、…
+    page.wait_for_function("() => !tingwen.player.paused && tingwen.player.currentTime > 0.5", timeout=10_000)
+    page.keyboard.press("0")  # repeat: the sentence being read starts again
+    page.wait_for_function("() => tingwen.player.currentTime < 0.5", timeout=2_000)
+    assert page.locator(".sentence.reading").get_attribute("data-i") == "0"
+    page.keyboard.press("#")  # next: the following part
+    page.wait_for_function("() => document.querySelector('.sentence.reading') && document.querySelector('.sentence.reading').textContent.startsWith('二、')", timeout=10_000)
+    assert toggles(page).nth(2).get_attribute("aria-pressed") == "true"
+    assert toggles(page).nth(1).get_attribute("aria-pressed") == "false"
+    page.keyboard.press("*")

@@ -38,19 +38,16 @@ def stop_word_wav(tmp_path_factory):
 
 
 @pytest.fixture
-def mic_page(stop_word_wav):
-    from playwright.sync_api import sync_playwright
-
+def mic_page(playwright, stop_word_wav):
     args = CHROMIUM_ARGS + [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={stop_word_wav}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        context = browser.new_context(viewport={"width": 1080, "height": 1600}, permissions=["microphone"])
-        yield context.new_page()
-        browser.close()
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+    context = browser.new_context(viewport={"width": 1080, "height": 1600}, permissions=["microphone"])
+    yield context.new_page()
+    browser.close()
 
 
 def test_microphone_is_off_by_default_and_shows_when_on(mic_page, voice_kiosk):
