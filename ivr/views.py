@@ -32,7 +32,6 @@ blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 sock = Sock()
 TWIML = "text/xml; charset=utf-8"
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
-_AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.ulaw\.wav$")
 _KEYS = set("0123456789*#")
 
 
@@ -187,11 +186,9 @@ def status():
 @blueprint.get("/audio/<name>")
 def audio(name: str):
     """Our rendered phone audio (8 kHz mu-law WAV); names are content hashes, so cache forever."""
-    if not _AUDIO_NAME.match(name):
-        abort(404)
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    path = speaker.cache.path_for(name.split(".")[0], AudioFormat.ULAW.suffix)
-    if not path.exists():
+    path = speaker.audio_file(name, AudioFormat.ULAW)
+    if path is None:
         abort(404)
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -5,7 +5,6 @@ the same TTS as the phone."""
 
 from __future__ import annotations
 
-import re
 
 import json
 import logging
@@ -25,7 +24,6 @@ from speech.speaker import AudioFormat, Speaker
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
 sock = Sock()
 HOME_PAGE_SIZE = 9  # one keypad digit per card
-_AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.wav$")
 
 
 def _store() -> NoticeStore:
@@ -103,11 +101,10 @@ def speech(kind: str, notice_id: int, path: str = ""):
 
 @blueprint.get("/kiosk/audio/<name>")
 def audio(name: str):
-    if not _AUDIO_NAME.match(name):
-        abort(404)
+    """Our rendered kiosk audio (16-bit WAV); names are content hashes, so cache forever."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    path = speaker.cache.path_for(name.split(".")[0], AudioFormat.WAV.suffix)
-    if not path.exists():
+    path = speaker.audio_file(name, AudioFormat.WAV)
+    if path is None:
         abort(404)
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -91,6 +91,17 @@ class Speaker:
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
 
+    def audio_file(self, name: str, fmt: AudioFormat) -> Path | None:
+        """The cached file a front end's audio URL names (`<hash><suffix>`), or None: names are
+        checked to be content hashes, so no other file can be reached through them."""
+        if not name.endswith(fmt.suffix):
+            return None
+        key = name[: -len(fmt.suffix)]
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            return None
+        path = self.cache.path_for(key, fmt.suffix)
+        return path if path.exists() else None
+
     def render(self, text: str, fmt: AudioFormat = AudioFormat.WAV, pause_ms: int = SENTENCE_PAUSE_MS) -> Utterance:
         """One chunk of audio for `text` as it is (prompts, single sentences); cached."""
         spoken = normalize(text)
