@@ -43,9 +43,7 @@ def _kiosk_settings() -> dict:
 def home():
     with _store() as store:
         notices = store.latest(limit=HOME_PAGE_SIZE)
-    return render_template(
-        "kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings(), card_text=card_text
-    )
+    return render_template("kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings())
 
 
 @blueprint.get("/notice/<int:notice_id>")
@@ -77,7 +75,7 @@ def speech(kind: str, notice_id: int, path: str = ""):
     except NoticeNotFound:
         abort(404)
     if kind == "card":
-        texts = [card_text(found)]
+        texts = [notice_intro(found)]
     elif kind == "intro":
         texts = [notice_intro(found)] + ([found.body] if found.body else [])
     elif kind == "full":  # hands-free: the whole notice, from its title
@@ -109,10 +107,6 @@ def audio(name: str):
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
-
-
-def card_text(notice: Notice) -> str:
-    return notice_intro(notice)
 
 
 def notice_intro(notice: Notice) -> str:
