@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-_COMMANDS = ("cancel", "repeat", "help", "next", "next_part", "continue", "previous", "read_all")
+_COMMANDS = ("cancel", "repeat", "help", "next", "next_part", "continue", "previous", "read_all", "yes", "no")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Vocabulary:
     continue_: tuple[str, ...]
     previous: tuple[str, ...]
     read_all: tuple[str, ...]
+    yes: tuple[str, ...]
+    no: tuple[str, ...]
     subjects: bool = True
 
     def number(self, n: int) -> tuple[str, ...]:

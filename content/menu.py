@@ -52,6 +52,8 @@ class IntentKind(StrEnum):
     PREVIOUS = "previous"
     BACK = "back"
     HELP = "help"
+    YES = "yes"  # confirming an easily misheard choice (第四条/第十条)
+    NO = "no"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Event:
     @staticmethod
     def said(intent: Intent) -> Event:
         return Event("intent", intent=intent)
+
+    @staticmethod
+    def check(intent: Intent) -> Event:
+        """A spoken choice heard clearly but easily confused (四/十): ask before acting on it."""
+        return Event("check", intent=intent)
 
     @staticmethod
     def timeout() -> Event:
@@ -158,6 +165,7 @@ class MenuState:
     heard: bool = False  # the current menu was said in full once: retries are short
     coached: bool = False  # the reading controls were explained once
     misses: int = 0  # invalid or silent turns in a row
+    confirming: int = 0  # the item a listener was asked to confirm (第四条?), 0 when none
     playing: bool = False
 
     def to_json(self) -> str:
@@ -223,6 +231,16 @@ class Menu:
             if not turn.actions:  # a prompt ended: keep listening for the same choices
                 turn.actions.append(Listen(self.choices(turn.state)))
             return turn.state, turn.actions
+        if event.kind == "check" and not state.confirming:
+            intent = self._accept(state, Event.said(event.intent)) if event.intent else None
+            if intent is not None and intent.kind is IntentKind.CHOOSE:
+                if state.playing:
+                    turn.actions.append(Stop())
+                turn.state = replace(state, confirming=intent.number, playing=False, misses=0)
+                turn.say(self.prompts.confirm.format(number=intent.number))
+                turn.actions.append(Listen(self.choices(turn.state)))
+                return turn.state, turn.actions
+            event = Event.said(event.intent) if event.intent else Event.unclear()
         if event.kind == "unclear":
             if state.mode in (Mode.READING, Mode.READ_ALL):  # noise must not stop the reading
                 return state, [Listen(self.choices(state))]
@@ -250,6 +268,8 @@ class Menu:
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
         """Exactly the inputs valid in `state` (what the Listen action carries)."""
         words = self.words
+        if state.confirming:
+            return (Choice("#", words.yes, Intent(IntentKind.YES)), Choice("*", words.no, Intent(IntentKind.NO)))
         cancel = Choice("*", words.cancel, Intent(IntentKind.CANCEL))
         repeat = Choice("0", words.repeat + words.help, Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
@@ -293,6 +313,13 @@ class Menu:
 
     def is_valid(self, state: MenuState) -> bool:
         """Whether the front ends can render `state` against the notices this menu has."""
+        if state.confirming and (state.mode not in (Mode.TOP, Mode.NOTICE) or not self._is_valid_position(state)):
+            return False
+        if state.confirming and not 1 <= state.confirming <= self._page_item_count(state):
+            return False
+        return self._is_valid_position(state)
+
+    def _is_valid_position(self, state: MenuState) -> bool:
         if state.mode in (Mode.TOP, Mode.ENDED):
             return 0 <= state.page < max(1, self._top_pages())
         if state.mode is Mode.READ_ALL:
@@ -365,7 +392,7 @@ class Menu:
 
     def _miss(self, turn: _Turn, what: str) -> None:
         misses = turn.state.misses + 1
-        turn.state = replace(turn.state, misses=misses)
+        turn.state = replace(turn.state, misses=misses, confirming=0)  # a miss drops a pending confirmation
         if misses >= self.max_misses:
             turn.actions.append(Stop())
             turn.state = replace(turn.state, mode=Mode.ENDED, playing=False)
@@ -377,6 +404,14 @@ class Menu:
         self._repeat_current(turn, short=True)
 
     def _on_intent(self, turn: _Turn, intent: Intent) -> None:
+        if turn.state.confirming:
+            number = turn.state.confirming
+            turn.state = replace(turn.state, confirming=0)
+            if intent.kind is IntentKind.YES:
+                self._on_intent(turn, Intent(IntentKind.CHOOSE, number))
+            else:
+                self._repeat_current(turn, short=True)
+            return
         mode = turn.state.mode
         if mode is Mode.TOP:
             self._top_intent(turn, intent)

@@ -42,6 +42,7 @@ class Prompts:
     invalid: str
     silence: str
     unclear: str
+    confirm: str
     goodbye: str
 
     def fixed_texts(self) -> list[str]:

@@ -276,6 +276,8 @@ class StreamCall:
         playing = bool(self.marks_pending) or not self.sender.idle
         if intent is not None and heard.sure(self.settings.speech_threshold):
             self._step(Event.said(intent))
+        elif intent is not None and heard.confirm and heard.confidence >= self.settings.speech_threshold:
+            self._step(Event.check(intent))  # 四/十: the menu asks "您说的是第四项吗？"
         elif not playing:
             self._step(Event.unclear())  # noise while we speak does not cut the audio
 

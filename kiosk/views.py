@@ -163,8 +163,11 @@ def listen(ws):
         heard = session.feed(data)
         if heard is not None:
             key = commands.get(heard.phrase) if heard.phrase else None
-            sure = key is not None and heard.sure(current_app.config["TINGWEN_IVR"].speech_threshold)
-            ws.send(json.dumps({"heard": heard.text, "key": key if sure else None, "bytes": received}))
+            threshold = current_app.config["TINGWEN_IVR"].speech_threshold
+            message = {"heard": heard.text, "key": key if key and heard.sure(threshold) else None, "bytes": received}
+            if key and heard.confirm and heard.confidence >= threshold:
+                message["check"] = key  # 四/十: confirm before acting
+            ws.send(json.dumps(message))
 
 
 _KEYS = set("0123456789*#")
@@ -223,6 +226,11 @@ def _event(raw) -> Event | None:
             return Event.said(Intent(IntentKind(raw.get("intent")), int(number) if number is not None else None))
         except (ValueError, TypeError):
             abort(400, "unknown intent")
+    if kind == "check":  # a spoken number easily misheard: the menu confirms it first
+        key = raw.get("key")
+        if not (isinstance(key, str) and key.isdigit() and len(key) == 1):
+            abort(400, "check needs a digit key")
+        return Event.check(Intent(IntentKind.CHOOSE, int(key)))
     if kind in ("timeout", "finished", "unclear"):
         return getattr(Event, kind)()
     abort(400, f"unknown event kind {kind!r}")

@@ -76,3 +76,21 @@ def test_garbled_menu_requests_are_refused_or_restart(menu_kiosk):
     assert status == 200 and json.loads(turn["state"])["mode"] == "top"  # a forged state starts again
     status, turn = post(json.dumps({"state": turn["state"], "event": {"kind": "key", "key": "x" * 5000}}).encode())
     assert status == 200 and any(a["type"] == "say" and a["text"].startswith("没有这个选项") for a in turn["actions"])
+
+
+def test_a_check_event_asks_for_confirmation(menu_kiosk):
+    import json
+    import urllib.request
+
+    base, _ = menu_kiosk
+
+    def post(payload):
+        request = urllib.request.Request(base + "/kiosk/menu", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read())
+
+    start = post({"event": {"kind": "start"}})
+    asked = post({"state": start["state"], "event": {"kind": "check", "key": "4"}})
+    assert any(a["type"] == "say" and "您说的是第4项吗" in a["text"] for a in asked["actions"])
+    confirmed = post({"state": asked["state"], "event": {"kind": "key", "key": "#"}})
+    assert json.loads(confirmed["state"])["mode"] == "notice"

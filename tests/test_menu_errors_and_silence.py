@@ -70,3 +70,28 @@ def test_unclear_speech_does_not_stop_reading(menu):
     after, actions = menu.step(state, Event.unclear())
     assert after == state
     assert [type(a).__name__ for a in actions] == ["Listen"]
+
+
+def test_an_easily_confused_choice_is_confirmed_first(menu):
+    from content.menu import Intent, IntentKind
+
+    state, _ = menu.start()
+    state, actions = menu.step(state, Event.check(Intent(IntentKind.CHOOSE, 4)))
+    assert "您说的是第4项吗" in said(actions)
+    assert state.mode is Mode.TOP and state.confirming == 4
+    listen = [a for a in actions if type(a).__name__ == "Listen"][0]
+    assert set(listen.keys) == {"#", "*"} and "是的" in listen.words and "不是" in listen.words
+    confirmed, actions = menu.step(state, Event.press("#"))
+    assert confirmed.mode is Mode.NOTICE and confirmed.confirming == 0
+    assert "森林草原防灭火命令" in said(actions)
+    refused, actions = menu.step(state, Event.said(Intent(IntentKind.NO)))
+    assert refused.mode is Mode.TOP and refused.confirming == 0
+    assert "请按1到7选择通知" in said(actions)
+
+
+def test_a_clear_check_of_a_non_number_acts_at_once(menu):
+    from content.menu import Intent, IntentKind
+
+    state, _ = run_script(menu, ["4"])
+    state, actions = menu.step(state, Event.check(Intent(IntentKind.CANCEL)))
+    assert state.mode is Mode.TOP and not state.confirming

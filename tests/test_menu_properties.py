@@ -13,6 +13,7 @@ EVENTS = st.one_of(
     st.just(Event.timeout()),
     st.just(Event.finished()),
     st.just(Event.unclear()),
+    st.sampled_from([Intent(IntentKind.CHOOSE, n) for n in range(0, 12)]).map(Event.check),
 )
 
 

@@ -198,7 +198,11 @@
       const message = JSON.parse(event.data);
       heard.push(message);
       if (message.error) { say(message.error); micOff(); return; }
-      if (message.key) act(message.key);
+      if (message.key) { act(message.key); return; }
+      if (message.check) {  // 四/十: the menu asks first; on the page, ask for a key instead
+        if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "check", key: message.check }); }
+        else { say("没有听清，请再说一遍，或者按键选择"); }
+      }
     };
     micState = { ws, stream, context };
     mic.setAttribute("aria-pressed", "true");
