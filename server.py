@@ -28,7 +28,7 @@ from content.menu import DEFAULT_MAX_MISSES, Menu, menu_for
 from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
-from ivr.callstore import CallStore, load_salt
+from ivr.callstore import CallStore
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
@@ -188,7 +188,7 @@ def create_app(config: Config | None = None) -> Flask:
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
         # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
-        menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary)
+        menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary)
         speaker.pinyin("您好。")
     app = Flask(__name__)
     app.config["TINGWEN"] = config
@@ -201,14 +201,12 @@ def create_app(config: Config | None = None) -> Flask:
         "countdown_seconds": config.kiosk_countdown_seconds,
         "gather_seconds": config.gather_timeout,
     }
-    CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file)).close()  # create or migrate it now
+    CallStore.open(config.ivr).close()  # create or migrate it now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
-    with NoticeStore(config.db_path) as store:
-        phrases = sorted(set(menu_phrases(menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary))))
-    app.extensions["tingwen.speech_model"] = speech_model_status(config, phrases)
+    app.extensions["tingwen.speech_model"] = speech_model_status(config, sorted(set(menu_phrases(menu))))
     app.extensions["tingwen.asr_pool"] = RecognitionPool(workers=max(2, os.cpu_count() or 2))
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
@@ -447,7 +445,7 @@ def calls(ctx: click.Context, as_json: bool) -> None:
     config: Config = ctx.obj
     with _store(ctx) as store:
         titles = {n.id: n.spoken_title for n in store.latest()}
-    call_store = CallStore(config.ivr.calls_db, load_salt(config.ivr.salt_file))
+    call_store = CallStore.open(config.ivr)
     summary = call_store.summary(titles)
     call_store.close()
     if as_json:

@@ -133,7 +133,7 @@ class Caller:
             if len(frame) < 160:
                 frame += SILENCE[len(frame):]
             self._send({"event": "media", "streamSid": self.stream_sid, "media": {"payload": base64.b64encode(frame).decode()}})
-            if outgoing == b"" and frame is not SILENCE and frame != SILENCE:
+            if not outgoing and frame != SILENCE:  # the last frame of the spoken command
                 threading.Thread(target=self._time_clear, args=(time.monotonic(), "speech"), daemon=True).start()
             sent += 1
             time.sleep(max(0.0, started + sent * 0.02 - time.monotonic()))
@@ -190,7 +190,7 @@ class Caller:
 def run(calls: int, seconds: float, port: int, speech: bytes) -> Measures:
     measures = Measures()
     threads = [threading.Thread(target=Caller(n, port, seconds, speech, measures).run) for n in range(calls)]
-    for i, thread in enumerate(threads):
+    for thread in threads:
         thread.start()
         time.sleep(0.05)
     for thread in threads:

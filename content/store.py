@@ -181,10 +181,14 @@ class NoticeStore:
                 "ORDER BY score DESC, sort_date DESC LIMIT ?",
                 [*params, *terms, limit],
             ).fetchall()
-        hits = []
-        for notice_id, score in rows:
-            hits.append(SearchHit(self.get(notice_id), float(score)))
-        return hits
+        if not rows:
+            return []
+        marks = ", ".join("?" for _ in rows)
+        found = self._with_children(
+            [self._notice(r) for r in self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id IN ({marks})", [r[0] for r in rows])]
+        )
+        by_id = {n.id: n for n in found}
+        return [SearchHit(by_id[notice_id], float(score)) for notice_id, score in rows]
 
     def _notice(self, row: dict) -> Notice:
         day = lambda s: date.fromisoformat(s) if s else None  # noqa: E731

@@ -13,12 +13,14 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.migrations import migrate
+from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
 
@@ -96,6 +98,10 @@ class CallStore:
         self.db.execute("PRAGMA synchronous = NORMAL")
         migrate(self.db, MIGRATIONS, name="the call log")
         self.salt = salt
+
+    @classmethod
+    def open(cls, settings: IvrSettings) -> CallStore:
+        return cls(settings.calls_db, load_salt(settings.salt_file))
 
     def close(self) -> None:
         self.db.close()
@@ -227,8 +233,10 @@ def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, a
     return events
 
 
+@cache
 def load_salt(path: Path) -> bytes:
-    """A random salt kept in the data folder, made on first use, for hashing callers' numbers."""
+    """A random salt kept in the data folder, made on first use, for hashing callers' numbers.
+    Read once per process: every webhook opens the call log."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))

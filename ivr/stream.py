@@ -15,7 +15,6 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from ivr.callstore import CallEvent, CallStore, turn_events
@@ -27,13 +26,6 @@ log = logging.getLogger(__name__)
 
 FRAME_MS = 20
 POLL_SECONDS = 0.01
-
-
-@dataclass
-class _Outgoing:
-    """Audio waiting to be sent, one chunk (with its mark name) at a time."""
-
-    chunks: list[tuple[list[bytes], str]] = field(default_factory=list)
 
 
 class Sender:
@@ -50,8 +42,6 @@ class Sender:
         self._clock: float | None = None
         self._sent_ms = 0
         self._closed = False
-        self.frames_sent = 0
-        self.send_times: list[float] = []
         self._thread = threading.Thread(target=self._run, name="tingwen-stream-send", daemon=True)
         self._thread.start()
 
@@ -118,8 +108,6 @@ class Sender:
                         {"event": "media", "streamSid": self._stream_sid, "media": {"payload": base64.b64encode(frame).decode()}}
                     )
                     self._sent_ms += FRAME_MS
-                    self.frames_sent += 1
-                    self.send_times.append(time.monotonic())
                 if not chunk:
                     self._queue.pop(0)
                     self._send_json({"event": "mark", "streamSid": self._stream_sid, "mark": {"name": mark}})

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.store import NoticeStore
-from ivr.callstore import CallEvent, CallStore, load_salt, turn_events
+from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build
 from speech.normalize import normalize
@@ -66,7 +66,7 @@ def _call_sid() -> str:
 
 def _open_stores() -> tuple[NoticeStore, CallStore]:
     settings = _settings()
-    return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore(settings.calls_db, load_salt(settings.salt_file))
+    return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore.open(settings)
 
 
 def _menu(notices: NoticeStore) -> Menu:
@@ -176,8 +176,7 @@ def status():
     call_status = request.form.get("CallStatus", "")[:32] or "unknown"
     duration = request.form.get("CallDuration", "")
     seconds = int(duration) if duration.isdigit() and len(duration) < 9 else None
-    settings = _settings()
-    calls = CallStore(settings.calls_db, load_salt(settings.salt_file))
+    calls = CallStore.open(_settings())
     known = calls.finish(sid, call_status, seconds)
     calls.close()
     return ("", 204) if known else ("unknown CallSid", 404)

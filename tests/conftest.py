@@ -160,10 +160,6 @@ class PhoneCall:
         return self.twiml.xpath("//Play/text()")
 
     @property
-    def says(self):
-        return self.twiml.xpath("//Say/text()")
-
-    @property
     def hung_up(self):
         return bool(self.twiml.xpath("/Response/Hangup"))
 

@@ -12,7 +12,7 @@ from server import cli
 
 def _calls(app):
     settings = app.config["TINGWEN_IVR"]
-    return CallStore(settings.calls_db, load_salt(settings.salt_file))
+    return CallStore.open(settings)
 
 
 def test_a_restart_mid_call_continues_the_call(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 from conftest import PhoneCall, phone_app
 
-from ivr.callstore import CallStore, load_salt
+from ivr.callstore import CallStore
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def app(tmp_path):
 
 def _calls(app):
     settings = app.config["TINGWEN_IVR"]
-    return CallStore(settings.calls_db, load_salt(settings.salt_file))
+    return CallStore.open(settings)
 
 
 @pytest.mark.parametrize("path", ["/ivr/voice", "/ivr/gather", "/ivr/status"])

@@ -11,7 +11,7 @@ from conftest import FIXTURES, TwilioStream, live_app, phone_app
 
 from content.menu import Menu, Play, Say
 from content.store import NoticeStore
-from ivr.callstore import CallStore, load_salt
+from ivr.callstore import CallStore
 from speech.audio import frames, read_ulaw_wav, ulaw_decode, ulaw_encode
 from speech.speaker import AudioFormat
 
@@ -196,7 +196,7 @@ def test_a_dropped_socket_closes_the_call_record(stream_app):
     call.wait_for(_marks_done)
     call.close()
     settings = app.config["TINGWEN_IVR"]
-    store = CallStore(settings.calls_db, load_salt(settings.salt_file))
+    store = CallStore.open(settings)
     import time
 
     for _ in range(200):
@@ -220,5 +220,5 @@ def test_too_many_misses_say_goodbye_then_close_the_socket(stream_app):
     finally:
         call.close()
     settings = app.config["TINGWEN_IVR"]
-    store = CallStore(settings.calls_db, load_salt(settings.salt_file))
+    store = CallStore.open(settings)
     assert store.db.execute("SELECT status FROM calls WHERE sid = ?", [call.sid]).fetchone()[0] == "completed"
