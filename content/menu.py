@@ -313,11 +313,12 @@ class Menu:
 
     def is_valid(self, state: MenuState) -> bool:
         """Whether the front ends can render `state` against the notices this menu has."""
-        if state.confirming and (state.mode not in (Mode.TOP, Mode.NOTICE) or not self._is_valid_position(state)):
+        if not self._is_valid_position(state):
             return False
-        if state.confirming and not 1 <= state.confirming <= self._page_item_count(state):
-            return False
-        return self._is_valid_position(state)
+        # a confirmation is only ever asked about an item of the menu on show
+        return not state.confirming or (
+            state.mode in (Mode.TOP, Mode.NOTICE) and 1 <= state.confirming <= self._page_item_count(state)
+        )
 
     def _is_valid_position(self, state: MenuState) -> bool:
         if state.mode in (Mode.TOP, Mode.ENDED):
