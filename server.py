@@ -24,7 +24,7 @@ import kiosk
 from content.errors import IngestError, NoticeNotFound
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.commands import load_vocabulary
-from content.menu import DEFAULT_MAX_MISSES, Menu, menu_for
+from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, Menu, menu_for
 from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
@@ -36,7 +36,9 @@ from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model
 from speech.recognizer import RecognitionPool
 from speech.normalize import normalize
 from speech.pronounce import to_pinyin
+from speech.prerender import BackgroundPrerender, render_all
 from speech.speaker import AudioFormat, Speaker
+from speech.voices import DEFAULT_VOICE, VOICES, choose_voice, voice_reports
 
 DATA_DIR_ENV = "TINGWEN_DATA_DIR"
 DB_FILE = "tingwen.sqlite3"
@@ -50,6 +52,7 @@ class Config:
     `tingwen.toml` in the data folder (same names, lower case), else its default."""
 
     data_dir: Path
+    voice: str = DEFAULT_VOICE
     speech_rate: int = DEFAULT_RATE
     speech_volume: float = 1.0
     audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)
@@ -64,6 +67,7 @@ class Config:
     commands_file: str | None = None
     kiosk_idle_seconds: float = 120
     kiosk_countdown_seconds: float = 30  # at least 20 s to read the warning and press 继续
+    prerender: bool = True  # render what callers will hear in the background while serving
 
     @property
     def db_path(self) -> Path:
@@ -118,6 +122,8 @@ class Config:
                 raw = file_values.get(env.lower())
             if raw is not None:
                 values[name] = _convert(env, raw, cls.__dataclass_fields__[name].type)
+        if values.get("voice", DEFAULT_VOICE) not in VOICES:
+            raise click.UsageError(f"TINGWEN_VOICE={values['voice']!r}: use one of {', '.join(VOICES)}")
         if values.get("phone_mode", "gather") not in ("gather", "stream"):
             raise click.UsageError(f"TINGWEN_PHONE_MODE={values['phone_mode']!r}: use gather or stream")
         return cls(data_dir=folder, **values)
@@ -125,6 +131,7 @@ class Config:
 
 CONFIG_FILE = "tingwen.toml"
 _SETTINGS = {
+    "voice": "TINGWEN_VOICE",
     "speech_rate": "TINGWEN_SPEECH_RATE",
     "speech_volume": "TINGWEN_SPEECH_VOLUME",
     "audio_cache_mb": "TINGWEN_AUDIO_CACHE_MB",
@@ -139,6 +146,7 @@ _SETTINGS = {
     "commands_file": "TINGWEN_COMMANDS",
     "kiosk_idle_seconds": "TINGWEN_KIOSK_IDLE_SECONDS",
     "kiosk_countdown_seconds": "TINGWEN_KIOSK_COUNTDOWN_SECONDS",
+    "prerender": "TINGWEN_PRERENDER",
 }
 
 
@@ -171,11 +179,29 @@ def _convert(name: str, raw, kind: str):
         raise click.UsageError(f"{name}={raw!r} is not a valid {kind}") from None
 
 
-def build_speaker(config: Config, rate: int | None = None) -> Speaker:
-    """The speech pipeline for this configuration (fails loudly without a Mandarin voice)."""
+def build_speaker(config: Config, rate: int | None = None, voice: str | None = None) -> Speaker:
+    """The speech pipeline for this configuration: the chosen voice, espeak-ng behind it (a
+    voice that cannot load is reported once, loudly, and espeak-ng speaks); fails loudly only
+    when no Mandarin voice at all can speak."""
     settings = VoiceSettings(rate=rate or config.speech_rate, volume=config.speech_volume)
+    choice = choose_voice(voice or config.voice, settings)
     cache = AudioCache(config.audio_dir, max_bytes=config.audio_cache_mb * 1024 * 1024)
-    return Speaker(cache, settings, pronunciations=config.pronunciations)
+    return Speaker(cache, settings, engine=choice.engine, pronunciations=config.pronunciations, fallback=choice.fallback)
+
+
+def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
+    """Render the menu prompts, then the latest notices in menu order, in the background; again
+    whenever the store changes (an ingest from the command line, another server)."""
+
+    def texts() -> list[str]:
+        with NoticeStore(config.db_path) as store:
+            return spoken_texts(store.latest(limit=MENU_NOTICES))
+
+    def revision():
+        with NoticeStore(config.db_path) as store:
+            return store.revision()
+
+    return BackgroundPrerender(speaker, texts, revision).start()
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -208,6 +234,8 @@ def create_app(config: Config | None = None) -> Flask:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
     app.extensions["tingwen.speech_model"] = speech_model_status(config, sorted(set(menu_phrases(menu))))
     app.extensions["tingwen.asr_pool"] = RecognitionPool(workers=max(2, os.cpu_count() or 2))
+    if config.prerender:
+        app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     return app
@@ -392,14 +420,38 @@ def normalize_command(text: str, pinyin: bool) -> None:
     help="wav: 16-bit PCM for the kiosk; ulaw: 8 kHz mono mu-law WAV for the phone.",
 )
 @click.option("--rate", type=click.IntRange(60, 400), help="Words per minute (default: the configured rate).")
+@click.option("--voice", type=click.Choice(list(VOICES)), help="The voice (default: TINGWEN_VOICE, else neural).")
 @click.pass_context
-def say(ctx: click.Context, text: str, out: Path, fmt: str, rate: int | None) -> None:
+def say(ctx: click.Context, text: str, out: Path, fmt: str, rate: int | None, voice: str | None) -> None:
     """Speak TEXT into an audio file."""
-    speaker = _speaker(ctx, rate)
-    chunk = speaker.render(text, AudioFormat(fmt))
+    speaker = _speaker(ctx, rate, voice)
+    try:
+        chunk = speaker.render(text, AudioFormat(fmt))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(chunk.path, out)
-    click.echo(f"{out}: {chunk.seconds:.1f} s, {fmt}")
+    click.echo(f"{out}: {chunk.seconds:.1f} s, {fmt}, voice {chunk.voice}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def voices(ctx: click.Context, as_json: bool) -> None:
+    """The voices, whether each can load here, and which one speaks."""
+    config: Config = ctx.obj
+    reports = voice_reports(config.voice, VoiceSettings(rate=config.speech_rate, volume=config.speech_volume))
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2))
+        return
+    for report in reports:
+        mark = "*" if report.in_use else " "
+        state = "loads" if report.loads else f"CANNOT LOAD: {report.problem}"
+        click.echo(f"{mark} {report.name:<8} {state}\n    {report.description}")
+    if not any(r.in_use for r in reports):
+        raise click.ClickException("no voice can speak on this machine")
+    if not next(r for r in reports if r.name == config.voice).loads:
+        click.echo(f"the configured voice ({config.voice}) cannot load: espeak-ng speaks instead", err=True)
 
 
 @cli.command()
@@ -417,11 +469,8 @@ def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
     chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
     with _store(ctx) as store:
         texts = spoken_texts(store.latest())
-    rendered = 0
-    with click.progressbar(texts, label="rendering", file=sys.stderr) as bar:
-        for text in bar:
-            for fmt in chosen:
-                rendered += sum(1 for _ in speaker.render_text(text, fmt))
+    with click.progressbar(length=len(texts), label="rendering", file=sys.stderr) as bar:
+        rendered = render_all(speaker, texts, chosen, progress=lambda i: bar.update(i - bar.pos))
     click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
 
 
@@ -430,9 +479,9 @@ def spoken_texts(notices: list[Notice]) -> list[str]:
     return Menu(notices).prompt_texts() + all_sentences(notices)
 
 
-def _speaker(ctx: click.Context, rate: int | None = None) -> Speaker:
+def _speaker(ctx: click.Context, rate: int | None = None, voice: str | None = None) -> Speaker:
     try:
-        return build_speaker(ctx.obj, rate)
+        return build_speaker(ctx.obj, rate, voice)
     except EngineUnavailable as error:
         raise click.ClickException(str(error)) from None
 

@@ -184,9 +184,14 @@ def status():
 
 @blueprint.get("/audio/<name>")
 def audio(name: str):
-    """Our rendered phone audio (8 kHz mu-law WAV); names are content hashes, so cache forever."""
+    """Our phone audio (8 kHz mu-law WAV), made now if it was only planned; names are content
+    hashes, so cache forever."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    path = speaker.audio_file(name, AudioFormat.ULAW)
+    try:
+        path = speaker.audio_file(name, AudioFormat.ULAW)
+    except Exception:
+        log.exception("could not make phone audio %s", name)
+        abort(503, "audio cannot be made right now")
     if path is None:
         abort(404)
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
@@ -217,10 +222,11 @@ def _respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
 
     def audio_urls(text: str) -> list[str] | None:
+        # Names at once; the audio is made in the background or when Twilio fetches it.
         try:
-            return [settings.url(f"/ivr/audio/{chunk.path.name}") for chunk in speaker.render_text(text, AudioFormat.ULAW)]
-        except Exception:  # any engine failure: the caller hears <Say> instead of silence
-            log.exception("could not render phone audio; falling back to <Say>")
+            return [settings.url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW)]
+        except Exception:  # the cache cannot even take a recipe: the caller hears <Say> instead of silence
+            log.exception("could not plan phone audio; falling back to <Say>")
             return None
 
     reading = state.mode in (Mode.READING, Mode.READ_ALL)

@@ -19,6 +19,7 @@ from content.model import Notice
 from content.reading import find_section, section_label, segments, spoken_date
 from content.store import NoticeStore
 from content.structure import split_sentences
+from speech.engine import PACES
 from speech.speaker import AudioFormat, Speaker
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
@@ -87,21 +88,37 @@ def speech(kind: str, notice_id: int, path: str = ""):
         texts = [section.reading_text()]
     else:
         abort(404)
-    speaker: Speaker = current_app.extensions["tingwen.speaker"]
     sentences = []
     for text in texts:
         for sentence in split_sentences(text):
-            audio = [f"/kiosk/audio/{u.path.name}" for u in speaker.render_text(sentence, AudioFormat.WAV)]
+            audio = _audio_urls(sentence)
             if audio:
                 sentences.append({"text": sentence, "audio": audio})
     return jsonify({"sentences": sentences})
 
 
+def _rate() -> int | None:
+    """The pace the page asks for (?speed=slow|normal|fast); slow is the service's own rate."""
+    speed = request.args.get("speed", "slow")
+    return None if speed == "slow" or speed not in PACES else PACES[speed]
+
+
+def _audio_urls(text: str) -> list[str]:
+    """The names of the text's audio, at once: it is made in the background or when fetched."""
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate())]
+
+
 @blueprint.get("/kiosk/audio/<name>")
 def audio(name: str):
-    """Our rendered kiosk audio (16-bit WAV); names are content hashes, so cache forever."""
+    """Our kiosk audio (16-bit WAV), made now if it was only planned; names are content hashes,
+    so cache forever."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    path = speaker.audio_file(name, AudioFormat.WAV)
+    try:
+        path = speaker.audio_file(name, AudioFormat.WAV)
+    except Exception:
+        log.exception("could not make kiosk audio %s", name)
+        abort(503, "audio cannot be made right now")
     if path is None:
         abort(404)
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
@@ -196,11 +213,10 @@ def menu_turn():
         state, actions = menu.start()
     else:
         state, actions = menu.step(state, event)
-    speaker: Speaker = current_app.extensions["tingwen.speaker"]
     out = []
     for action in actions:
         if isinstance(action, (Say, Play)):
-            audio = [f"/kiosk/audio/{u.path.name}" for u in speaker.render_text(action.text, AudioFormat.WAV)]
+            audio = _audio_urls(action.text)
             out.append({"type": "say", "text": action.text, "audio": audio})
         elif isinstance(action, Stop):
             out.append({"type": "stop"})

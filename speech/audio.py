@@ -137,3 +137,36 @@ def frames(ulaw: bytes) -> list[bytes]:
     """Split mu-law audio into 20 ms frames of 160 bytes, padding the last with silence."""
     padded = ulaw + bytes([ULAW_SILENCE]) * (-len(ulaw) % FRAME_BYTES)
     return [padded[i : i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES)]
+
+
+TARGET_DBFS = -20.0  # speech level every chunk is brought to, whatever the engine
+PEAK_DBFS = -1.0  # never above this: no clipping on the phone's mu-law or the kiosk's speakers
+_GATE_DBFS = -45.0  # 20 ms frames quieter than this are pauses, not speech
+
+
+def speech_level(samples: np.ndarray, rate: int) -> float | None:
+    """RMS level of the speech in `samples` in dBFS (pauses left out), or None for silence."""
+    frame = max(1, rate // 50)
+    usable = len(samples) // frame * frame
+    if usable == 0:
+        return None
+    blocks = samples[:usable].astype(np.float64).reshape(-1, frame) / 32768.0
+    energy = np.mean(blocks**2, axis=1)
+    voiced = energy[energy > 10 ** (_GATE_DBFS / 10)]
+    if not len(voiced):
+        return None
+    return float(10 * np.log10(np.mean(voiced)))
+
+
+def level(pcm: Pcm, gain: float = 1.0) -> Pcm:
+    """Bring speech to TARGET_DBFS, apply the listener's `gain`, and keep peaks under PEAK_DBFS,
+    so that chunks of one reading, and the two engines, play at the same loudness."""
+    current = speech_level(pcm.samples, pcm.rate)
+    if current is None:
+        return pcm
+    scale = 10 ** ((TARGET_DBFS - current) / 20) * gain
+    peak = float(np.max(np.abs(pcm.samples.astype(np.float64)))) or 1.0
+    ceiling = 10 ** (PEAK_DBFS / 20) * 32767
+    scale = min(scale, ceiling / peak)
+    samples = np.clip(np.round(pcm.samples.astype(np.float64) * scale), -32768, 32767).astype(np.int16)
+    return Pcm(samples, pcm.rate)

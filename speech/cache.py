@@ -1,20 +1,25 @@
 """On-disk audio cache keyed by a hash of what the audio depends on.
 
 Files are written to a temporary name and renamed into place, so a reader never sees half a
-file and two writers of the same key simply both produce the same bytes. Reads touch the file's
-time, and when the folder grows past its bound the least recently used files are removed.
+file. `lock(key)` makes the threads and processes that want the same missing entry wait for one
+of them to make it (a lock file per key stripe, under `locks/`). Reads touch the file's time, and
+when the folder grows past its bound the least recently used files are removed. Recipes (what a
+planned entry will be made from) are small JSON files under `recipes/`, outside the bound.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+_LOCK_STRIPES = 256  # lock files, chosen by the key's first two hex digits
 
 
 def cache_key(*parts: object) -> str:
@@ -54,6 +59,39 @@ class AudioCache:
             raise
         self._grew(final.stat().st_size)
         return final
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the lock for `key` (and for the keys sharing its stripe) across threads and
+        processes: whoever gets it second finds the entry made."""
+        folder = self.folder / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{key[:2]}.lock", "a") as handle:  # a descriptor of our own: flock per open file
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _recipe_path(self, key: str) -> Path:
+        return self.folder / "recipes" / key[:2] / f"{key}.json"
+
+    def put_recipe(self, key: str, text: str) -> None:
+        """Store how the entry `key` is to be made (atomically; an existing recipe is kept)."""
+        final = self._recipe_path(key)
+        if final.exists():
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=final.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, final)
+
+    def recipe(self, key: str) -> str | None:
+        try:
+            return self._recipe_path(key).read_text("utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
 
     def size(self) -> int:
         return sum(p.stat().st_size for p in self._entries())

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 VOICE = "cmn-latn-pinyin"
 ESPEAK_DEFAULT_RATE = 175  # words per minute
 DEFAULT_RATE = 130  # slower than espeak-ng's default, for elderly listeners
+# The paces a listener can choose (the kiosk's 慢 / 正常 / 快), in words per minute; every engine
+# honours the rate (the neural voice through its duration control), none by resampling.
+PACES = {"slow": DEFAULT_RATE, "normal": 160, "fast": 190}
 TIMEOUT_SECONDS = 20.0
 
 

@@ -1,28 +1,42 @@
 """The speech-out pipeline: text → spoken form → pinyin → audio chunks, cached, in the format a
-front end plays (WAV for the kiosk, 8 kHz mu-law for the phone)."""
+front end plays (WAV for the kiosk, 8 kHz mu-law for the phone).
+
+The natural voice takes a tenth of a second or more per sentence, so nothing here has to sit in a
+listener's path: a front end can `plan` a text (the audio's names, at once, with a recipe stored
+beside the cache) and the audio is made in the background or when its name is fetched
+(`audio_file`). A chunk is synthesised once for both formats, and only once however many
+requests want it at the same moment, in this process or another (a lock file per chunk).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import queue
 import tempfile
+import threading
+import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-import numpy as np
-
-from speech.audio import PHONE_RATE, Pcm, read_wav, to_phone, ulaw_wav_bytes, with_silence, write_ulaw_wav, write_wav
+from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text
-from speech.engine import Engine, Pyttsx3Espeak, VoiceSettings, check_voice
+from speech.engine import Engine, EngineUnavailable, VoiceSettings
 from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
 
+log = logging.getLogger(__name__)
 SENTENCE_PAUSE_MS = 250
 SECTION_PAUSE_MS = 700
 _PREPARED_LIMIT = 20_000  # texts whose chunks and pinyin are remembered
-_PIPELINE_VERSION = 1  # bump when a change alters audio for the same text, to retire old cache entries
+_PIPELINE_VERSION = 2  # bump when a change alters audio for the same text, to retire old cache entries
+_AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
+_PROBE_TEXT = "您好。"  # rendered (once, then cached) to know that some voice can speak
+_PROBE_AGAIN_SECONDS = 30.0  # after a failure, how long planning trusts that nothing can speak
 
 
 class AudioFormat(StrEnum):
@@ -44,6 +58,34 @@ class Utterance:
     path: Path
     format: AudioFormat
     seconds: float
+    voice: str = ""  # the engine that spoke it
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to make one chunk's audio, stored so any process can make it later."""
+
+    text: str
+    spoken: str
+    pinyin: str
+    pause_ms: int
+    rate: int
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        data = json.loads(text)
+        return cls(str(data["text"]), str(data["spoken"]), str(data["pinyin"]), int(data["pause_ms"]), int(data["rate"]))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A chunk whose audio will exist under `name` (made in the background, or when fetched)."""
+
+    name: str
+    recipe: Recipe
 
 
 def audio_seconds(path: Path, fmt: AudioFormat) -> float:
@@ -53,6 +95,10 @@ def audio_seconds(path: Path, fmt: AudioFormat) -> float:
         return wav.getnframes() / wav.getframerate()
 
 
+def _is_hash(key: str) -> bool:
+    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+
+
 class Speaker:
     def __init__(
         self,
@@ -60,13 +106,26 @@ class Speaker:
         settings: VoiceSettings | None = None,
         engine: Engine | None = None,
         pronunciations: Path | None = None,
+        fallback: Engine | None = None,
     ):
+        """`engine` speaks (by default espeak-ng through pyttsx3); if it fails on a chunk,
+        `fallback` speaks that chunk instead, under the fallback's own cache key."""
         self.settings = settings or VoiceSettings()
-        check_voice(self.settings.voice)
         load_dictionary(pronunciations)
         self.cache = cache
-        self.engine = engine or Pyttsx3Espeak(self.settings)
+        if engine is None:
+            from speech.voices import ESPEAK, load_engine
+
+            engine = load_engine(ESPEAK, self.settings)
+        self.engine = engine
+        self.fallback = fallback
         self._prepared: dict[str, tuple[tuple[str, str, str], ...]] = {}
+        self._ahead: queue.Queue[Planned] = queue.Queue(maxsize=_AHEAD_LIMIT)
+        self._ahead_thread: threading.Thread | None = None
+        self._ahead_lock = threading.Lock()
+        self._failed_at: float | None = None  # when no voice could speak, last time we tried
+
+    # Text → what is said
 
     def prepare(self, text: str) -> tuple[tuple[str, str, str], ...]:
         """(chunk, spoken form, pinyin) for each chunk of `text` that has something to say.
@@ -91,49 +150,168 @@ class Speaker:
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
 
+    def recipes(self, text: str, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS) -> list[Recipe]:
+        """A section's text as the recipes of its chunks, in reading order."""
+        chunks = self.prepare(text)
+        chosen = rate or self.settings.rate
+        return [
+            Recipe(chunk, spoken, pinyin, final_pause_ms if index == len(chunks) - 1 else SENTENCE_PAUSE_MS, chosen)
+            for index, (chunk, spoken, pinyin) in enumerate(chunks)
+        ]
+
+    # Names and files
+
+    def key(self, recipe: Recipe, fmt: AudioFormat, engine: Engine | None = None) -> str:
+        """The cache key: the engine, its model, every voice setting, the format and the words."""
+        engine = engine or self.engine
+        s = self.settings
+        model = getattr(engine, "model_id", "")
+        return cache_key(_PIPELINE_VERSION, engine.name, model, s.voice, recipe.rate, s.volume, fmt, recipe.pause_ms, recipe.pinyin)
+
+    def can_speak(self) -> bool:
+        """Whether some voice (the engine or its fallback) speaks: a short probe, cached after
+        its first success; after a failure it is tried again only every half minute."""
+        if self._failed_at is not None and time.monotonic() - self._failed_at < _PROBE_AGAIN_SECONDS:
+            return False
+        try:
+            self.render(_PROBE_TEXT, AudioFormat.WAV)
+        except Exception as error:
+            log.error("no voice can speak (%s); front ends fall back to their own", error)
+            self._failed_at = time.monotonic()
+            return False
+        self._failed_at = None
+        return True
+
+    def plan(self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS) -> list[Planned]:
+        """The names the text's audio will have, at once, without synthesising: each missing
+        chunk's recipe is stored and the chunk is queued for rendering in the background.
+        Raises EngineUnavailable when no voice can speak, so a front end can use its own."""
+        if not self.can_speak():
+            raise EngineUnavailable("no voice can speak right now")
+        planned = []
+        for recipe in self.recipes(text, rate, final_pause_ms):
+            key = self.key(recipe, fmt)
+            planned.append(Planned(key + fmt.suffix, recipe))
+            if not self.cache.path_for(key, fmt.suffix).exists():
+                self.cache.put_recipe(key, recipe.to_json())
+                self._render_ahead(planned[-1])
+        return planned
+
     def audio_file(self, name: str, fmt: AudioFormat) -> Path | None:
-        """The cached file a front end's audio URL names (`<hash><suffix>`), or None: names are
-        checked to be content hashes, so no other file can be reached through them."""
+        """The file a front end's audio URL names (`<hash><suffix>`), made now if it was only
+        planned, or None. Names are checked to be content hashes, so no other file can be
+        reached through them."""
         if not name.endswith(fmt.suffix):
             return None
         key = name[: -len(fmt.suffix)]
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        if not _is_hash(key):
             return None
-        path = self.cache.path_for(key, fmt.suffix)
-        return path if path.exists() else None
+        path = self.cache.get(key, fmt.suffix)
+        if path is not None:
+            return path
+        stored = self.cache.recipe(key)
+        if stored is None:
+            return None
+        try:
+            recipe = Recipe.from_json(stored)
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable recipe for %s; it cannot be made", name)
+            return None
+        return self._made(recipe, fmt).path
 
-    def render(self, text: str, fmt: AudioFormat = AudioFormat.WAV, pause_ms: int = SENTENCE_PAUSE_MS) -> Utterance:
+    # Rendering
+
+    def render(self, text: str, fmt: AudioFormat = AudioFormat.WAV, pause_ms: int = SENTENCE_PAUSE_MS, rate: int | None = None) -> Utterance:
         """One chunk of audio for `text` as it is (prompts, single sentences); cached."""
         spoken = normalize(text)
-        return self._render(text, spoken, to_pinyin(spoken), fmt, pause_ms)
-
-    def _render(self, text: str, spoken: str, pinyin: str, fmt: AudioFormat, pause_ms: int) -> Utterance:
+        pinyin = to_pinyin(spoken)
         if not pinyin:
             raise ValueError(f"nothing to say in {text!r}")
-        s = self.settings
-        key = cache_key(_PIPELINE_VERSION, self.engine.name, s.voice, s.rate, s.volume, fmt, pause_ms, pinyin)
-        path = self.cache.get(key, fmt.suffix)
-        if path is None:
-            path = self.cache.put(key, fmt.suffix, lambda out: self._synthesize(pinyin, out, fmt, pause_ms))
-        return Utterance(text, spoken, pinyin, path, fmt, audio_seconds(path, fmt))
+        return self._made(Recipe(text, spoken, pinyin, pause_ms, rate or self.settings.rate), fmt)
 
-    def render_text(self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS) -> Iterator[Utterance]:
+    def render_text(
+        self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS, rate: int | None = None
+    ) -> Iterator[Utterance]:
         """A section's text as chunks, rendered one at a time so the first can play at once."""
-        chunks = self.prepare(text)
-        for index, (chunk, spoken, pinyin) in enumerate(chunks):
-            last = index == len(chunks) - 1
-            yield self._render(chunk, spoken, pinyin, fmt, final_pause_ms if last else SENTENCE_PAUSE_MS)
+        for recipe in self.recipes(text, rate, final_pause_ms):
+            yield self._made(recipe, fmt)
 
-    def _synthesize(self, pinyin: str, out: Path, fmt: AudioFormat, pause_ms: int) -> None:
+    def _made(self, recipe: Recipe, fmt: AudioFormat) -> Utterance:
+        """The chunk's audio in `fmt`, from the cache or made now; if the engine fails, the
+        fallback engine's (cached under its own key), so a listener never hears silence."""
+        engine = self.engine
+        try:
+            path = self._cached_or_made(recipe, fmt, engine)
+        except Exception as error:
+            if self.fallback is None:
+                raise
+            log.error("%s voice failed on %r (%s); using %s for it", engine.name, recipe.text[:40], error, self.fallback.name)
+            engine = self.fallback
+            path = self._cached_or_made(recipe, fmt, engine)
+        return Utterance(recipe.text, recipe.spoken, recipe.pinyin, path, fmt, audio_seconds(path, fmt), engine.name)
+
+    def _cached_or_made(self, recipe: Recipe, fmt: AudioFormat, engine: Engine) -> Path:
+        key = self.key(recipe, fmt, engine)
+        path = self.cache.get(key, fmt.suffix)
+        if path is not None:
+            return path
+        with self.cache.lock(self.key(recipe, AudioFormat.WAV, engine)):  # one render for both formats
+            path = self.cache.get(key, fmt.suffix)
+            if path is not None:
+                return path
+            pcm = self._synthesize(recipe, engine)
+            for other in AudioFormat:
+                other_key = self.key(recipe, other, engine)
+                if other is fmt or not self.cache.path_for(other_key, other.suffix).exists():
+                    self.cache.put(other_key, other.suffix, lambda out, f=other: _write(out, pcm, f))
+            return self.cache.path_for(key, fmt.suffix)
+
+    def _synthesize(self, recipe: Recipe, engine: Engine) -> Pcm:
+        settings = replace(self.settings, rate=recipe.rate) if recipe.rate != self.settings.rate else self.settings
         with tempfile.TemporaryDirectory(prefix="tingwen-tts-") as folder:
             raw = Path(folder) / "engine.wav"
-            self.engine.synthesize(pinyin, raw, self.settings)
+            engine.synthesize(recipe.pinyin, raw, settings)
             pcm = read_wav(raw)
-        if self.settings.volume != 1.0:
-            louder = np.clip(pcm.samples.astype(np.float32) * self.settings.volume, -32768, 32767)
-            pcm = Pcm(louder.astype(np.int16), pcm.rate)
-        pcm = with_silence(pcm, pause_ms)
-        if fmt is AudioFormat.ULAW:
-            write_ulaw_wav(out, to_phone(pcm))
-        else:
-            write_wav(out, pcm)
+        if not len(pcm.samples):
+            raise RuntimeError(f"{engine.name} produced no audio for {recipe.text[:40]!r}")
+        return with_silence(level(pcm, self.settings.volume), recipe.pause_ms)
+
+    # Rendering ahead, in the background
+
+    def _render_ahead(self, planned: Planned) -> None:
+        with self._ahead_lock:
+            if self._ahead_thread is None:
+                self._ahead_thread = threading.Thread(target=self._ahead_loop, name="tingwen-render-ahead", daemon=True)
+                self._ahead_thread.start()
+        try:
+            self._ahead.put_nowait(planned)
+        except queue.Full:  # far behind: it will be made when it is fetched
+            pass
+
+    def _ahead_loop(self) -> None:
+        while True:
+            planned = self._ahead.get()
+            fmt = AudioFormat.ULAW if planned.name.endswith(AudioFormat.ULAW.suffix) else AudioFormat.WAV
+            try:
+                self._made(planned.recipe, fmt)
+            except Exception:
+                log.exception("could not render %r ahead; it will be tried again when fetched", planned.recipe.text[:40])
+            finally:
+                self._ahead.task_done()
+
+    def wait_ahead(self, timeout: float = 60.0) -> bool:
+        """Wait until the background renders queued so far are done (tests, benches, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._ahead.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+def _write(out: Path, pcm: Pcm, fmt: AudioFormat) -> None:
+    if fmt is AudioFormat.ULAW:
+        write_ulaw_wav(out, to_phone(pcm))
+    else:
+        write_wav(out, pcm)
+

@@ -103,6 +103,7 @@ PUBLIC_URL = "https://ivr.example.gov.cn"
 def phone_app(data_dir, **settings):
     from server import Config, create_app
 
+    settings.setdefault("prerender", False)  # tests of prerendering turn it on themselves
     config = Config(data_dir=data_dir, twilio_auth_token=PHONE_TOKEN, public_url=PUBLIC_URL, **settings)
     app = create_app(config)
     app.testing = True
@@ -165,11 +166,11 @@ class PhoneCall:
 
 
 def audio_urls(app, text):
-    """The URLs our phone audio for `text` is served at (the same chunks the server renders)."""
+    """The URLs our phone audio for `text` is served at (the same chunks the server plans)."""
     from speech.speaker import AudioFormat
 
     speaker = app.extensions["tingwen.speaker"]
-    return [f"{PUBLIC_URL}/ivr/audio/{c.path.name}" for c in speaker.render_text(text, AudioFormat.ULAW)]
+    return [f"{PUBLIC_URL}/ivr/audio/{c.name}" for c in speaker.plan(text, AudioFormat.ULAW)]
 
 
 @pytest.fixture(scope="session")
@@ -357,7 +358,7 @@ def kiosk(tmp_path_factory):
     """The app on loopback, with a short idle time so the reset can be seen."""
     from server import Config, create_app
 
-    app = create_app(Config(data_dir=tmp_path_factory.mktemp("kiosk"), kiosk_idle_seconds=3, kiosk_countdown_seconds=2))
+    app = create_app(Config(data_dir=tmp_path_factory.mktemp("kiosk"), kiosk_idle_seconds=3, kiosk_countdown_seconds=2, prerender=False))
     port, stop = live_app(app)
     yield f"http://127.0.0.1:{port}"
     stop()

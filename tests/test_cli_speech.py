@@ -43,7 +43,8 @@ def test_say_rejects_bad_rate(run, tmp_path):
     assert "--rate" in result.output
 
 
-def test_prerender_renders_once(run, tmp_path, corpus_path):
+def test_prerender_renders_once(run, tmp_path, corpus_path, monkeypatch):
+    monkeypatch.setenv("TINGWEN_VOICE", "espeak")  # the plumbing, with the quick voice
     run("ingest", str(corpus_path))
     first = run("prerender", "--format", "ulaw")
     assert first.exit_code == 0, first.output

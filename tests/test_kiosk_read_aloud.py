@@ -31,7 +31,7 @@ def test_a_press_plays_our_audio_and_a_second_press_stops_it(page, kiosk):
     assert "/kiosk/audio/" in source
     with urllib.request.urlopen(source) as response:
         wav = response.read()
-    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and int.from_bytes(wav[24:28], "little") == 22050
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and int.from_bytes(wav[24:28], "little") == 24000  # the neural voice
     ARTIFACTS.mkdir(exist_ok=True)
     first.click()
     page.wait_for_function("() => tingwen.player.paused", timeout=200)  # stopped within 200 ms
@@ -84,7 +84,7 @@ def test_digits_typed_into_a_control_are_not_shortcuts(page, kiosk):
 
 def test_the_highlight_follows_the_audio(page, kiosk):
     page.goto(kiosk + "/notice/4")
-    page.select_option("#speed", "1.15")
+    page.select_option("#speed", "fast")
     toggles(page).nth(1).click()  # 一、防火期和戒严管制期: a heading sentence, then its text
     page.wait_for_function(PLAYING, timeout=10_000)
     assert page.locator(".sentence.reading").get_attribute("data-i") == "0"

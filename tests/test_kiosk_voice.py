@@ -12,7 +12,7 @@ from conftest import CHROMIUM_ARGS, FIXTURES, live_app
 def voice_kiosk(tmp_path_factory, korean_model):
     from server import Config, create_app
 
-    app = create_app(Config(data_dir=tmp_path_factory.mktemp("voice-kiosk"), vosk_model=str(korean_model.path),
+    app = create_app(Config(data_dir=tmp_path_factory.mktemp("voice-kiosk"), prerender=False, vosk_model=str(korean_model.path),
                             commands_file=str(FIXTURES / "commands_ko.toml")))  # fmt: skip
     assert app.extensions["tingwen.speech_model"].checked.wait(60) and app.extensions["tingwen.speech_model"].available
     port, stop = live_app(app)

@@ -9,7 +9,7 @@ from conftest import live_app
 def menu_kiosk(tmp_path_factory):
     from server import Config, create_app
 
-    app = create_app(Config(data_dir=tmp_path_factory.mktemp("menu-kiosk"), gather_timeout=1, kiosk_idle_seconds=600))
+    app = create_app(Config(data_dir=tmp_path_factory.mktemp("menu-kiosk"), prerender=False, gather_timeout=1, kiosk_idle_seconds=600))
     port, stop = live_app(app)
     yield f"http://127.0.0.1:{port}", app
     stop()

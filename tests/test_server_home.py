@@ -12,7 +12,7 @@ from server import Config, create_app
 
 @pytest.fixture
 def live_server(tmp_path):
-    app = create_app(Config(data_dir=tmp_path / "data"))
+    app = create_app(Config(data_dir=tmp_path / "data", prerender=False))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -40,7 +40,7 @@ def test_home_page_lists_latest_notices(live_server):
 
 
 def test_restart_does_not_reload_bundled_notices(tmp_path):
-    config = Config(data_dir=tmp_path / "data")
+    config = Config(data_dir=tmp_path / "data", prerender=False)
     create_app(config)
     create_app(config)
     with NoticeStore(config.db_path) as store:

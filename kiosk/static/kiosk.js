@@ -10,6 +10,12 @@
   let reading = 0; // a counter: a stale fetch or ended event of an older reading is ignored
 
   function say(text) { status.textContent = text; }
+  // The pace is made by the voice itself (the server renders at slow, normal or fast), never by
+  // speeding up playback, which would distort the voice.
+  function withPace(url) {
+    const speed = document.getElementById("speed").value;
+    return url + (url.includes("?") ? "&" : "?") + "speed=" + encodeURIComponent(speed);
+  }
   function regions() { return Array.from(document.querySelectorAll(".region")); }
   function toggleOf(region) { return region.querySelector(".read-toggle"); }
 
@@ -44,7 +50,7 @@
     active = { button, region, pageButton, rest: rest || [], sentences: [], index: 0, part: 0, handsFree: !!handsFree };
     say("开始朗读");
     if (micState && micState.ws.readyState === 1) micState.ws.send("reset");
-    const response = await fetch(handsFree && region.dataset.full ? region.dataset.full : region.dataset.speech);
+    const response = await fetch(withPace(handsFree && region.dataset.full ? region.dataset.full : region.dataset.speech));
     if (mine !== reading) return;
     if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
     active.sentences = (await response.json()).sentences;
@@ -57,7 +63,6 @@
     if (!sentence) { finished(); return; }
     highlight(active.region, active.index);
     player.src = sentence.audio[active.part];
-    player.playbackRate = parseFloat(document.getElementById("speed").value);
     player.volume = parseFloat(document.getElementById("volume").value);
     player.play().catch(() => {});
   }
@@ -117,8 +122,7 @@
     if (sessionStorage.getItem(id)) input.value = sessionStorage.getItem(id);
     input.addEventListener("change", () => {
       sessionStorage.setItem(id, input.value);
-      player.playbackRate = parseFloat(document.getElementById("speed").value);
-      player.volume = parseFloat(document.getElementById("volume").value);
+        player.volume = parseFloat(document.getElementById("volume").value);
     });
   });
 
@@ -264,7 +268,7 @@
   async function menuSend(event) {
     clearTimeout(menuTimer);
     const mine = ++menuTurn;
-    const response = await fetch("/kiosk/menu", {
+    const response = await fetch(withPace("/kiosk/menu"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ state: menuState, event: event }),
@@ -291,7 +295,6 @@
     caption.hidden = false;
     caption.textContent = item.text;
     player.src = item.url;
-    player.playbackRate = parseFloat(document.getElementById("speed").value);
     player.volume = parseFloat(document.getElementById("volume").value);
     player.play().catch(() => {});
   }

