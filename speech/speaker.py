@@ -36,7 +36,7 @@ _PREPARED_LIMIT = 20_000  # texts whose chunks and pinyin are remembered
 _PIPELINE_VERSION = 2  # bump when a change alters audio for the same text, to retire old cache entries
 _AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
 _PROBE_TEXT = "您好。"  # rendered (once, then cached) to know that some voice can speak
-_PROBE_AGAIN_SECONDS = 30.0  # after a failure, how long planning trusts that nothing can speak
+_PROBE_AGAIN_SECONDS = 30.0  # how long the probe's answer is trusted
 
 
 class AudioFormat(StrEnum):
@@ -123,7 +123,8 @@ class Speaker:
         self._ahead: queue.Queue[Planned] = queue.Queue(maxsize=_AHEAD_LIMIT)
         self._ahead_thread: threading.Thread | None = None
         self._ahead_lock = threading.Lock()
-        self._failed_at: float | None = None  # when no voice could speak, last time we tried
+        self._checked_at: float | None = None  # when can_speak last asked the voice
+        self._speaks = False
 
     # Text → what is said
 
@@ -169,18 +170,19 @@ class Speaker:
         return cache_key(_PIPELINE_VERSION, engine.name, model, s.voice, recipe.rate, s.volume, fmt, recipe.pause_ms, recipe.pinyin)
 
     def can_speak(self) -> bool:
-        """Whether some voice (the engine or its fallback) speaks: a short probe, cached after
-        its first success; after a failure it is tried again only every half minute."""
-        if self._failed_at is not None and time.monotonic() - self._failed_at < _PROBE_AGAIN_SECONDS:
-            return False
+        """Whether some voice (the engine or its fallback) speaks: a short probe (its audio is
+        cached), asked again at most every half minute."""
+        now = time.monotonic()
+        if self._checked_at is not None and now - self._checked_at < _PROBE_AGAIN_SECONDS:
+            return self._speaks
         try:
             self.render(_PROBE_TEXT, AudioFormat.WAV)
+            self._speaks = True
         except Exception as error:
             log.error("no voice can speak (%s); front ends fall back to their own", error)
-            self._failed_at = time.monotonic()
-            return False
-        self._failed_at = None
-        return True
+            self._speaks = False
+        self._checked_at = now
+        return self._speaks
 
     def plan(self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS) -> list[Planned]:
         """The names the text's audio will have, at once, without synthesising: each missing
