@@ -29,7 +29,7 @@ from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
 from ivr.callstore import CallStore
-from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, IvrSettings
+from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
 from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model_folder
@@ -69,6 +69,7 @@ class Config:
     kiosk_idle_seconds: float = 120
     kiosk_countdown_seconds: float = 30  # at least 20 s to read the warning and press 继续
     prerender: bool = True  # render what callers will hear in the background while serving
+    reading_batch: int = DEFAULT_READING_BATCH
 
     @property
     def db_path(self) -> Path:
@@ -112,6 +113,7 @@ class Config:
             max_call_minutes=self.max_call_minutes,
             max_misses=self.max_misses,
             phone_mode=self.phone_mode,
+            reading_batch=max(1, self.reading_batch),
         )
 
     @classmethod
@@ -153,6 +155,7 @@ _SETTINGS = {
     "kiosk_idle_seconds": "TINGWEN_KIOSK_IDLE_SECONDS",
     "kiosk_countdown_seconds": "TINGWEN_KIOSK_COUNTDOWN_SECONDS",
     "prerender": "TINGWEN_PRERENDER",
+    "reading_batch": "TINGWEN_READING_BATCH",
 }
 
 

@@ -56,7 +56,12 @@ def _v2_stream_tokens(db: Database) -> None:
     db["calls"].add_column("stream_token", str)
 
 
-MIGRATIONS = [_v1_calls, _v2_stream_tokens]
+def _v3_reading_batches(db: Database) -> None:
+    # webhook reading: the sentences of the last Gather, each with its menu state (ivr/reading.py)
+    db["calls"].add_column("reading", str)
+
+
+MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches]
 
 
 def _now() -> datetime:
@@ -74,6 +79,7 @@ class Call:
     state: str  # MenuState as JSON
     turns: int
     ended: bool
+    reading: str | None = None  # the sentences of the last Gather (ivr/reading.py), if several
 
     def age(self, now: datetime | None = None) -> timedelta:
         return (now or _now()) - self.started_at
@@ -112,10 +118,10 @@ class CallStore:
         return hashlib.sha256(self.salt + number.encode("utf-8")).hexdigest()
 
     def get(self, sid: str) -> Call | None:
-        row = self.db.execute("SELECT sid, started_at, state, turns, ended_at FROM calls WHERE sid = ?", [sid]).fetchone()
+        row = self.db.execute("SELECT sid, started_at, state, turns, ended_at, reading FROM calls WHERE sid = ?", [sid]).fetchone()
         if row is None:
             return None
-        return Call(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4] is not None)
+        return Call(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4] is not None, row[5])
 
     def begin(self, sid: str, caller: str | None, state: str) -> Call:
         """Open a call (or reopen one Twilio asks about again), and expire stale ones."""
@@ -130,12 +136,14 @@ class CallStore:
             self._expire(now)
         return self.get(sid)
 
-    def save(self, sid: str, state: str, events: list[CallEvent]) -> None:
-        """The call's new menu state and what happened in this turn, together."""
+    def save(self, sid: str, state: str, events: list[CallEvent], reading: str | None = None) -> None:
+        """The call's new menu state, the sentences now queued to play (if several), and what
+        happened in this turn, together."""
         now = _now()
         with self.db.atomic():
             self.db.conn.execute(
-                "UPDATE calls SET state = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?", [state, _iso(now), sid]
+                "UPDATE calls SET state = ?, reading = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?",
+                [state, reading, _iso(now), sid],
             )
             for event in events:
                 self._log(sid, now, event)

@@ -8,6 +8,7 @@ from pathlib import Path
 DEFAULT_GATHER_TIMEOUT = 8  # seconds of silence before a menu is repeated: generous for elderly callers
 READING_GATHER_TIMEOUT = 1  # after a sentence: go on reading unless a key comes at once
 DEFAULT_MAX_CALL_MINUTES = 30
+DEFAULT_READING_BATCH = 8  # webhooks: sentences read in one Gather, so a notice flows without gaps
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class IvrSettings:
     phone_mode: str = "gather"  # or "stream": Twilio Media Streams over a WebSocket
     speech_threshold: float = 0.6  # below this confidence a spoken command is asked again
     stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
+    reading_batch: int = DEFAULT_READING_BATCH  # 1: one sentence per webhook
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path

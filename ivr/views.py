@@ -22,6 +22,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
+from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build
 from speech.normalize import normalize
@@ -156,6 +157,8 @@ def gather():
             calls.close()
             return _respond(menu, state, actions)
         before = _restore(menu, call.state)
+        if request.form.get("Digits"):  # a key during several sentences acts on the one playing
+            before = playing_state(call.reading, _phone_seconds) or before
         if call.age().total_seconds() > settings.max_call_minutes * 60:
             state = MenuState(mode=Mode.ENDED, greeted=True)
             actions = [Stop(), Say(menu.prompts.goodbye, interruptible=False), End("call too long")]
@@ -164,9 +167,16 @@ def gather():
             return _respond(menu, state, actions)
         event = _event(before, request.form.get("Digits"))
         state, actions = menu.step(before, event)
-        calls.save(sid, state.to_json(), turn_events(menu, before, event, state, actions))
+        events = turn_events(menu, before, event, state, actions)
+        state, actions, steps, more = extend_reading(menu, state, actions, settings.reading_batch)
+        calls.save(sid, state.to_json(), events + more, remember(steps))
     calls.close()
     return _respond(menu, state, actions)
+
+
+def _phone_seconds(text: str) -> float:
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    return speaker.seconds(text, AudioFormat.ULAW)
 
 
 @blueprint.post("/status")

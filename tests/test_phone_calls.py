@@ -45,13 +45,17 @@ def test_notice_then_section_plays_that_section_in_order(app, menu, loaded_store
     assert call.plays  # the notice's intro and its parts menu
     call.press("1")
     sentences = _sentences(order.sections[0])
-    assert call.plays == audio_urls(app, "开始朗读。按星号键停止，按井号键跳到下一部分。") + audio_urls(app, sentences[0])
-    heard = [audio_urls(app, sentences[0])]
-    for sentence in sentences[1:]:
-        call.silence()  # the sentence played to its end
-        assert call.twiml.xpath("string(//Gather/@timeout)") == "1"
-        heard.append(call.plays)
-    assert heard == [audio_urls(app, s) for s in sentences]
+    coaching = audio_urls(app, "开始朗读。按星号键停止，按井号键跳到下一部分。")
+    assert call.plays[: len(coaching)] == coaching
+    heard = call.plays[len(coaching) :]
+    webhooks = 1
+    while call.twiml.xpath("string(//Gather/@timeout)") == "1":  # still reading: several sentences a Gather
+        call.silence()  # they played to their end
+        webhooks += 1
+        heard += call.plays
+    expected = [url for s in sentences for url in audio_urls(app, s)]
+    assert heard[: len(expected)] == expected
+    assert webhooks <= len(sentences) // 8 + 2  # not one webhook (and a second of silence) per sentence
 
 
 def _sentences(section):
@@ -80,7 +84,8 @@ def test_hash_moves_on_to_the_next_part(app, loaded_store):
     call = PhoneCall(app).start().press("4").press("1")
     call.press("#")
     order = NoticeStore(app.config["TINGWEN_DB"]).latest()[3]
-    assert call.plays == audio_urls(app, _sentences(order.sections[1])[0])
+    first = audio_urls(app, _sentences(order.sections[1])[0])
+    assert call.plays[: len(first)] == first
 
 
 def test_silence_and_invalid_keys_reprompt_then_hang_up(app):
