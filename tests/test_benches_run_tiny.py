@@ -1,0 +1,32 @@
+"""The speech benches run at a tiny size, so they cannot rot (their full runs are in bench/)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script, *args):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--tiny", *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_tts_bench_puts_both_voices_side_by_side():
+    out = _run("tts.py")
+    factors = re.search(r"real-time factor, sentences.*?([\d.]+)\s+([\d.]+)\s*$", out, re.M)
+    assert factors, out
+    neural, espeak = map(float, factors.groups())
+    assert 0 < espeak < neural < 1  # the neural voice is slower, and still faster than real time
+    assert re.search(r"first byte via server, median ms.*\d", out)
+
+
+@pytest.mark.parametrize("voice", ["espeak"])
+def test_phone_reading_bench_measures_silence_before_and_after(voice):
+    out = _run("phone_reading.py", "--voice", voice)
+    ratio = float(re.search(r"now against before: ([\d.]+)x", out).group(1))
+    assert 0 < ratio < 1, out  # several sentences a Gather leave less silence
