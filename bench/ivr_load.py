@@ -170,6 +170,11 @@ def report(name: str, results: Results, elapsed: float) -> float:
     return p99
 
 
+# The load benches measure the line, not the voice (bench/tts.py does): the quick voice, and
+# no background prerender in each worker, since prepare_data has rendered everything already.
+LINE_ONLY = {"TINGWEN_VOICE": os.environ.get("TINGWEN_VOICE", "espeak"), "TINGWEN_PRERENDER": "0"}
+
+
 def prepare_data(env: dict) -> None:
     """The bundled notices ingested and their phone audio rendered, as `tingwen prerender` does."""
     tingwen = [sys.executable, "-c", "import server; server.main()"]
@@ -194,6 +199,7 @@ def main() -> None:
             "TINGWEN_DATA_DIR": data,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "TINGWEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            **LINE_ONLY,
         }
         env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
         prepare_data(env)

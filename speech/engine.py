@@ -8,6 +8,7 @@ into a WAV file, so another engine can be added behind the same small interface.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import shutil
@@ -18,6 +19,7 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +32,51 @@ DEFAULT_RATE = 130  # slower than espeak-ng's default, for elderly listeners
 # honours the rate (the neural voice through its duration control), none by resampling.
 PACES = {"slow": DEFAULT_RATE, "normal": 160, "fast": 190}
 TIMEOUT_SECONDS = 20.0
+
+
+_work = threading.local()
+
+
+@contextlib.contextmanager
+def background_work() -> Iterator[None]:
+    """Mark the synthesis this thread does as background work (prerendering): whoever a
+    listener is waiting for goes first (see ListenerFirstLock)."""
+    _work.background = True
+    try:
+        yield
+    finally:
+        _work.background = False
+
+
+class ListenerFirstLock:
+    """A lock for one engine's synthesis in which background work waits while any request a
+    listener is waiting for wants the engine: a prerender pass never delays a caller by more
+    than the phrase it is synthesising."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._busy = False
+        self._listeners_waiting = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        background = getattr(_work, "background", False)
+        with self._condition:
+            if not background:
+                self._listeners_waiting += 1
+            try:
+                while self._busy or (background and self._listeners_waiting):
+                    self._condition.wait()
+            finally:
+                if not background:
+                    self._listeners_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
 
 
 class EngineUnavailable(RuntimeError):

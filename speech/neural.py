@@ -10,7 +10,8 @@ sentence ends pause the same way every time. The speaking rate goes through Fast
 duration control (its speed ratio), never through resampling.
 
 Loading costs seconds and about a gigabyte, so the voice is loaded once per process and shared;
-TensorFlow Lite is not thread-safe, so synthesis is serialised on one lock. TensorFlow's and the
+TensorFlow Lite is not thread-safe, so synthesis is serialised on one lock, on which listeners
+waiting go before prerendering. TensorFlow's and the
 interpreter's own chatter is kept out of our logs.
 """
 
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speech.engine import ListenerFirstLock
+
 log = logging.getLogger(__name__)
 
 NAME = "neural"
@@ -41,8 +44,8 @@ SAMPLE_RATE = 24_000
 # FastSpeech2 speed ratio (a duration multiplier) so that NATURAL_RATE is the voice's own pace.
 NATURAL_RATE = 160
 LIST_PAUSE_MS = 90
-COMMA_PAUSE_MS = 220
-SENTENCE_PAUSE_MS = 450
+COMMA_PAUSE_MS = 200
+SENTENCE_PAUSE_MS = 400
 EDGE_TRIM = 0.01  # the vocoder's first and last few ms can click: fade them in and out
 TRIM_RELATIVE = 0.03  # 10 ms frames quieter than this share of the loudest are silence
 TRIM_MARGIN_MS = 40
@@ -194,7 +197,7 @@ class NeuralModel:
                 tf.get_logger().setLevel(logging.ERROR)
                 self._acoustic = tf.lite.Interpreter(model_path=str(folder / "fastspeech2_quan.tflite"))
                 self._vocoder = tf.lite.Interpreter(model_path=str(folder / "mb_melgan.tflite"))
-                self._lock = threading.Lock()
+                self._lock = ListenerFirstLock()
                 self._pcm(("ni3", "hao3"), 1.0)  # warm up: the delegates print on first use
         except ImportError as error:
             raise NeuralUnavailable(f"TensorFlow is not installed for the neural voice ({error}); pip install tensorflow-cpu==2.18.1") from None
@@ -238,7 +241,7 @@ class NeuralModel:
         ids = self.phoneme_ids(syllables)
         if len(ids) <= 3:  # nothing sayable: sil, sil, eos
             return np.zeros(0, dtype=np.float32)
-        with self._lock:
+        with self._lock.held():
             acoustic = self._acoustic
             inputs = acoustic.get_input_details()
             acoustic.resize_tensor_input(inputs[0]["index"], [1, len(ids)])

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from speech.engine import background_work
 from speech.speaker import AudioFormat, Speaker
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class BackgroundPrerender:
         self._stop.set()
 
     def _run(self) -> None:
+        with background_work():  # a caller waiting for audio goes first
+            self._watch()
+
+    def _watch(self) -> None:
         while not self._stop.is_set():
             try:
                 current = self.revision()
