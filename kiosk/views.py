@@ -94,6 +94,8 @@ def speech(kind: str, notice_id: int, path: str = ""):
             audio = _audio_urls(sentence)
             if audio:
                 sentences.append({"text": sentence, "audio": audio})
+    if texts and not sentences and any(split_sentences(t) for t in texts):
+        return jsonify({"error": "暂时无法朗读，请稍后再试"}), 503  # no voice can speak: the page says so
     return jsonify({"sentences": sentences})
 
 
@@ -106,7 +108,11 @@ def _rate() -> int | None:
 def _audio_urls(text: str) -> list[str]:
     """The names of the text's audio, at once: it is made in the background or when fetched."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate())]
+    try:
+        return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate())]
+    except Exception:  # no voice can speak: the page shows the text and says it cannot read
+        log.exception("could not plan kiosk audio")
+        return []
 
 
 @blueprint.get("/kiosk/audio/<name>")

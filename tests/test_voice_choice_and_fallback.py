@@ -96,3 +96,21 @@ def test_the_cache_never_mixes_voices(tmp_path):
     assert natural.render(text).path.read_bytes() != formant.render(text).path.read_bytes()
     for other in (VoiceSettings(rate=150), VoiceSettings(volume=0.5)):  # every setting is in the key
         assert Speaker(cache, other, engine=neural.engine).plan(text, AudioFormat.WAV)[0].name not in names
+
+
+def test_when_no_voice_can_speak_the_kiosk_says_so_instead_of_failing(tmp_path):
+    from conftest import phone_app
+
+    from speech.engine import EspeakCommand
+
+    app = phone_app(tmp_path / "data")
+    broken = EspeakCommand()
+    broken.binary = str(tmp_path / "no-espeak-here")
+    app.extensions["tingwen.speaker"] = Speaker(AudioCache(tmp_path / "empty-cache"), VoiceSettings(), engine=broken)
+    client = app.test_client()
+    answer = client.get("/kiosk/speech/card/1")
+    assert answer.status_code == 503 and "无法朗读" in answer.get_json()["error"]
+    turn = client.post("/kiosk/menu", json={"event": {"kind": "start"}})
+    assert turn.status_code == 200
+    says = [a for a in turn.get_json()["actions"] if a["type"] == "say"]
+    assert says and all(a["audio"] == [] and a["text"] for a in says)  # the caption still shows the words

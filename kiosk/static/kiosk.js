@@ -279,7 +279,10 @@
     menuReading = turn.reading;
     for (const action of turn.actions) {
       if (action.type === "stop") { player.pause(); menuQueue = []; }
-      else if (action.type === "say") { action.audio.forEach((url) => menuQueue.push({ url: url, text: action.text })); }
+      else if (action.type === "say") {
+        if (!action.audio.length) { caption.hidden = false; caption.textContent = action.text; say("暂时无法朗读，请看屏幕上的文字"); }
+        action.audio.forEach((url) => menuQueue.push({ url: url, text: action.text }));
+      }
       else if (action.type === "end") { menuQueue.push({ end: true }); }
     }
     menuNext();
