@@ -1,23 +1,34 @@
-"""Short spoken titles: what a listener hears on the menu (about 20 characters).
+"""Short spoken titles: what a listener hears on the menu (about 20 characters, never over 32).
 
-A written title leads with the issuing organ and may carry a 文号; a list-page body has no title at
-all, so the subject and document type are read off the body's set phrases (请示…收悉 → 批复,
-现将《X》印发 → 通知, …).
+A written title leads with the issuing organ, may carry a 文号 and may list several subjects; it
+is shortened by rules that keep the subject and the document type. A list-page body has no title
+at all, so the subject is read off what the notice does (请示…收悉 → 批复, 现将《X》印发 → 通知,
+禁止在X…, 决定将X列为Y…现予公布, a project named before 通告如下), never off why it was written (为了…).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from importlib import resources
+from pathlib import Path
 
 TARGET_LENGTH = 20
+MAX_LENGTH = 32
+KINDS = ("通知", "批复", "命令", "通告", "公告", "决定", "意见", "办法", "规划", "方案", "通报", "复函", "函",
+         "规定", "细则", "条例", "纲要", "计划", "公报", "令")  # fmt: skip
+_KIND = "|".join(KINDS)
 _ORGAN_PREFIX = re.compile(r"^.{2,30}?(?:人民政府|行政公署|办公厅|办公室|委员会|公署|政府|厅|局|委|部|院)(?=关于)")
 _PARENS = re.compile(r"[（(][^（）()]*[）)]|〔[^〕]*〕|\[[^\]]*\]")
 _MARKS = re.compile(r"[《》〈〉<>“”\"'「」『』\s]")
+_SUFFIX = re.compile(rf"(的?)({_KIND})$")
 
-# Ways to make a long spoken title shorter, tried in order until it is short enough.
-_SHORTENINGS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"内蒙古自治区|自治区级|(?<=印发)自治区"), ""),
-    (re.compile(r"(?<=关于)(?:审核批准|审批|批准)"), ""),
+# Ways to make a long spoken title shorter, tried in order until it is short enough; each keeps
+# the subject and the type. Abbreviations (data file, extendable by staff) come second.
+_REGION = (re.compile(r"内蒙古自治区|自治区级|(?<=印发)自治区"), "")
+_LATER = [
+    (re.compile(r"(?:的)?(?:有关|相关)(?:事项|问题|事宜)(?=的)"), ""),
+    (re.compile(r"(?<=关于)(?:审核批准|审批|批准)(?:并)?"), ""),
     (re.compile(r"进一步|切实|认真|深入贯彻落实|深入"), ""),
 ]
 
@@ -28,27 +39,68 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # 现将《X》印发给你们 → 关于印发X的通知 (转发 likewise)
     (re.compile(r"现将《(.+?)》(印发|转发)"), r"关于\2\1的通知"),
     # 决定命名…为Y，…现予公布 → 关于公布Y的通知
-    (re.compile(r"命名.{1,80}?为([^，,。；;]{2,60}?)[，,。；;](?=.*现予公布)"), r"关于公布\1的通知"),
+    (re.compile(r"命名.{1,80}?为([^，,。；;]{2,60}?)[，,。；;](?=.*现予(?:以)?公布)"), r"关于公布\1的通知"),
+    # 决定将X等N个项目列为Y(，…)，现予公布 → 关于公布Y的通知
+    (re.compile(r"(?:列为|列入|确定为)([^，,。；;]{2,50}(?:名录|名单|项目|名城|名镇|名村|之乡|单位|基地))[，,。；;]?(?=.*现予(?:以)?公布)"), r"关于公布\1的通知"),
+    # …确定的第五批…名录(共计N项)…，现予公布
+    (re.compile(r"(第.{1,6}批[^，,。；;（(]{2,50}?(?:名录|名单))(?=.{0,80}?现予(?:以)?公布)"), r"关于公布\1的通知"),
     (re.compile(r"现将(.{2,40}?)予以公布"), r"关于公布\1的通知"),
 ]
+# 禁止在X范围内新建… / 不得在X淹没区新建… → 关于禁止在X范围内新增建设项目的通告
+_FORBIDDEN = re.compile(
+    r"(?:禁止|不得|严禁)(?:任何单位和个人)?(?:在|于)(?:"
+    r"(?P<ranged>[^，,。；;、]{2,40}?)(?P<range>范围内|区域内|范围|以内)"
+    r"|(?P<place>[^，,。；;、]{2,40}[区地]))"
+)
+# 呼和浩特市红吉水库是…大型水库 / X工程是…重点建设项目 → the project a 通告 is about
+_PROJECT = re.compile(r"(?:^|[。；;])\s*([^，,。；;为根据]{2,24}?(?:工程|水库|项目|电站|公路|铁路|机场|大桥|枢纽))(?:是|为|位于|已|经)")
+_PURPOSE = re.compile(r"^.{0,80}?为了?([^，,。：:]{4,30})[，,]")
+_WHY_NOT_WHAT = re.compile(r"^(?:保证|确保|保障|维护|做好)[^，,。]{0,16}(?:顺利|秩序|权益|安全)")
+
+_abbreviations: list[tuple[str, str]] = []
+_loaded: set[str] = set()
+_lock = threading.Lock()
+
+
+def load_abbreviations(extra: Path | None = None) -> None:
+    """Abbreviations for long titles (content/data/abbreviations.txt, then `extra`, the hall's own
+    file of the same form): `全称<TAB>简称` a line; each file once per process."""
+    sources = [("bundled", resources.files("content").joinpath("data/abbreviations.txt").read_text("utf-8"))]
+    if extra is not None and extra.exists():
+        sources.append((str(extra), extra.read_text("utf-8")))
+    with _lock:
+        for name, text in sources:
+            if name in _loaded:
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                line = line.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                parts = line.split()
+                if len(parts) != 2 or len(parts[1]) >= len(parts[0]):
+                    raise ValueError(f"{name}, line {number}: expected a long form and a shorter one, got {line!r}")
+                _abbreviations.append((parts[0], parts[1]))
+            _abbreviations.sort(key=lambda pair: -len(pair[0]))  # longest first
+            _loaded.add(name)
 
 
 def spoken_title(title: str | None, body: str, issuer: str | None = None) -> str:
-    """The title a listener hears: no issuing organ, no 文号, no brackets, about 20 characters."""
+    """The title a listener hears: subject and type, no issuing organ, no 文号, no brackets,
+    about 20 characters and never over 32."""
     if title:
         return shorten(_strip_issuer(title, issuer))
     return shorten(derive_title(body))
 
 
 def _strip_issuer(title: str, issuer: str | None) -> str:
-    title = _PARENS.sub("", title)
+    title = _MARKS.sub("", _PARENS.sub("", title))
     if issuer and title.startswith(issuer) and len(title) > len(issuer) + 1:
         return title[len(issuer) :]
     return _ORGAN_PREFIX.sub("", title)
 
 
 def derive_title(body: str) -> str:
-    """A title from the body's set phrases, for sources (list pages) that give none."""
+    """A title from what the body does, for sources (list pages) that give none."""
     flat = body.replace("\n", "")
     for pattern, template in _RULES:
         match = pattern.search(flat)
@@ -58,8 +110,16 @@ def derive_title(body: str) -> str:
         subject = re.search(r"关于([^，,。的]{2,12}?)工作", flat)
         return f"{subject.group(1)}命令" if subject else "政府命令"
     kind = _closing_kind(flat)
-    purpose = re.search(r"^.{0,80}?为了?([^，,。：:]{4,30})[，,]", flat)
-    if purpose:
+    forbidden = _FORBIDDEN.search(flat)
+    if forbidden:
+        place = forbidden.group("ranged") or forbidden.group("place")
+        people = "和迁入人口" if re.search(r"迁入人口|人口迁入", flat) else ""
+        return f"关于禁止在{place}{forbidden.group('range') or ''}新增建设项目{people}的{kind}"
+    project = _PROJECT.search(flat)
+    if project:
+        return f"关于{project.group(1)}的{kind}"
+    purpose = _PURPOSE.search(flat)
+    if purpose and not _WHY_NOT_WHAT.match(purpose.group(1)):
         return f"关于{purpose.group(1)}的{kind}"
     return kind
 
@@ -67,22 +127,79 @@ def derive_title(body: str) -> str:
 def _closing_kind(flat: str) -> str:
     """The document type named in its closing phrase (现将有关事项通告如下, 特此通知 …)."""
     for kind in ("通告", "公告", "批复", "决定", "意见", "通报", "函", "通知"):
-        if re.search(rf"(?:特此|现将有关事项|现就有关事项){kind}|{kind}如下", flat):
+        if re.search(rf"(?:特此|现将有关事项|现就有关事项|现将有关事宜){kind}|{kind}如下", flat):
             return kind
     return "通知"
 
 
 def shorten(text: str) -> str:
+    """Shorten a title step by step until it is about TARGET_LENGTH; never over MAX_LENGTH."""
+    load_abbreviations()
     text = _MARKS.sub("", _PARENS.sub("", text))
-    for pattern, replacement in _SHORTENINGS:
+    steps = [_REGION, *((re.compile(re.escape(long)), short) for long, short in _abbreviations), *_LATER]
+    for pattern, replacement in steps:
         if len(text) <= TARGET_LENGTH:
-            break
+            return text
         text = pattern.sub(replacement, text)
+    for step in (_cut_list, _drop_repeats, _drop_guan_yu):
+        if len(text) <= TARGET_LENGTH:
+            return text
+        text = step(text)
+    return _cap(text)
+
+
+def _split_kind(text: str) -> tuple[str, str]:
+    """('关于公布X', '的通知'): the title without its type, and the type (with 的)."""
+    match = _SUFFIX.search(text)
+    return (text[: match.start()], match.group()) if match else (text, "")
+
+
+def _cut_list(text: str) -> str:
+    """A list of subjects becomes its first item plus 等: at the first 以及, else at the last 和 or
+    及 (an earlier one is more often inside a name: 呼和浩特, 占地和淹没区)."""
+    head, kind = _split_kind(text)
+    masked = head
+    for word in _NOT_JOINERS:
+        masked = masked.replace(word, "_" * len(word))
+    position = masked.find("以及", 6)
+    if position < 0:
+        position = max(masked.rfind("和"), masked.rfind("及"))
+    if position >= 6:
+        return head[:position].rstrip("、，") + "等" + kind
     return text
 
 
-_KIND_SUFFIX = re.compile(r"的?(?:通知|批复|命令|通告|公告|决定|意见|函|通报)$")
-_ACTION_PREFIX = re.compile(r"^关于(?:印发|转发|公布|做好|加强|进一步)?")
+# Words in which 和 or 及 does not join a list (place names and common words).
+_NOT_JOINERS = ("呼和浩特", "和林格尔", "和田", "和平", "和谐", "和顺", "和龙", "及时", "普及", "涉及", "危及", "波及")
+
+
+_QUALIFIERS = ("自治区级", "国家级", "省级", "市级", "县级", "旗县级", "全市", "全省", "全区")
+
+
+def _drop_repeats(text: str) -> str:
+    """A qualifier said twice (市级…市级) is said once."""
+    for word in _QUALIFIERS:
+        first = text.find(word)
+        if first >= 0 and text.find(word, first + len(word)) > 0:
+            head = text[: first + len(word)]
+            return head + text[first + len(word) :].replace(word, "")
+    return text
+
+
+def _drop_guan_yu(text: str) -> str:
+    return text[2:] if text.startswith("关于") else text
+
+
+def _cap(text: str) -> str:
+    """Still too long: keep the head of the subject and the type."""
+    if len(text) <= MAX_LENGTH:
+        return text
+    head, kind = _split_kind(text)
+    return head[: MAX_LENGTH - len(kind) - 1] + "等" + kind
+
+
+_KIND_SUFFIX = re.compile(rf"的?(?:{_KIND})$")
+_ACTION_PREFIX = re.compile(r"^(?:关于)?(?:印发|转发|公布|做好|加强|进一步|禁止在)?")
 
 
 def title_subject(spoken: str) -> str:

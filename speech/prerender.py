@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Hashable
 
 from speech.engine import background_work
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import AudioFormat, Speaker, exiting
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30.0  # how often the store is asked whether there is something new to render
@@ -27,7 +27,7 @@ def render_all(speaker: Speaker, texts: list[str], formats: list[AudioFormat], p
     formats); returns the number of chunks. `progress(i)` after each text; `stop` ends early."""
     chunks = 0
     for index, text in enumerate(texts, 1):
-        if stop is not None and stop.is_set():
+        if (stop is not None and stop.is_set()) or exiting():
             break
         for fmt in formats:
             try:

@@ -10,6 +10,8 @@ requests want it at the same moment, in this process or another (a lock file per
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import queue
@@ -37,6 +39,42 @@ _PIPELINE_VERSION = 3  # bump when a change alters audio for the same text, to r
 _AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
 _PROBE_TEXT = "您好。"  # rendered (once, then cached) to know that some voice can speak
 _PROBE_AGAIN_SECONDS = 30.0  # how long the probe's answer is trusted
+
+
+class _Synthesis:
+    """Synthesis running in this process, so that exiting waits for it: an engine's native code
+    cut off mid-utterance at exit aborts the process ("terminate called…")."""
+
+    exiting = threading.Event()
+    _running = 0
+    _changed = threading.Condition()
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls):
+        with cls._changed:
+            cls._running += 1
+        try:
+            yield
+        finally:
+            with cls._changed:
+                cls._running -= 1
+                cls._changed.notify_all()
+
+    @classmethod
+    def settle(cls, timeout: float = 15.0) -> None:
+        """At exit: no new background work, and what is running may finish."""
+        cls.exiting.set()
+        with cls._changed:
+            cls._changed.wait_for(lambda: cls._running == 0, timeout)
+
+
+atexit.register(_Synthesis.settle)
+
+
+def exiting() -> bool:
+    """The process is exiting: background work stops taking new texts."""
+    return _Synthesis.exiting.is_set()
 
 
 class AudioFormat(StrEnum):
@@ -273,7 +311,8 @@ class Speaker:
             path = self.cache.get(key, fmt.suffix)
             if path is not None:
                 return path
-            pcm = self._synthesize(recipe, engine)
+            with _Synthesis.running():
+                pcm = self._synthesize(recipe, engine)
             for other in AudioFormat:
                 other_key = self.key(recipe, other, engine)
                 if other is fmt or not self.cache.path_for(other_key, other.suffix).exists():
@@ -305,6 +344,9 @@ class Speaker:
     def _ahead_loop(self) -> None:
         while True:
             planned = self._ahead.get()
+            if _Synthesis.exiting.is_set():
+                self._ahead.task_done()
+                continue
             fmt = AudioFormat.ULAW if planned.name.endswith(AudioFormat.ULAW.suffix) else AudioFormat.WAV
             try:
                 self._made(planned.recipe, fmt)

@@ -18,7 +18,7 @@ SCRIPTS = [
     # # continues with the next part
     (["4", "3", "1", "done", "#"], Mode.READING, [], "3.2"),
     # a notice with no parts (非遗) is read straight away
-    (["2"], Mode.READING, ["关于公布第八批非物质文化遗产代表性项目的通知", "开始朗读"], ""),
+    (["2"], Mode.READING, ["关于公布第八批非遗代表性项目的通知", "开始朗读"], ""),
     # the AIDS plan: the issued 规划 is not an extra level; its four parts are the menu
     (["6"], Mode.NOTICE, ["共有4个部分", "按1，一、防治目标", "按4，四、指导与评估"], None),
     (["6", "2"], Mode.NOTICE, ["二、防治措施", "共有6个部分", "按1，(一)强化宣教干预和社会动员"], None),
@@ -32,7 +32,7 @@ SCRIPTS = [
     # 9 on the top menu: every latest notice in turn, title first
     (["9"], Mode.READ_ALL, ["下面为您连续朗读最新通知", "第1条，关于临河区土地征收成片开发调整方案的批复"], None),
     (["9", "done"], Mode.READ_ALL, [], ""),
-    (["9", "#"], Mode.READ_ALL, ["第2条，关于公布第八批非物质文化遗产代表性项目的通知"], None),
+    (["9", "#"], Mode.READ_ALL, ["第2条，关于公布第八批非遗代表性项目的通知"], None),
     # wrong key: a short "no such option" and the short menu
     (["4", "3", "8"], Mode.NOTICE, ["没有这个选项", "请按1到4选择"], None),
     # silence on the top menu: reprompt, short
