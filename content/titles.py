@@ -48,14 +48,15 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 # 禁止在X范围内新建… / 不得在X淹没区新建… → 关于禁止在X范围内新增建设项目的通告
 _FORBIDDEN = re.compile(
-    r"(?:禁止|不得|严禁)(?:任何单位和个人)?(?:在|于)(?:"
+    r"(?:(?:禁止|不得|严禁)(?:任何单位和个人)?(?:在|于)(?:"
     r"(?P<ranged>[^，,。；;、]{2,40}?)(?P<range>范围内|区域内|范围|以内)"
-    r"|(?P<place>[^，,。；;、]{2,40}[区地]))"
+    r"|(?P<place>[^，,。；;、]{2,40}[区地])))"
+    r"|(?:在(?P<before>[^，,。；;、]{2,40}?)(?P<range2>范围内|区域内)[，,]?(?:任何单位[^，,。；;]{0,12}?)?(?:不得|禁止|严禁)(?:新建|扩建|改建|新增))"
 )
 # 呼和浩特市红吉水库是…大型水库 / X工程是…重点建设项目 → the project a 通告 is about
-_PROJECT = re.compile(r"(?:^|[。；;])\s*([^，,。；;为根据]{2,24}?(?:工程|水库|项目|电站|公路|铁路|机场|大桥|枢纽))(?:是|为|位于|已|经)")
+_PROJECT = re.compile(r"(?:^|[。；;：:、])\s*(?:[一二三四五六七八九十]+、)?([^，,。；;：:为根据]{2,24}?(?:工程|水库|项目|电站|公路|铁路|机场|大桥|枢纽))(?:是|为|位于|已|经|涉及|包括)")
 _PURPOSE = re.compile(r"^.{0,80}?为了?([^，,。：:]{4,30})[，,]")
-_WHY_NOT_WHAT = re.compile(r"^(?:保证|确保|保障|维护|做好)[^，,。]{0,16}(?:顺利|秩序|权益|安全)")
+_WHY_NOT_WHAT = re.compile(r"^(?:保证|确保|保障|维护|做好)[^，,。]{0,40}(?:顺利|秩序|权益|安全)")
 
 _abbreviations: list[tuple[str, str]] = []
 _loaded: set[str] = set()
@@ -112,9 +113,13 @@ def derive_title(body: str) -> str:
     kind = _closing_kind(flat)
     forbidden = _FORBIDDEN.search(flat)
     if forbidden:
-        place = forbidden.group("ranged") or forbidden.group("place")
+        place = forbidden.group("ranged") or forbidden.group("place") or forbidden.group("before")
+        project = _PROJECT.search(flat)
+        if project and re.match(r"上述|该|本", place):  # 在上述工程建设控制范围内: name the project
+            place = project.group(1) + re.sub(r"^(?:上述|该|本)(?:工程|项目)?", "", place)
         people = "和迁入人口" if re.search(r"迁入人口|人口迁入", flat) else ""
-        return f"关于禁止在{place}{forbidden.group('range') or ''}新增建设项目{people}的{kind}"
+        where = forbidden.group("range") or forbidden.group("range2") or ""
+        return f"关于禁止在{place}{where}新增建设项目{people}的{kind}"
     project = _PROJECT.search(flat)
     if project:
         return f"关于{project.group(1)}的{kind}"
@@ -195,7 +200,9 @@ def _cap(text: str) -> str:
     if len(text) <= MAX_LENGTH:
         return text
     head, kind = _split_kind(text)
-    return head[: MAX_LENGTH - len(kind) - 1] + "等" + kind
+    limit = MAX_LENGTH - len(kind) - 1
+    ends = [m.end() for m in re.finditer(r"范围内|区域内|[区县市省地]", head[:limit]) if m.end() >= limit // 2]
+    return head[: ends[-1] if ends else limit] + "等" + kind
 
 
 _KIND_SUFFIX = re.compile(rf"的?(?:{_KIND})$")
