@@ -28,6 +28,7 @@ from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, Menu, menu_for
 from content.model import Notice, Section
 from content.reading import all_sentences
 from content.store import NoticeStore
+from content.titles import load_abbreviations
 from ivr.callstore import CallStore
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
@@ -70,6 +71,7 @@ class Config:
     kiosk_countdown_seconds: float = 30  # at least 20 s to read the warning and press 继续
     prerender: bool = True  # render what callers will hear in the background while serving
     reading_batch: int = DEFAULT_READING_BATCH
+    menu_notices: int = MENU_NOTICES  # the latest notices the phone and kiosk menus offer
 
     @property
     def db_path(self) -> Path:
@@ -82,6 +84,11 @@ class Config:
     @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
+
+    @property
+    def abbreviations(self) -> Path:
+        """The hall's own abbreviations for long titles (same form as content/data/abbreviations.txt)."""
+        return self.data_dir / "abbreviations.txt"
 
     @property
     def pronunciations(self) -> Path:
@@ -129,6 +136,8 @@ class Config:
                 raw = file_values.get(env.lower())
             if raw is not None:
                 values[name] = _convert(env, raw, cls.__dataclass_fields__[name].type)
+        if values.get("menu_notices", MENU_NOTICES) < 1:
+            raise click.UsageError(f"TINGWEN_MENU_NOTICES={values['menu_notices']!r}: at least 1")
         if values.get("voice", DEFAULT_VOICE) not in VOICES:
             raise click.UsageError(f"TINGWEN_VOICE={values['voice']!r}: use one of {', '.join(VOICES)}")
         if values.get("phone_mode", "gather") not in ("gather", "stream"):
@@ -156,6 +165,7 @@ _SETTINGS = {
     "kiosk_countdown_seconds": "TINGWEN_KIOSK_COUNTDOWN_SECONDS",
     "prerender": "TINGWEN_PRERENDER",
     "reading_batch": "TINGWEN_READING_BATCH",
+    "menu_notices": "TINGWEN_MENU_NOTICES",
 }
 
 
@@ -204,7 +214,7 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
 
     def texts() -> list[str]:
         with NoticeStore(config.db_path) as store:
-            return spoken_texts(store.latest(limit=MENU_NOTICES))
+            return spoken_texts(store.latest(limit=config.menu_notices))
 
     def revision():
         with NoticeStore(config.db_path) as store:
@@ -216,6 +226,7 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    load_abbreviations(config.abbreviations)
     speaker = build_speaker(config)
     vocabulary = load_vocabulary(Path(config.commands_file) if config.commands_file else None)
     with NoticeStore(config.db_path) as store:
@@ -223,7 +234,7 @@ def create_app(config: Config | None = None) -> Flask:
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
         # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
-        menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary)
+        menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary, notices=config.menu_notices)
         speaker.can_speak()  # the voice speaks once now, not on a caller's first webhook
     app = Flask(__name__)
     app.config["TINGWEN"] = config
@@ -231,6 +242,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
     app.config["TINGWEN_VOCABULARY"] = vocabulary
+    app.config["TINGWEN_MENU_NOTICES"] = config.menu_notices
     app.config["TINGWEN_KIOSK"] = {
         "idle_seconds": config.kiosk_idle_seconds,
         "countdown_seconds": config.kiosk_countdown_seconds,
@@ -314,6 +326,10 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """听文 tingwen: government notices read aloud by phone, kiosk and hands-free."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = Config.load(data_dir)
+    try:
+        load_abbreviations(ctx.obj.abbreviations)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _store(ctx: click.Context) -> NoticeStore:
@@ -367,14 +383,40 @@ def ingest_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, issuer
 def notices(ctx: click.Context, as_json: bool) -> None:
     """List every notice, newest first."""
     with _store(ctx) as store:
-        found = store.latest()
+        found = store.latest(withdrawn=True)
     if as_json:
         click.echo(json.dumps([n.to_json() for n in found], ensure_ascii=False, indent=2))
         return
     click.echo(f"{'ID':>4}  {'日期':<10}  {'文号':<16}  标题")
     for notice in found:
         day = notice.sort_date.isoformat() if notice.sort_date else "-"
-        click.echo(f"{notice.id:>4}  {day:<10}  {_pad(notice.doc_number or '-', 16)}  {notice.spoken_title}")
+        state = "（已撤回）" if notice.withdrawn else ""
+        click.echo(f"{notice.id:>4}  {day:<10}  {_pad(notice.doc_number or '-', 16)}  {notice.spoken_title}{state}")
+
+
+@cli.command()
+@click.argument("notice_id", type=int)
+@click.pass_context
+def withdraw(ctx: click.Context, notice_id: int) -> None:
+    """Take a notice off the phone menu, the kiosk and search at once (it stays stored)."""
+    _set_withdrawn(ctx, notice_id, True)
+
+
+@cli.command()
+@click.argument("notice_id", type=int)
+@click.pass_context
+def restore(ctx: click.Context, notice_id: int) -> None:
+    """Put a withdrawn notice back on the phone menu, the kiosk and search."""
+    _set_withdrawn(ctx, notice_id, False)
+
+
+def _set_withdrawn(ctx: click.Context, notice_id: int, withdrawn: bool) -> None:
+    try:
+        with _store(ctx) as store:
+            notice = store.set_withdrawn(notice_id, withdrawn)
+    except NoticeNotFound as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{notice.id}  {notice.spoken_title}: {'withdrawn' if withdrawn else 'restored'}")
 
 
 @cli.command()

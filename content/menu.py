@@ -507,7 +507,8 @@ class Menu:
         issuer = p.notice_issuer.format(issuer=notice.issuer) if notice.issuer else ""
         day = notice.published_date or notice.signed_date
         dated = p.notice_date.format(date=spoken_date(day)) if day else ""
-        turn.say(p.notice_intro.format(title=notice.spoken_title, issuer=issuer, date=dated))
+        gist = p.notice_gist.format(gist=notice.gist) if notice.gist else ""
+        turn.say(p.notice_intro.format(title=notice.spoken_title, issuer=issuer, date=dated), gist)
         root = menu_root(notice)
         if not menu_items(notice, root):  # nothing to choose from: read it straight away
             parts = self._parts(notice)
@@ -738,7 +739,7 @@ class Menu:
         self._play_current(turn)
 
 
-MENU_NOTICES = 40  # the latest notices a listener can page through (five pages)
+MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 _cached: dict[tuple, Menu] = {}
 
 
@@ -747,12 +748,14 @@ def menu_for(
     prompts: Prompts | None = None,
     max_misses: int = DEFAULT_MAX_MISSES,
     vocabulary: Vocabulary | None = None,
+    notices: int = MENU_NOTICES,
 ) -> Menu:
-    """The menu over the store's latest notices, rebuilt only when the store changes (every
-    webhook and kiosk request needs one; loading the notices each time would dominate)."""
-    key = (str(store.path), store.revision(), id(prompts), max_misses, id(vocabulary))
+    """The menu over the store's latest `notices` (withdrawn ones left out), rebuilt whenever the
+    store is written (every webhook and kiosk request needs one; loading the notices each time
+    would dominate)."""
+    key = (str(store.path), store.revision(), id(prompts), max_misses, id(vocabulary), notices)
     menu = _cached.get(key)
     if menu is None:
         _cached.clear()
-        menu = _cached[key] = Menu(store.latest(limit=MENU_NOTICES), prompts, max_misses, vocabulary)
+        menu = _cached[key] = Menu(store.latest(limit=notices), prompts, max_misses, vocabulary)
     return menu

@@ -65,7 +65,20 @@ def _v1_notices(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_notices]
+def _v2_withdrawal_and_revision(db: Database) -> None:
+    # a withdrawn notice stays stored but leaves the menus, the kiosk and search
+    db["notices"].add_column("withdrawn_at", str)
+    # a counter that every write to the notices moves on, for caches built from the store
+    db.execute("CREATE TABLE store_revision (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)")
+    db.execute("INSERT INTO store_revision (id, n) VALUES (1, 0)")
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER notices_revision_{event.lower()} AFTER {event} ON notices "
+            "BEGIN UPDATE store_revision SET n = n + 1 WHERE id = 1; END"
+        )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_notices, _v2_withdrawal_and_revision]
 
 
 def schema_version(db: Database) -> int:

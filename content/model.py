@@ -10,6 +10,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
+
+from content.gist import find_gist, notice_texts
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Section:
         return {
             "path": self.path,
             "ordinal": self.ordinal,
+            "marker": self.marker,
             "heading": self.heading,
             "text": self.text,
             "children": [child.to_json() for child in self.children],
@@ -67,6 +71,7 @@ class Notice:
     annotation: str | None = None
     source: str | None = None
     id: int | None = None
+    withdrawn: bool = False  # kept in the store, but off the menus, the kiosk and search
 
     @property
     def key(self) -> str:
@@ -77,6 +82,11 @@ class Notice:
             return f"title:{self.title}"
         signed = self.signed_date.isoformat() if self.signed_date else ""
         return f"spoken:{signed}:{self.spoken_title}"
+
+    @cached_property
+    def gist(self) -> str | None:
+        """The one sentence that carries the notice's decision or requirement (content/gist.py)."""
+        return find_gist(notice_texts(self.body, self.walk()))
 
     @property
     def sort_date(self) -> date | None:
@@ -95,15 +105,13 @@ class Notice:
 
     def content_hash(self) -> str:
         """Hash of everything ingest stores except the id: equal hashes mean nothing changed."""
-        data = self.to_json() | {"id": None, "body": self.body, "annotation": self.annotation, "markers": self._markers()}
+        # not the id, and not where it was read from: the same text from another path is unchanged
+        data = self.to_json() | {"id": None, "source": None, "withdrawn": None}
         encoded = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
-    def _markers(self) -> list[str]:
-        return [section.marker for section in self.walk()]
-
     def to_json(self) -> dict:
-        """The public JSON form (`tingwen notices --json`): exactly these keys, missing values null."""
+        """The public JSON form (`tingwen notices --json`): these keys, missing values null."""
         return {
             "id": self.id,
             "title": self.title,
@@ -115,5 +123,9 @@ class Notice:
             "published_date": self.published_date.isoformat() if self.published_date else None,
             "attachments": list(self.attachments),
             "source": self.source,
+            "body": self.body,
+            "annotation": self.annotation,
+            "gist": self.gist,
+            "withdrawn": self.withdrawn,
             "sections": [section.to_json() for section in self.sections],
         }

@@ -24,6 +24,7 @@ class Prompts:
     notice_intro: str
     notice_issuer: str
     notice_date: str
+    notice_gist: str
     section_menu_heading: str
     section_item: str
     read_whole_item: str

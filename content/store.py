@@ -19,8 +19,9 @@ from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
     "id, title, spoken_title, doc_number, issuer, addressee, signed_date, published_date, "
-    "annotation, source, body"
+    "annotation, source, body, withdrawn_at"
 )
+_LISTED = "withdrawn_at IS NULL"  # what listeners can reach
 _NEWEST_FIRST = "ORDER BY sort_date DESC, id DESC"
 # FTS5 bm25 weights for (spoken_title, title, search_text): a title hit outranks a body hit.
 _TITLE_WEIGHT = 10
@@ -143,16 +144,27 @@ class NoticeStore:
     def count(self) -> int:
         return self.db["notices"].count
 
-    def revision(self) -> str:
-        """Changes whenever a notice is added or updated: a key for caches built from the store."""
-        count, latest = self.db.execute("SELECT count(*), max(updated_at) FROM notices").fetchone()
-        return f"{count}:{latest}"
+    def revision(self) -> int:
+        """Moves on with every write to the notices (a trigger counts them), even several in one
+        second: a key for caches built from the store, such as the menu."""
+        return self.db.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0]
 
-    def latest(self, limit: int | None = None, offset: int = 0) -> list[Notice]:
-        """Newest first (publication date, else signing date), with their sections."""
+    def latest(self, limit: int | None = None, offset: int = 0, withdrawn: bool = False) -> list[Notice]:
+        """Newest first (publication date, else signing date), with their sections; withdrawn
+        notices only when asked for (staff listings)."""
         paging = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-        rows = self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {_NEWEST_FIRST} {paging}")
+        where = "" if withdrawn else f"WHERE {_LISTED}"
+        rows = self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {where} {_NEWEST_FIRST} {paging}")
         return self._with_children([self._notice(row) for row in rows])
+
+    def set_withdrawn(self, notice_id: int, withdrawn: bool) -> Notice:
+        """Withdraw a notice from listeners (it stays stored), or restore it."""
+        with self.db.atomic():
+            moment = datetime.now(UTC).isoformat(timespec="seconds") if withdrawn else None
+            cursor = self.db.conn.execute("UPDATE notices SET withdrawn_at = ? WHERE id = ?", [moment, notice_id])
+        if cursor.rowcount == 0:
+            raise NoticeNotFound(notice_id)
+        return self.get(notice_id)
 
     def get(self, notice_id: int) -> Notice:
         rows = list(self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))
@@ -170,12 +182,13 @@ class NoticeStore:
             match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
             rows = self.db.execute(
                 f"SELECT rowid, -bm25(notices_fts, {_TITLE_WEIGHT}, {_TITLE_WEIGHT}, 1) AS score "
-                "FROM notices_fts WHERE notices_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                f"FROM notices_fts WHERE notices_fts MATCH ? AND rowid IN (SELECT id FROM notices WHERE {_LISTED}) "
+                "ORDER BY score DESC LIMIT ?",
                 [match, limit],
             ).fetchall()
         else:
             score, params = _substring_score(terms)
-            where = " AND ".join("instr(search_text, ?) > 0" for _ in terms)
+            where = " AND ".join(["instr(search_text, ?) > 0" for _ in terms] + [_LISTED])
             rows = self.db.execute(
                 f"SELECT id, {score} AS score FROM notices WHERE {where} "
                 "ORDER BY score DESC, sort_date DESC LIMIT ?",
@@ -204,6 +217,7 @@ class NoticeStore:
             published_date=day(row["published_date"]),
             annotation=row["annotation"],
             source=row["source"],
+            withdrawn=row["withdrawn_at"] is not None,
         )
 
     def _with_children(self, notices: list[Notice]) -> list[Notice]:

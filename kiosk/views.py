@@ -14,8 +14,9 @@ from flask_sock import Sock
 
 from content.commands import load_vocabulary
 from content.errors import NoticeNotFound
-from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
+from content.menu import MENU_NOTICES, End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
+from content.prompts import load_prompts
 from content.reading import find_section, section_label, segments, spoken_date
 from content.store import NoticeStore
 from content.structure import split_sentences
@@ -49,16 +50,13 @@ def home():
 
 @blueprint.get("/notice/<int:notice_id>")
 def notice(notice_id: int):
-    try:
-        with _store() as store:
-            found = store.get(notice_id)
-    except NoticeNotFound:
-        abort(404)
+    found = _listed(notice_id)
     parts = [(s, section_label(s), s.path.count(".")) for s in found.walk()]
     return render_template(
         "kiosk/notice.html",
         notice=found,
         intro=notice_intro(found),
+        gist=notice_gist(found),
         parts=parts,
         sentences=split_sentences,
         voice_status=_voice_status(),
@@ -70,15 +68,11 @@ def notice(notice_id: int):
 @blueprint.get("/kiosk/speech/<kind>/<int:notice_id>/<path>")
 def speech(kind: str, notice_id: int, path: str = ""):
     """A region's sentences and the URLs of their audio (16-bit WAV), in reading order."""
-    try:
-        with _store() as store:
-            found = store.get(notice_id)
-    except NoticeNotFound:
-        abort(404)
+    found = _listed(notice_id)
     if kind == "card":
         texts = [notice_intro(found)]
     elif kind == "intro":
-        texts = [notice_intro(found)] + ([found.body] if found.body else [])
+        texts = [notice_intro(found)] + [t for t in (notice_gist(found), found.body) if t]
     elif kind == "full":  # hands-free: the whole notice, from its title
         texts = [notice_intro(found)] + [segment.text for segment in segments(found)]
     elif kind == "section":
@@ -130,6 +124,23 @@ def audio(name: str):
     response = send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+def _listed(notice_id: int) -> Notice:
+    """The notice, if listeners may reach it: unknown and withdrawn ones are 404."""
+    try:
+        with _store() as store:
+            found = store.get(notice_id)
+    except NoticeNotFound:
+        abort(404)
+    if found.withdrawn:
+        abort(404)
+    return found
+
+
+def notice_gist(notice: Notice) -> str | None:
+    """要点：…, as the phone menu says it after the title."""
+    return load_prompts().notice_gist.format(gist=notice.gist) if notice.gist else None
 
 
 def notice_intro(notice: Notice) -> str:
@@ -207,7 +218,10 @@ def menu_turn():
     event = _event(data.get("event"))
     with _store() as store:
         menu = menu_for(
-            store, max_misses=current_app.config["TINGWEN_IVR"].max_misses, vocabulary=current_app.config.get("TINGWEN_VOCABULARY")
+            store,
+            max_misses=current_app.config["TINGWEN_IVR"].max_misses,
+            vocabulary=current_app.config.get("TINGWEN_VOCABULARY"),
+            notices=current_app.config.get("TINGWEN_MENU_NOTICES", MENU_NOTICES),
         )
     state = None
     if isinstance(data.get("state"), str) and event is not None:

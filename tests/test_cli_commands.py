@@ -11,8 +11,9 @@ from server import cli
 NOTICE_KEYS = {
     "id", "title", "spoken_title", "doc_number", "issuer", "addressee",
     "signed_date", "published_date", "attachments", "source", "sections",
+    "body", "annotation", "gist", "withdrawn",
 }
-SECTION_KEYS = {"path", "ordinal", "heading", "text", "children"}
+SECTION_KEYS = {"path", "ordinal", "marker", "heading", "text", "children"}
 
 
 @pytest.fixture
@@ -35,10 +36,10 @@ def _all_sections(sections):
 def test_ingest_then_notices_json(run, corpus_path):
     result = run("ingest", str(corpus_path), str(FIXTURES), "--issuer", "内蒙古自治区人民政府")
     assert result.exit_code == 0, result.output
-    assert "10 added" in result.output
+    assert "23 added" in result.output  # the corpus, three fixtures, thirteen real notices
 
     listed = json.loads(run("notices", "--json").output)
-    assert len(listed) == 10
+    assert len(listed) == 23
     for notice in listed:
         assert set(notice) == NOTICE_KEYS
         for section in _all_sections(notice["sections"]):
@@ -48,6 +49,11 @@ def test_ingest_then_notices_json(run, corpus_path):
     first_corpus = next(n for n in listed if n["spoken_title"] == "关于临河区土地征收成片开发调整方案的批复")
     assert first_corpus["title"] is None and first_corpus["doc_number"] is None
     assert first_corpus["published_date"] == "2025-04-09" and first_corpus["signed_date"] == "2025-03-17"
+    assert first_corpus["body"].startswith("巴彦淖尔市人民政府") or first_corpus["body"].startswith("你市")
+    assert first_corpus["annotation"] == "(此件公开发布)" and first_corpus["withdrawn"] is False
+    assert first_corpus["gist"].startswith("原则同意《巴彦淖尔市临河区土地征收成片开发调整方案》")
+    order = next(n for n in listed if n["spoken_title"] == "森林草原防灭火命令")
+    assert [s["marker"] for s in order["sections"]][:3] == ["一、", "二、", "三、"]
 
 
 def test_notices_table_show_and_search(run, corpus_path):
