@@ -132,7 +132,7 @@ def derive_title(body: str) -> str:
 def _closing_kind(flat: str) -> str:
     """The document type named in its closing phrase (现将有关事项通告如下, 特此通知 …)."""
     for kind in ("通告", "公告", "批复", "决定", "意见", "通报", "函", "通知"):
-        if re.search(rf"(?:特此|现将有关事项|现就有关事项|现将有关事宜){kind}|{kind}如下", flat):
+        if re.search(rf"(?:特此|现将有关事项|现就有关事项|现将有关事宜){kind}|{kind}如下|(?:如下|以下){kind}", flat):
             return kind
     return "通知"
 

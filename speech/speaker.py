@@ -53,6 +53,8 @@ class _Synthesis:
     @contextlib.contextmanager
     def running(cls):
         with cls._changed:
+            if cls.exiting.is_set():  # nothing new starts once exiting has begun
+                raise RuntimeError("the process is exiting; no more synthesis")
             cls._running += 1
         try:
             yield

@@ -80,3 +80,13 @@ def test_the_kiosk_shows_and_reads_the_gist(tmp_path):
     assert '<p class="gist"><span class="sentence" data-i="1">要点：原则同意《包头市东河区土地征收成片开发方案》' in page
     spoken = [s["text"] for s in client.get(f"/kiosk/speech/intro/{order.id}").get_json()["sentences"]]
     assert spoken[1].startswith("要点：原则同意")
+
+
+def test_the_kiosk_shows_the_full_title_and_the_menu_the_short_one(tmp_path):
+    app = phone_app(tmp_path / "data")
+    with NoticeStore(app.config["TINGWEN_DB"]) as store:
+        store.save(parse_all([REAL / "ordos-ich-2017.txt"], SourceFormat.TEXT, None))
+        ordos = next(n for n in store.latest() if n.doc_number == "鄂府发〔2017〕142号")
+    page = app.test_client().get(f"/notice/{ordos.id}").get_data(as_text=True)
+    assert f'<span class="sentence" data-i="0">{ordos.title}</span>' in page
+    assert len(ordos.title) > 60 and ordos.spoken_title == "关于公布第五批市级非遗名录等的通知"
