@@ -373,3 +373,25 @@ def page(browser):
     opened = context.new_page()
     yield opened
     context.close()
+
+
+# The suite runs many apps in one process, so native engines (TensorFlow Lite's Select ops,
+# libespeak-ng) may still hold threads when Python exits, and tearing those down has aborted the
+# process ("terminate called without an active exception") after every test had passed. The
+# result is known by then: end the process with it, after pytest has reported everything.
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status and not hasattr(config, "workerinput"):
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
