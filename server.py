@@ -701,6 +701,8 @@ def outline(notice: Notice) -> str:
         ("成文日期", notice.signed_date),
         ("发布日期", notice.published_date),
         ("附注", notice.annotation),
+        ("要点", notice.gist),
+        ("状态", "已撤回" if notice.withdrawn else None),
         ("来源", notice.source),
     ]
     lines = [f"[{notice.id}] {notice.spoken_title}"]

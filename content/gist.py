@@ -83,7 +83,7 @@ def trim(sentence: str, decisive: int = 0) -> str:
         if len("".join(chosen)) + len(clause) > TARGET_LENGTH:
             break
         chosen.append(clause)
-    text = "".join(chosen).strip("，,；;：: 。")
+    text = re.sub(r"\s+(?=[，,。；;：:])", "", "".join(chosen)).strip("，,；;：: 。")
     if len(text) > TARGET_LENGTH + 10:
         text = text[:TARGET_LENGTH]
     return text + "。"
