@@ -259,7 +259,37 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
+    app.add_url_rule("/healthz", "healthz", lambda: _health(app))
     return app
+
+
+def _health(app: Flask):
+    """For a load balancer or a monitor: 200 when the store reads, a voice speaks and the audio
+    cache takes files; else 503 naming what is wrong. Always JSON."""
+    config: Config = app.config["TINGWEN"]
+    speaker: Speaker = app.extensions["tingwen.speaker"]
+    problems: list[str] = []
+    checks: dict[str, object] = {}
+    try:
+        with NoticeStore(config.db_path) as store:
+            checks["notices"] = len(store.latest())
+    except Exception as error:  # the store itself is what is being checked
+        problems.append(f"store {config.db_path}: {error}")
+    checks["voice"] = speaker.engine.name
+    checks["voice_wanted"] = config.voice
+    if not speaker.can_speak():
+        problems.append("no voice can speak")
+    try:
+        probe = speaker.cache.folder / f".healthz-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+        checks["audio_cache"] = "writable"
+    except OSError as error:
+        problems.append(f"audio cache {speaker.cache.folder}: {error.strerror or error}")
+    model = app.extensions.get("tingwen.speech_model")
+    checks["speech_model"] = "on" if model is not None and model.available else f"off: {model.problem if model else 'none'}"
+    body = {"status": "ok" if not problems else "unavailable", "problems": problems, **checks}
+    return body, 200 if not problems else 503
 
 
 @dataclass
