@@ -272,7 +272,7 @@ def _health(app: Flask):
     checks: dict[str, object] = {}
     try:
         with NoticeStore(config.db_path) as store:
-            checks["notices"] = len(store.latest())
+            checks["notices"] = store.count()
     except Exception as error:  # the store itself is what is being checked
         problems.append(f"store {config.db_path}: {error}")
     checks["voice"] = speaker.engine.name

@@ -104,14 +104,20 @@ class Notice:
         return "\n".join(p for p in parts if p)
 
     def content_hash(self) -> str:
-        """Hash of everything ingest stores except the id: equal hashes mean nothing changed."""
-        # not the id, and not where it was read from: the same text from another path is unchanged
-        data = self.to_json() | {"id": None, "source": None, "withdrawn": None}
+        """Hash of what ingest stores of the text: equal hashes mean nothing changed. Not the id,
+        not where it was read from (the same text from another path is unchanged), not the
+        withdrawal, and not the gist, which is derived from the text (and costs the ingest)."""
+        data = self._record() | {"id": None, "source": None, "withdrawn": None}
         encoded = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict:
         """The public JSON form (`tingwen notices --json`): these keys, missing values null."""
+        record = self._record()
+        sections = record.pop("sections")
+        return record | {"gist": self.gist, "sections": sections}
+
+    def _record(self) -> dict:
         return {
             "id": self.id,
             "title": self.title,
@@ -125,7 +131,6 @@ class Notice:
             "source": self.source,
             "body": self.body,
             "annotation": self.annotation,
-            "gist": self.gist,
             "withdrawn": self.withdrawn,
             "sections": [section.to_json() for section in self.sections],
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, fields
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -52,10 +53,18 @@ class Prompts:
 
 
 def load_prompts(path: Path | None = None) -> Prompts:
+    """The wording in `path`, else the bundled prompts.toml (read once per process)."""
     if path is None:
-        text, source = resources.files("content").joinpath("data/prompts.toml").read_text("utf-8"), "prompts.toml"
-    else:
-        text, source = path.read_text("utf-8"), str(path)
+        return _bundled()
+    return _parse(path.read_text("utf-8"), str(path))
+
+
+@cache
+def _bundled() -> Prompts:
+    return _parse(resources.files("content").joinpath("data/prompts.toml").read_text("utf-8"), "prompts.toml")
+
+
+def _parse(text: str, source: str) -> Prompts:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
