@@ -23,13 +23,12 @@ _PARENS = re.compile(r"[（(][^（）()]*[）)]|〔[^〕]*〕|\[[^\]]*\]")
 _MARKS = re.compile(r"[《》〈〉<>“”\"'「」『』\s]")
 _SUFFIX = re.compile(rf"(的?)({_KIND})$")
 
-# Ways to make a long spoken title shorter, tried in order until it is short enough; each keeps
-# the subject and the type. Abbreviations (data file, extendable by staff) come second.
-_REGION = (re.compile(r"内蒙古自治区|自治区级|(?<=印发)自治区"), "")
-_LATER = [
-    (re.compile(r"(?:的)?(?:有关|相关)(?:事项|问题|事宜)(?=的)"), ""),
-    (re.compile(r"(?<=关于)(?:审核批准|审批|批准)(?:并)?"), ""),
-    (re.compile(r"进一步|切实|认真|深入贯彻落实|深入"), ""),
+# Words a long spoken title can lose without losing its subject or type (see `shorten`).
+_REGION = re.compile(r"内蒙古自治区|自治区级|(?<=印发)自治区")
+_FILLERS = [
+    re.compile(r"(?:的)?(?:有关|相关)(?:事项|问题|事宜)(?=的)"),
+    re.compile(r"(?<=关于)(?:审核批准|审批|批准)(?:并)?"),
+    re.compile(r"进一步|切实|认真|深入贯彻落实|深入"),
 ]
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
@@ -94,7 +93,7 @@ def spoken_title(title: str | None, body: str, issuer: str | None = None) -> str
 
 
 def _strip_issuer(title: str, issuer: str | None) -> str:
-    title = _MARKS.sub("", _PARENS.sub("", title))
+    title = _PARENS.sub("", title)
     if issuer and title.startswith(issuer) and len(title) > len(issuer) + 1:
         return title[len(issuer) :]
     return _ORGAN_PREFIX.sub("", title)
@@ -139,18 +138,29 @@ def _closing_kind(flat: str) -> str:
 
 def shorten(text: str) -> str:
     """Shorten a title step by step until it is about TARGET_LENGTH; never over MAX_LENGTH."""
-    load_abbreviations()
     text = _MARKS.sub("", _PARENS.sub("", text))
-    steps = [_REGION, *((re.compile(re.escape(long)), short) for long, short in _abbreviations), *_LATER]
-    for pattern, replacement in steps:
-        if len(text) <= TARGET_LENGTH:
-            return text
-        text = pattern.sub(replacement, text)
-    for step in (_cut_list, _drop_repeats, _drop_guan_yu):
+    for step in _SHORTENINGS:  # in order, each keeping the subject and the type
         if len(text) <= TARGET_LENGTH:
             return text
         text = step(text)
     return _cap(text)
+
+
+def _abbreviate(text: str) -> str:
+    load_abbreviations()
+    for long, short in _abbreviations:  # only as many as it takes
+        if len(text) <= TARGET_LENGTH:
+            break
+        text = text.replace(long, short)
+    return text
+
+
+def _drop_fillers(text: str) -> str:
+    for pattern in _FILLERS:
+        if len(text) <= TARGET_LENGTH:
+            break
+        text = pattern.sub("", text)
+    return text
 
 
 def _split_kind(text: str) -> tuple[str, str]:
@@ -195,6 +205,9 @@ def _drop_guan_yu(text: str) -> str:
     return text[2:] if text.startswith("关于") else text
 
 
+_SHORTENINGS = (lambda t: _REGION.sub("", t), _abbreviate, _drop_fillers, _cut_list, _drop_repeats, _drop_guan_yu)
+
+
 def _cap(text: str) -> str:
     """Still too long: keep the head of the subject and the type."""
     if len(text) <= MAX_LENGTH:
@@ -205,12 +218,11 @@ def _cap(text: str) -> str:
     return head[: ends[-1] if ends else limit] + "等" + kind
 
 
-_KIND_SUFFIX = re.compile(rf"的?(?:{_KIND})$")
 _ACTION_PREFIX = re.compile(r"^(?:关于)?(?:印发|转发|公布|做好|加强|进一步|禁止在)?")
 
 
 def title_subject(spoken: str) -> str:
     """The subject of a spoken title, as a listener would name it: 关于印发就业促进行动实施方案的通知
     → 就业促进行动实施方案; 森林草原防灭火命令 → 森林草原防灭火."""
-    subject = _KIND_SUFFIX.sub("", _ACTION_PREFIX.sub("", spoken))
+    subject = _SUFFIX.sub("", _ACTION_PREFIX.sub("", spoken))
     return subject if len(subject) >= 2 else ""
