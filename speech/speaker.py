@@ -124,8 +124,13 @@ class Recipe:
 class Planned:
     """A chunk whose audio will exist under `name` (made in the background, or when fetched)."""
 
-    name: str
+    key: str
+    format: AudioFormat
     recipe: Recipe
+
+    @property
+    def name(self) -> str:
+        return self.key + self.format.suffix
 
 
 def audio_seconds(path: Path, fmt: AudioFormat) -> float:
@@ -233,7 +238,7 @@ class Speaker:
         planned = []
         for recipe in self.recipes(text, rate, final_pause_ms):
             key = self.key(recipe, fmt)
-            planned.append(Planned(key + fmt.suffix, recipe))
+            planned.append(Planned(key, fmt, recipe))
             if not self.cache.path_for(key, fmt.suffix).exists():
                 self.cache.put_recipe(key, recipe.to_json())
                 self._render_ahead(planned[-1])
@@ -349,9 +354,8 @@ class Speaker:
             if _Synthesis.exiting.is_set():
                 self._ahead.task_done()
                 continue
-            fmt = AudioFormat.ULAW if planned.name.endswith(AudioFormat.ULAW.suffix) else AudioFormat.WAV
             try:
-                self._made(planned.recipe, fmt)
+                self._made(planned.recipe, planned.format)
             except Exception:
                 log.exception("could not render %r ahead; it will be tried again when fetched", planned.recipe.text[:40])
             finally:

