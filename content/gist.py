@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from content.titles import first_item_end
+
 TARGET_LENGTH = 60
 # What makes a sentence the notice's decision, strongest first.
 _DECISIONS = [
@@ -43,14 +45,11 @@ def find_gist(texts: list[str]) -> str | None:
 
 
 def _cut_list(clause: str, room: int) -> str:
-    """A long clause naming several things (X和Y) keeps the first, plus 等."""
+    """A long clause naming several things (X和Y) keeps the first, plus 等 (as titles do)."""
     if len(clause) <= room:
         return clause
-    for joiner in ("以及", "和", "及"):
-        position = clause.rfind(joiner, 0, room)
-        if position > 8:
-            return clause[:position] + "等，"
-    return clause[:room] + "，"
+    position = first_item_end(clause[:room], earliest=9)
+    return clause[:position] + "等，" if position is not None else clause[:room] + "，"
 
 
 def notice_texts(body: str, sections) -> list[str]:

@@ -169,19 +169,24 @@ def _split_kind(text: str) -> tuple[str, str]:
     return (text[: match.start()], match.group()) if match else (text, "")
 
 
-def _cut_list(text: str) -> str:
-    """A list of subjects becomes its first item plus 等: at the first 以及, else at the last 和 or
-    及 (an earlier one is more often inside a name: 呼和浩特, 占地和淹没区)."""
-    head, kind = _split_kind(text)
-    masked = head
+def first_item_end(text: str, earliest: int = 6) -> int | None:
+    """Where the first item of a list (X以及Y和Z) ends: at the first 以及, else at the last 和 or 及
+    (an earlier one is more often inside a name: 呼和浩特, 占地和淹没区); None when there is no
+    list, or its first item would be shorter than `earliest`."""
+    masked = text
     for word in _NOT_JOINERS:
         masked = masked.replace(word, "_" * len(word))
-    position = masked.find("以及", 6)
+    position = masked.find("以及", earliest)
     if position < 0:
         position = max(masked.rfind("和"), masked.rfind("及"))
-    if position >= 6:
-        return head[:position].rstrip("、，") + "等" + kind
-    return text
+    return position if position >= earliest else None
+
+
+def _cut_list(text: str) -> str:
+    """A list of subjects becomes its first item plus 等."""
+    head, kind = _split_kind(text)
+    position = first_item_end(head)
+    return text if position is None else head[:position].rstrip("、，") + "等" + kind
 
 
 # Words in which 和 or 及 does not join a list (place names and common words).
