@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from lxml import etree  # noqa: E402
 
 from server import Config, create_app  # noqa: E402
-from speech.audio import PHONE_RATE, speech_level, ulaw_decode  # noqa: E402
+from speech.audio import PHONE_RATE, speech_level, ulaw_decode, ulaw_payload  # noqa: E402
 
 NETWORK_SECONDS = 0.15  # Twilio to us and back, assumed (not measurable on loopback)
 PUBLIC = "http://127.0.0.1:8000"
@@ -34,8 +34,7 @@ PUBLIC = "http://127.0.0.1:8000"
 
 def audio_silence(data: bytes) -> tuple[float, float]:
     """(seconds, silent seconds) of a mu-law WAV as served."""
-    payload = data[data.index(b"data") + 8 :]
-    samples = ulaw_decode(payload)
+    samples = ulaw_decode(ulaw_payload(data))
     frame = PHONE_RATE // 50
     silent = sum(1 for i in range(0, len(samples) - frame + 1, frame) if speech_level(samples[i : i + frame], PHONE_RATE) is None)
     return len(samples) / PHONE_RATE, silent * frame / PHONE_RATE

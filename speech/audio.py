@@ -101,7 +101,11 @@ def write_ulaw_wav(path: Path, ulaw: bytes) -> None:
 
 def read_ulaw_wav(path: Path) -> bytes:
     """The mu-law payload of a file written by `write_ulaw_wav` (or any mu-law WAV)."""
-    data = path.read_bytes()
+    return ulaw_payload(path.read_bytes(), path)
+
+
+def ulaw_payload(data: bytes, path: Path | str = "audio") -> bytes:
+    """The mu-law payload of a WAV file's bytes (as served over HTTP, say); `path` names it in errors."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError(f"{path}: not a WAV file")
     position, audio_format, payload = 12, None, None

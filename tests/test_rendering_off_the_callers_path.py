@@ -12,7 +12,7 @@ from conftest import PUBLIC_URL, PhoneCall, phone_app
 from content.ingest import SourceFormat, parse_all
 from content.reading import all_sentences
 from content.store import NoticeStore
-from speech.audio import PHONE_RATE, read_ulaw_wav
+from speech.audio import PHONE_RATE, ulaw_payload
 from speech.speaker import AudioFormat
 from speech.voices import NEURAL
 
@@ -60,7 +60,7 @@ def test_the_phone_is_answered_while_the_voice_is_busy(held):
     engine.gate.set()
     first = app.test_client().get(call.plays[0][len(PUBLIC_URL) :])  # made when fetched (or already)
     assert first.status_code == 200
-    audio = read_ulaw_wav_bytes(first.data)
+    audio = ulaw_payload(first.data)
     assert len(audio) > PHONE_RATE  # more than a second of the greeting
 
 
@@ -147,13 +147,3 @@ def _greeting_first_chunk(app):
         _, actions = Menu(store.latest()).start()
     text = next(a.text for a in actions if isinstance(a, Say))
     return app.extensions["tingwen.speaker"].prepare(text)[0][0]
-
-
-def read_ulaw_wav_bytes(data: bytes) -> bytes:
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "a.wav"
-        path.write_bytes(data)
-        return read_ulaw_wav(path)
