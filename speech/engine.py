@@ -208,9 +208,10 @@ class _Pyttsx3Worker:
         # Speak once so the properties have landed. The driver may finish writing this file after
         # runAndWait returns, so its folder lives as long as the worker.
         self._scratch = tempfile.TemporaryDirectory(prefix="tingwen-pyttsx3-")
+        engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
         engine.save_to_file("ni3 hao3.", str(Path(self._scratch.name) / "settle.wav"))
         engine.runAndWait()
-        engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
+        _until_finished(finished)  # its end may come after runAndWait: not into the first job's list
         return engine
 
     def _run(self) -> None:
@@ -232,6 +233,7 @@ class _Pyttsx3Worker:
                     finished.clear()
                     engine.save_to_file(job.pinyin, str(private))
                     engine.runAndWait()
+                    _until_finished(finished)
                     if finished != [True] or not private.exists() or private.stat().st_size <= 44:
                         raise EngineUnavailable(f"pyttsx3 did not complete the utterance ({finished})")
                     if not job.abandoned:
@@ -239,6 +241,15 @@ class _Pyttsx3Worker:
                     job.done.set_result(None)
                 except Exception as error:
                     job.done.set_exception(error)
+
+
+def _until_finished(finished: list[bool], timeout: float = 2.0) -> None:
+    """pyttsx3's espeak driver can return from runAndWait before libespeak's end-of-message
+    callback has written the file and said so. Wait for it before the next utterance starts:
+    arriving late, it would write this audio into the next job's file."""
+    deadline = time.monotonic() + timeout
+    while not finished and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 class Pyttsx3Espeak:
