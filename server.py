@@ -279,13 +279,12 @@ def _health(app: Flask):
     checks["voice_wanted"] = config.voice
     if not speaker.can_speak():
         problems.append("no voice can speak")
-    try:
-        probe = speaker.cache.folder / f".healthz-{os.getpid()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+    folder = speaker.primary_cache.folder
+    if speaker.primary_cache.writable():
         checks["audio_cache"] = "writable"
-    except OSError as error:
-        problems.append(f"audio cache {speaker.cache.folder}: {error.strerror or error}")
+    else:
+        checks["audio_cache"] = f"spare: {speaker.cache.folder}" if speaker.cache is not speaker.primary_cache else "not writable"
+        problems.append(f"audio cache {folder}: cannot take files (full, read-only or not a folder)")
     model = app.extensions.get("tingwen.speech_model")
     checks["speech_model"] = "on" if model is not None and model.available else f"off: {model.problem if model else 'none'}"
     body = {"status": "ok" if not problems else "unavailable", "problems": problems, **checks}

@@ -20,3 +20,11 @@ class NoticeNotFound(LookupError):
     def __init__(self, notice_id: int):
         self.notice_id = notice_id
         super().__init__(f"no notice with id {notice_id}")
+
+
+class StoreBusy(Exception):
+    """Another process kept the store locked for writing longer than we waited."""
+
+    def __init__(self, path: str | Path, waited: float):
+        self.path = str(path)
+        super().__init__(f"{path}: another process (an ingest?) is writing and did not finish within {waited:.0f} s; try again when it is done")

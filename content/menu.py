@@ -173,9 +173,42 @@ class MenuState:
 
     @classmethod
     def from_json(cls, text: str) -> MenuState:
-        data = json.loads(text)
+        """The state a front end stored or a kiosk page sent back; anything that is not exactly
+        a state (unknown or missing fields, a field of the wrong type) is a ValueError, so a
+        forged or stale state starts the menu again instead of reaching the machine."""
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("menu state nested too deeply") from None
+        if not isinstance(data, dict) or set(data) != _STATE_FIELDS:
+            raise ValueError("not a menu state")
+        for name, kinds in _STATE_TYPES.items():
+            value = data[name]
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+                raise ValueError(f"menu state field {name} has the wrong type")
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+                raise ValueError(f"menu state field {name} is out of range")
         data["mode"] = Mode(data["mode"])
         return cls(**data)
+
+
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "mode": (str,),
+    "page": (int,),
+    "notice_id": (int, type(None)),
+    "path": (str,),
+    "cursor": (int,),
+    "segment": (int,),
+    "sentence": (int,),
+    "stop_at": (int,),
+    "greeted": (bool,),
+    "heard": (bool,),
+    "coached": (bool,),
+    "misses": (int,),
+    "confirming": (int,),
+    "playing": (bool,),
+}
+_STATE_FIELDS = set(_STATE_TYPES)
 
 
 @dataclass
@@ -321,10 +354,17 @@ class Menu:
         )
 
     def _is_valid_position(self, state: MenuState) -> bool:
+        if state.misses < 0 or state.confirming < 0 or state.sentence < 0:
+            return False
         if state.mode in (Mode.TOP, Mode.ENDED):
             return 0 <= state.page < max(1, self._top_pages())
         if state.mode is Mode.READ_ALL:
-            return 0 <= state.cursor < len(self.notices)
+            if not 0 <= state.cursor < len(self.notices):
+                return False
+            parts = self._parts(self.notices[state.cursor])
+            if state.segment == -1:
+                return state.sentence == 0
+            return 0 <= state.segment < len(parts) and state.sentence < max(1, len(parts[state.segment].sentences))
         notice = self.by_id.get(state.notice_id)
         if notice is None:
             return False
@@ -333,7 +373,12 @@ class Menu:
                 1, self._page_count(state)
             )
         parts = self._parts(notice)
-        return 0 <= state.cursor < len(parts) and state.cursor <= state.stop_at < len(parts)
+        return (
+            0 <= state.cursor < len(parts)
+            and state.cursor <= state.stop_at < len(parts)
+            and state.sentence < max(1, len(parts[state.cursor].sentences))
+            and (state.path == "" or find_section(notice, state.path) is not None)
+        )
 
     def position(self, state: MenuState) -> tuple[int | None, str | None]:
         """The notice and part a listener is at (for the call log: where people cancel)."""

@@ -46,6 +46,8 @@ class Prompts:
     unclear: str
     confirm: str
     goodbye: str
+    unavailable: str  # the phone line cannot go on (a full disk, a fault): said, then hang up
+    cannot_read: str  # the kiosk cannot make audio: shown on the page
 
     def fixed_texts(self) -> list[str]:
         """Prompts that are said as they are (no placeholders): what can be rendered ahead."""

@@ -51,7 +51,7 @@ def subtree_end(parts: list[Segment], index: int) -> int:
 def find_section(notice: Notice, path: str) -> Section | None:
     sections, found = notice.sections, None
     for index in path.split("."):
-        if not index.isdigit() or not 1 <= int(index) <= len(sections):
+        if not (index.isascii() and index.isdigit()) or not 1 <= int(index) <= len(sections):
             return None
         found = sections[int(index) - 1]
         sections = found.children

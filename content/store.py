@@ -6,14 +6,16 @@ it was. WAL mode lets the phone line and kiosk keep reading while staff load not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from content.errors import NoticeNotFound
+from content.errors import NoticeNotFound, StoreBusy
 from content.migrations import migrate
 from content.model import Notice, Section
 
@@ -25,6 +27,7 @@ _LISTED = "withdrawn_at IS NULL"  # what listeners can reach
 _NEWEST_FIRST = "ORDER BY sort_date DESC, id DESC"
 # FTS5 bm25 weights for (spoken_title, title, search_text): a title hit outranks a body hit.
 _TITLE_WEIGHT = 10
+MAX_SEARCH_TERMS = 16  # words of a query that count: SQLite refuses an expression tree of hundreds
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,13 @@ class SearchHit:
 
 
 class NoticeStore:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, busy_seconds: float = 5.0):
+        """`busy_seconds`: how long a write waits for another process's write to finish."""
         self.path = Path(path)
+        self.busy_seconds = busy_seconds
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.path)
-        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
         self.db.execute("PRAGMA foreign_keys = ON")
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.enable_wal()
@@ -66,12 +71,30 @@ class NoticeStore:
 
     # Writing
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, taken at its start (BEGIN IMMEDIATE): a second writer waits for
+        the first (the busy timeout) and then reads what the first wrote; if the first is still
+        writing after that, StoreBusy says so in one line."""
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreBusy(self.path, self.busy_seconds) from None
+            raise
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.execute("COMMIT")
+
     def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
         """Add new notices and update changed ones in place, all or nothing."""
-        known = {key: (nid, digest) for key, nid, digest in self.db.execute("SELECT key, id, content_hash FROM notices")}
         added = updated = unchanged = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.db.atomic():
+        with self._writing():
+            known = {key: (nid, digest) for key, nid, digest in self.db.execute("SELECT key, id, content_hash FROM notices")}
             for notice in notices:
                 digest = notice.content_hash()
                 existing = known.get(notice.key)
@@ -159,7 +182,8 @@ class NoticeStore:
 
     def set_withdrawn(self, notice_id: int, withdrawn: bool) -> Notice:
         """Withdraw a notice from listeners (it stays stored), or restore it."""
-        with self.db.atomic():
+        _check_id(notice_id)
+        with self._writing():
             moment = datetime.now(UTC).isoformat(timespec="seconds") if withdrawn else None
             cursor = self.db.conn.execute("UPDATE notices SET withdrawn_at = ? WHERE id = ?", [moment, notice_id])
         if cursor.rowcount == 0:
@@ -167,6 +191,7 @@ class NoticeStore:
         return self.get(notice_id)
 
     def get(self, notice_id: int) -> Notice:
+        _check_id(notice_id)
         rows = list(self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))
         if not rows:
             raise NoticeNotFound(notice_id)
@@ -175,7 +200,7 @@ class NoticeStore:
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Best match first. Words of 3+ characters go through the trigram index; shorter
         Chinese words (养老, 补贴) are counted as substrings, title hits weighing more."""
-        terms = [t for t in query.split() if t]
+        terms = list(dict.fromkeys(t for t in query.split() if t))[:MAX_SEARCH_TERMS]
         if not terms:
             return []
         if all(len(t) >= 3 for t in terms):
@@ -242,6 +267,12 @@ class NoticeStore:
         ):
             by_id[row["notice_id"]].attachments.append(row["name"])
         return notices
+
+
+def _check_id(notice_id: int) -> None:
+    """An id SQLite cannot even hold (a forged URL's 999…9) names no notice."""
+    if not 0 < notice_id < 2**63:
+        raise NoticeNotFound(notice_id)
 
 
 def _substring_score(terms: list[str]) -> tuple[str, list]:

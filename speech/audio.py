@@ -137,6 +137,41 @@ def ulaw_wav_bytes(path: Path) -> int:
     return len(read_ulaw_wav(path))
 
 
+MIN_AUDIO_MS = 10  # a cached chunk shorter than this is not a chunk of speech
+
+
+def wav_problem(path: Path) -> str | None:
+    """What is wrong with a WAV file we wrote (PCM or mu-law), from its header and size alone, or
+    None: not RIFF/WAVE, no fmt or data chunk, a data chunk longer than the file (truncated),
+    or almost no audio. Cheap enough to run before every file is served."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(512)
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return "not a WAV file"
+    position, rate, width = 12, None, None
+    while position + 8 <= len(head):
+        name, length = head[position : position + 4], struct.unpack("<I", head[position + 4 : position + 8])[0]
+        if name == b"fmt ":
+            if length < 16 or position + 24 > len(head):
+                return "a damaged fmt chunk"
+            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", head[position + 8 : position + 24])
+            width = channels * max(1, bits // 8)
+        elif name == b"data":
+            if rate is None or not rate or not width:
+                return "no fmt chunk before the data"
+            if position + 8 + length > size:
+                return f"truncated: {size - position - 8} of {length} bytes of audio"
+            if length / width / rate * 1000 < MIN_AUDIO_MS:
+                return f"only {length} bytes of audio"
+            return None
+        position += 8 + length + (length % 2)
+    return "no data chunk"
+
+
 def frames(ulaw: bytes) -> list[bytes]:
     """Split mu-law audio into 20 ms frames of 160 bytes, padding the last with silence."""
     padded = ulaw + bytes([ULAW_SILENCE]) * (-len(ulaw) % FRAME_BYTES)

@@ -1,7 +1,8 @@
 """On-disk audio cache keyed by a hash of what the audio depends on.
 
 Files are written to a temporary name and renamed into place, so a reader never sees half a
-file. `lock(key)` makes the threads and processes that want the same missing entry wait for one
+file; and each file is checked (`verify`) before it is first handed out, so one damaged on disk
+is removed and made again rather than served. `lock(key)` makes the threads and processes that want the same missing entry wait for one
 of them to make it (a lock file per key stripe, under `locks/`). Reads touch the file's time, and
 when the folder grows past its bound the least recently used files are removed. Recipes (what a
 planned entry will be made from) are small JSON files under `recipes/`, outside the bound.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+_VERIFIED_LIMIT = 50_000  # files remembered as checked
+log = logging.getLogger(__name__)
 
 
 def cache_key(*parts: object) -> str:
@@ -26,10 +30,14 @@ def cache_key(*parts: object) -> str:
 
 
 class AudioCache:
-    def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, verify: Callable[[Path], str | None] | None = None):
+        """`verify(path)` names what is wrong with an entry's file, or None; checked once per
+        file version before it is first handed out."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self.verify = verify
+        self._verified: dict[Path, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._size: int | None = None
 
@@ -37,11 +45,28 @@ class AudioCache:
         return self.folder / key[:2] / f"{key}{suffix}"
 
     def get(self, key: str, suffix: str) -> Path | None:
+        """The entry's file, or None when it is missing or damaged (a damaged one is removed, so
+        it is made again: a cached file is never served broken)."""
         path = self.path_for(key, suffix)
         try:
             os.utime(path)  # mark as recently used
+            stat = path.stat()
         except FileNotFoundError:
             return None
+        except OSError:  # a read-only cache can still serve what it holds
+            if not path.is_file():
+                return None
+            stat = path.stat()
+        if self.verify is not None and self._verified.get(path) != (stat.st_ino, stat.st_size):
+            problem = self.verify(path)
+            if problem:
+                log.warning("damaged cache file %s (%s): removed, it will be made again", path, problem)
+                path.unlink(missing_ok=True)
+                return None
+            with self._lock:
+                if len(self._verified) >= _VERIFIED_LIMIT:
+                    self._verified.clear()
+                self._verified[path] = (stat.st_ino, stat.st_size)
         return path
 
     def put(self, key: str, suffix: str, write: Callable[[Path], None]) -> Path:
@@ -58,6 +83,16 @@ class AudioCache:
             raise
         self._grew(final.stat().st_size)
         return final
+
+    def writable(self) -> bool:
+        """Whether a file can be written in the folder now (a probe, removed again)."""
+        try:
+            handle, probe = tempfile.mkstemp(dir=self.folder, prefix=".tmp-probe-")
+            os.close(handle)
+            os.unlink(probe)
+            return True
+        except OSError:
+            return False
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, with_silence, write_ulaw_wav, write_wav
+from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text
 from speech.engine import DEFAULT_RATE, Engine, EngineUnavailable, VoiceSettings
@@ -39,6 +39,10 @@ _PIPELINE_VERSION = 3  # bump when a change alters audio for the same text, to r
 _AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
 _PROBE_TEXT = "您好。"  # rendered (once, then cached) to know that some voice can speak
 _PROBE_AGAIN_SECONDS = 30.0  # how long the probe's answer is trusted
+_SPARE_CACHE_BYTES = 64 * 1024 * 1024  # the temporary cache used while the real one takes no files
+# No voice reads faster than this many characters a second at the default rate: audio shorter than
+# that for its text was cut short (an engine that stopped early) and is never cached.
+_FASTEST_PACE = 10.0
 
 
 class _Synthesis:
@@ -157,7 +161,10 @@ class Speaker:
         `fallback` speaks that chunk instead, under the fallback's own cache key."""
         self.settings = settings or VoiceSettings()
         load_dictionary(pronunciations)
-        self.cache = cache
+        if cache.verify is None:
+            cache.verify = wav_problem
+        self.primary_cache = cache
+        self.cache = cache  # the primary, or a spare in the temporary folder while it takes no files
         if engine is None:
             from speech.voices import ESPEAK, load_engine
 
@@ -220,8 +227,11 @@ class Speaker:
         now = time.monotonic()
         if self._checked_at is not None and now - self._checked_at < _PROBE_AGAIN_SECONDS:
             return self._speaks
+        if self.cache is not self.primary_cache and self.primary_cache.writable():
+            log.warning("audio cache %s takes files again: back to it", self.primary_cache.folder)
+            self.cache = self.primary_cache
         try:
-            self.render(_PROBE_TEXT, AudioFormat.WAV)
+            self._spilling(lambda: self.render(_PROBE_TEXT, AudioFormat.WAV))
             self._speaks = True
         except Exception as error:
             log.error("no voice can speak (%s); front ends fall back to their own", error)
@@ -240,9 +250,28 @@ class Speaker:
             key = self.key(recipe, fmt)
             planned.append(Planned(key, fmt, recipe))
             if not self.cache.path_for(key, fmt.suffix).exists():
-                self.cache.put_recipe(key, recipe.to_json())
+                self._spilling(lambda: self.cache.put_recipe(key, recipe.to_json()))
                 self._render_ahead(planned[-1])
         return planned
+
+    def _spilling(self, work):
+        """Run `work`; if the audio cache cannot take a file (a full or read-only disk), go on
+        with a spare cache in the temporary folder, said loudly once, and run it again there.
+        can_speak() moves back when the real cache takes files again."""
+        try:
+            return work()
+        except OSError as error:
+            if self.cache is not self.primary_cache:
+                raise
+            spare = AudioCache(Path(tempfile.mkdtemp(prefix="tingwen-audio-")), _SPARE_CACHE_BYTES, wav_problem)
+            log.error(
+                "audio cache %s cannot take files (%s): using %s until it can",
+                self.primary_cache.folder,
+                error.strerror or error,
+                spare.folder,
+            )
+            self.cache = spare
+            return work()
 
     def seconds(self, text: str, fmt: AudioFormat) -> float:
         """How long the text's audio lasts: measured where it is made, else estimated (3.5
@@ -265,10 +294,12 @@ class Speaker:
         key = name[: -len(fmt.suffix)]
         if not _is_hash(key):
             return None
-        path = self.cache.get(key, fmt.suffix)
-        if path is not None:
-            return path
-        stored = self.cache.recipe(key)
+        caches = [self.cache] + ([self.primary_cache] if self.cache is not self.primary_cache else [])
+        for cache in caches:
+            path = cache.get(key, fmt.suffix)
+            if path is not None:
+                return path
+        stored = next((r for r in (cache.recipe(key) for cache in caches) if r is not None), None)
         if stored is None:
             return None
         try:
@@ -300,13 +331,13 @@ class Speaker:
         fallback engine's (cached under its own key), so a listener never hears silence."""
         engine = self.engine
         try:
-            path = self._cached_or_made(recipe, fmt, engine)
+            path = self._spilling(lambda: self._cached_or_made(recipe, fmt, engine))
         except Exception as error:
-            if self.fallback is None:
+            if self.fallback is None or isinstance(error, OSError):
                 raise
             log.error("%s voice failed on %r (%s); using %s for it", engine.name, recipe.text[:40], error, self.fallback.name)
             engine = self.fallback
-            path = self._cached_or_made(recipe, fmt, engine)
+            path = self._spilling(lambda: self._cached_or_made(recipe, fmt, engine))
         return Utterance(recipe.text, recipe.spoken, recipe.pinyin, path, fmt, audio_seconds(path, fmt), engine.name)
 
     def _cached_or_made(self, recipe: Recipe, fmt: AudioFormat, engine: Engine) -> Path:
@@ -334,6 +365,11 @@ class Speaker:
             pcm = read_wav(raw)
         if not len(pcm.samples):
             raise RuntimeError(f"{engine.name} produced no audio for {recipe.text[:40]!r}")
+        seconds, least = len(pcm.samples) / pcm.rate, _least_seconds(recipe)
+        if seconds < least:
+            raise RuntimeError(
+                f"{engine.name} made {seconds:.2f} s of audio for {recipe.text[:40]!r} (at least {least:.2f} s): cut short"
+            )
         return with_silence(level(pcm, self.settings.volume), recipe.pause_ms)
 
     # Rendering ahead, in the background
@@ -369,6 +405,12 @@ class Speaker:
                 return False
             time.sleep(0.01)
         return True
+
+
+def _least_seconds(recipe: Recipe) -> float:
+    """The shortest believable audio for the recipe's words at its rate."""
+    characters = sum(1 for c in recipe.spoken if "\u4e00" <= c <= "\u9fff")
+    return characters / (_FASTEST_PACE * recipe.rate / DEFAULT_RATE)
 
 
 def _write(out: Path, pcm: Pcm, fmt: AudioFormat) -> None:
