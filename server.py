@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 import platformdirs
-from flask import Flask
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
 
 import ivr
 import kiosk
@@ -223,7 +224,19 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
     return BackgroundPrerender(speaker, texts, revision).start()
 
 
+MAX_REQUEST_BYTES = 256 * 1024  # a webhook or a kiosk turn is a few kilobytes; larger bodies get 413
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """INFO and above to standard error, wherever the app starts (the command line, gunicorn,
+    a test), unless the host has set up logging itself."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
 def create_app(config: Config | None = None) -> Flask:
+    configure_logging()
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)
@@ -237,6 +250,8 @@ def create_app(config: Config | None = None) -> Flask:
         menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary, notices=config.menu_notices)
         speaker.can_speak()  # the voice speaks once now, not on a caller's first webhook
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_REQUEST_BYTES
     app.config["TINGWEN"] = config
     app.config["TINGWEN_DB"] = config.db_path
     app.extensions["tingwen.speaker"] = speaker
@@ -260,7 +275,17 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))
+    app.register_error_handler(Exception, _fault)
     return app
+
+
+def _fault(error: Exception):
+    """Outside the front ends (which answer their own listeners): a refusal keeps its status,
+    anything else is logged and answered 503 as JSON, never a 500."""
+    if isinstance(error, HTTPException):
+        return error
+    log.error("%s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
+    return {"status": "unavailable", "problems": [f"{type(error).__name__}: {error}"]}, 503
 
 
 def _health(app: Flask):
@@ -353,7 +378,7 @@ def _check_model(status: SpeechModelStatus, phrases: list[str]) -> None:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """听文 tingwen: government notices read aloud by phone, kiosk and hands-free."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     ctx.obj = Config.load(data_dir)
     try:
         load_abbreviations(ctx.obj.abbreviations)

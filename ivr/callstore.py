@@ -156,7 +156,8 @@ class CallStore:
         """True once for the right token: it is cleared as it is used."""
         with self.db.atomic():
             cursor = self.db.conn.execute(
-                "UPDATE calls SET stream_token = NULL WHERE sid = ? AND stream_token = ? AND stream_token IS NOT NULL",
+                "UPDATE calls SET stream_token = NULL WHERE sid = ? AND stream_token = ? AND stream_token IS NOT NULL "
+                "AND ended_at IS NULL",
                 [sid, token],
             )
         return cursor.rowcount == 1
@@ -167,7 +168,7 @@ class CallStore:
         with self.db.atomic():
             cursor = self.db.conn.execute(
                 "UPDATE calls SET ended_at = coalesce(ended_at, ?), status = ?, duration_s = coalesce(?, duration_s), "
-                "updated_at = ? WHERE sid = ?",
+                "updated_at = ?, stream_token = NULL WHERE sid = ?",
                 [_iso(now), status, duration_s, _iso(now), sid],
             )
             if cursor.rowcount:

@@ -170,15 +170,21 @@ class StreamCall:
                 self._close_record("completed")
 
     def _handle(self, message) -> bool:
+        """One message from Twilio; a malformed one (not JSON, fields of the wrong shape) is
+        logged and ignored, never the end of the call."""
         if isinstance(message, bytes):
             log.warning("call %s: binary WebSocket frame ignored", self.call_sid)
             return True
         try:
             data = json.loads(message)
-            kind = data["event"]
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+                raise ValueError("no event")
+            return self._dispatch(data["event"], data)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             log.warning("call %s: malformed message ignored: %.80r", self.call_sid, message)
             return True
+
+    def _dispatch(self, kind: str, data: dict) -> bool:
         if kind == "connected":
             return True
         if kind == "start":
@@ -245,7 +251,11 @@ class StreamCall:
             future = self.pool.feed(self.session, payload)
             future.add_done_callback(lambda f: self.events.put(("heard", f)))
         else:
-            heard = self.session.feed(payload)
+            try:
+                heard = self.session.feed(payload)
+            except Exception as error:  # the recogniser, not the call, failed: keys still work
+                log.error("call %s: the recogniser failed: %s", self.call_sid, error, exc_info=error)
+                return
             if heard:
                 self._on_heard(heard)
 
@@ -255,7 +265,12 @@ class StreamCall:
                 kind, value = self.events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "heard" and value.exception() is None and value.result():
+            if kind != "heard":
+                continue
+            if value.exception() is not None:
+                error = value.exception()
+                log.error("call %s: the recogniser failed: %s", self.call_sid, error, exc_info=error)
+            elif value.result():
                 self._on_heard(value.result())
 
     def _on_heard(self, heard) -> None:

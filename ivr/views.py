@@ -15,11 +15,13 @@ from functools import wraps
 import secrets
 
 from flask import Blueprint, abort, current_app, request, send_file
+from werkzeug.exceptions import HTTPException
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from content.menu import MENU_NOTICES, End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
+from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.reading import extend_reading, playing_state, remember
@@ -85,6 +87,10 @@ def voice():
     sid = _call_sid()
     notices, calls = _open_stores()
     with notices:
+        known = calls.get(sid)
+        if known is not None and known.ended:
+            calls.close()
+            return _hang_up(sid)
         menu = _menu(notices)
         state, actions = menu.start()
         calls.begin(sid, request.form.get("From"), state.to_json())
@@ -161,6 +167,9 @@ def gather():
             calls.save(sid, state.to_json(), [])
             calls.close()
             return _respond(menu, state, actions)
+        if call.ended:
+            calls.close()
+            return _hang_up(sid)
         before = _restore(menu, call.state)
         if request.form.get("Digits"):  # a key during several sentences acts on the one playing
             before = playing_state(call.reading, _phone_seconds) or before
@@ -177,6 +186,14 @@ def gather():
         calls.save(sid, state.to_json(), events + more, remember(steps))
     calls.close()
     return _respond(menu, state, actions)
+
+
+def _hang_up(sid: str):
+    """A webhook for a call that has ended (a replayed request): nothing more is played."""
+    log.warning("webhook %s for the finished call %s: hanging up", request.path, sid)
+    response = VoiceResponse()
+    response.hangup()
+    return str(response), 200, {"Content-Type": TWIML}
 
 
 def _phone_seconds(text: str) -> float:
@@ -232,20 +249,35 @@ def _event(state: MenuState, digits: str | None) -> Event:
     return Event.press(key)
 
 
+def _audio_urls(text: str) -> list[str] | None:
+    """The URLs of the text's phone audio at once (made in the background or when Twilio
+    fetches them), or None: the caller hears <Say> instead of silence."""
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    try:
+        return [_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW)]
+    except Exception as error:
+        log.error("could not plan phone audio (%s); falling back to <Say>", error)
+        return None
+
+
 def _respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
     settings = _settings()
-    speaker: Speaker = current_app.extensions["tingwen.speaker"]
-
-    def audio_urls(text: str) -> list[str] | None:
-        # Names at once; the audio is made in the background or when Twilio fetches it.
-        try:
-            return [settings.url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW)]
-        except Exception:  # the cache cannot even take a recipe: the caller hears <Say> instead of silence
-            log.exception("could not plan phone audio; falling back to <Say>")
-            return None
-
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
-    body = build(actions, audio_urls, normalize, settings.url("/ivr/gather"), timeout)
+    body = build(actions, _audio_urls, normalize, settings.url("/ivr/gather"), timeout)
     return body, 200, {"Content-Type": TWIML}
+
+
+@blueprint.errorhandler(Exception)
+def _fault(error: Exception):
+    """Whatever failed inside the service (a full disk, a broken store): a refusal keeps its
+    own status; anything else is logged, and a caller hears an apology and the call ends
+    politely, never a 500. The next call tries afresh, so the line recovers by itself."""
+    if isinstance(error, HTTPException):
+        return error
+    log.error("phone webhook %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
+    if request.path == "/ivr/status":
+        return "the call log cannot be written right now", 503
+    apology = [Say(load_prompts().unavailable, interruptible=False), End("fault")]
+    return build(apology, _audio_urls, normalize, _settings().url("/ivr/gather"), 1), 200, {"Content-Type": TWIML}
 

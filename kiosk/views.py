@@ -6,13 +6,15 @@ the same TTS as the phone."""
 from __future__ import annotations
 
 
+import itertools
 import json
 import logging
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_sock import Sock
+from werkzeug.exceptions import HTTPException
 
-from content.commands import load_vocabulary
+from content.commands import load_vocabulary, spoken_keys
 from content.errors import NoticeNotFound
 from content.menu import MENU_NOTICES, End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
@@ -25,7 +27,8 @@ from speech.speaker import AudioFormat, Speaker
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
 sock = Sock()
-HOME_PAGE_SIZE = 9  # one keypad digit per card
+HOME_PAGE_SIZE = 8  # one keypad digit per card; 9 reads them all, as on the phone
+SPEECH_PAGE = 30  # sentences one /kiosk/speech answer plans; the page asks for the next ones
 
 
 def _store() -> NoticeStore:
@@ -82,15 +85,22 @@ def speech(kind: str, notice_id: int, path: str = ""):
         texts = [section.reading_text()]
     else:
         abort(404)
+    start = request.args.get("from", "0")
+    start = int(start) if start.isascii() and start.isdigit() and len(start) < 9 else 0
+    # One request plans one page of sentences, however long the notice: the page asks for the
+    # next when it gets there, so a request's work is bounded and nothing is made ahead unheard.
+    chosen = list(itertools.islice((s for text in texts for s in split_sentences(text)), start, start + SPEECH_PAGE + 1))
     sentences = []
-    for text in texts:
-        for sentence in split_sentences(text):
-            audio = _audio_urls(sentence)
-            if audio:
-                sentences.append({"text": sentence, "audio": audio})
-    if texts and not sentences and any(split_sentences(t) for t in texts):
-        return jsonify({"error": "暂时无法朗读，请稍后再试"}), 503  # no voice can speak: the page says so
-    return jsonify({"sentences": sentences})
+    for sentence in chosen[:SPEECH_PAGE]:
+        audio = _audio_urls(sentence)
+        if audio:
+            sentences.append({"text": sentence, "audio": audio})
+    if chosen and not sentences:
+        return jsonify({"error": load_prompts().cannot_read}), 503  # no voice can speak: the page says so
+    answer: dict = {"sentences": sentences}
+    if len(chosen) > SPEECH_PAGE:
+        answer["more"] = f"{request.path}?from={start + SPEECH_PAGE}"
+    return jsonify(answer)
 
 
 def _rate() -> int | None:
@@ -126,6 +136,19 @@ def audio(name: str):
     return response
 
 
+@blueprint.errorhandler(Exception)
+def _fault(error: Exception):
+    """A refusal keeps its status; anything else that fails inside (a full disk, a broken store)
+    is logged, and the visitor is told plainly, as JSON to the page's script or as a page."""
+    if isinstance(error, HTTPException):
+        return error
+    log.error("kiosk %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
+    message = load_prompts().cannot_read
+    if request.path.startswith("/kiosk/"):
+        return jsonify({"error": message}), 503
+    return render_template("kiosk/unavailable.html", voice_status=message, settings=_kiosk_settings()), 503
+
+
 def _listed(notice_id: int) -> Notice:
     """The notice, if listeners may reach it: unknown and withdrawn ones are 404."""
     try:
@@ -154,17 +177,9 @@ log = logging.getLogger(__name__)
 
 
 def kiosk_commands() -> dict[str, str]:
-    """Spoken words → the key they stand for on the kiosk (the phone's key map)."""
-    words = current_app.config.get("TINGWEN_VOCABULARY") or load_vocabulary()
-    keys: dict[str, str] = {}
-    for n in range(1, 9):
-        keys.update((w, str(n)) for w in words.number(n))
-    keys.update((w, "9") for w in words.read_all)
-    keys.update((w, "*") for w in words.cancel)
-    keys.update((w, "0") for w in words.repeat)
-    keys.update((w, "#") for w in words.next + words.next_part)
-    keys.update((w, "previous") for w in words.previous)
-    return keys
+    """Spoken words → the key they stand for on the kiosk: every word of commands.toml, on the
+    phone's key map (是的 is # as the confirmation prompt says, 不是 is *, 帮助 is 0)."""
+    return spoken_keys(current_app.config.get("TINGWEN_VOCABULARY") or load_vocabulary())
 
 
 @sock.route("/kiosk/listen", bp=blueprint)
@@ -212,9 +227,7 @@ def menu_turn():
     """One turn of the voice menu (content/menu.py), the same conversation as the phone's. The
     page keeps the small menu state and sends it back with each event; a stale or forged state
     simply starts the menu again."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, "expected a JSON object")
+    data = _json_body()
     event = _event(data.get("event"))
     with _store() as store:
         menu = menu_for(
@@ -247,6 +260,18 @@ def menu_turn():
     return jsonify(state=state.to_json(), reading=state.mode in (Mode.READING, Mode.READ_ALL), actions=out)
 
 
+def _json_body() -> dict:
+    """The request's JSON object; anything else (not JSON, nested past reason) is a 400. Its size
+    is bounded by the app's MAX_CONTENT_LENGTH (413)."""
+    try:
+        data = json.loads(request.get_data(as_text=True))
+    except (ValueError, RecursionError):
+        abort(400, "expected a JSON object")
+    if not isinstance(data, dict):
+        abort(400, "expected a JSON object")
+    return data
+
+
 def _event(raw) -> Event | None:
     """The page's event: {"kind": "key", "key": "4"}, {"kind": "intent", "intent": "cancel"},
     "timeout", "finished", "unclear"; None (or "start") starts the menu."""
@@ -257,9 +282,11 @@ def _event(raw) -> Event | None:
         key = raw.get("key")
         return Event.press(key if isinstance(key, str) and key in _KEYS else "?")
     if kind == "intent":
+        number = raw.get("number")
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 99):
+            abort(400, "an intent's number is a whole number from 0 to 99")
         try:
-            number = raw.get("number")
-            return Event.said(Intent(IntentKind(raw.get("intent")), int(number) if number is not None else None))
+            return Event.said(Intent(IntentKind(raw.get("intent")), number))
         except (ValueError, TypeError):
             abort(400, "unknown intent")
     if kind == "check":  # a spoken number easily misheard: the menu confirms it first
@@ -267,6 +294,8 @@ def _event(raw) -> Event | None:
         if not (isinstance(key, str) and key.isdigit() and len(key) == 1):
             abort(400, "check needs a digit key")
         return Event.check(Intent(IntentKind.CHOOSE, int(key)))
+    if not isinstance(kind, str):
+        abort(400, "an event's kind is a word")
     if kind in ("timeout", "finished", "unclear"):
         return getattr(Event, kind)()
     abort(400, f"unknown event kind {kind!r}")

@@ -53,13 +53,28 @@
     const response = await fetch(withPace(handsFree && region.dataset.full ? region.dataset.full : region.dataset.speech));
     if (mine !== reading) return;
     if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
-    active.sentences = (await response.json()).sentences;
+    const answer = await response.json();
+    active.sentences = answer.sentences;
+    active.more = answer.more || null;
+    playCurrent();
+  }
+
+  // A long region comes a page of sentences at a time: the next page is asked for on arrival.
+  async function fetchMore() {
+    const mine = reading;
+    const response = await fetch(withPace(active.more));
+    if (mine !== reading || !active) return;
+    if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
+    const answer = await response.json();
+    active.sentences = active.sentences.concat(answer.sentences);
+    active.more = answer.more || null;
     playCurrent();
   }
 
   function playCurrent() {
     if (!active) return;
     const sentence = active.sentences[active.index];
+    if (!sentence && active.more) { fetchMore(); return; }
     if (!sentence) { finished(); return; }
     highlight(active.region, active.index);
     player.src = sentence.audio[active.part];
@@ -126,7 +141,8 @@
     });
   });
 
-  // The phone's key map: 1-9 open/read item N, * stop and go back, 0 repeat, # next. Spoken
+  // The phone's key map: 1-8 open/read item N, 9 read the page from the top, * stop and go
+  // back, 0 repeat, # next. Spoken
   // commands arrive as the same keys (and "previous" for 上一条).
   function act(key) {
     if (menuMode) { menuKey(key); return key.length === 1 || key === "previous"; }
@@ -144,7 +160,12 @@
       if (from > 0) start(all[from - 1], null, []);
       return true;
     }
-    if (key >= "1" && key <= "9") {
+    if (key === "9") {  // as on the phone: read the whole page (at home: every notice, hands-free)
+      const toggle = document.querySelector(".page-toggle");
+      if (toggle) toggle.click();
+      return true;
+    }
+    if (key >= "1" && key <= "8") {
       const region = regions().find((r) => r.dataset.key === key);
       if (!region) { say("没有这个选项"); return; }
       if (region.dataset.href) { window.location.href = region.dataset.href; } else { start(region, null, []); }
@@ -202,7 +223,7 @@
       const message = JSON.parse(event.data);
       heard.push(message);
       if (message.error) { say(message.error); micOff(); return; }
-      if (message.key) { act(message.key); return; }
+      if (message.key) { touched(); act(message.key); return; }
       if (message.check) {  // 四/十: the menu asks first; on the page, ask for a key instead
         if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "check", key: message.check }); }
         else { say("没有听清，请再说一遍，或者按键选择"); }
