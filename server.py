@@ -5,10 +5,12 @@ Only this module imports every package; the front ends find the store through th
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import threading
 import tomllib
@@ -18,11 +20,12 @@ from pathlib import Path
 import click
 import platformdirs
 from flask import Flask, request
+from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import HTTPException
 
 import ivr
 import kiosk
-from content.errors import IngestError, NoticeNotFound
+from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadable
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.commands import load_vocabulary
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, Menu, menu_for
@@ -33,7 +36,7 @@ from content.titles import load_abbreviations
 from ivr.callstore import CallStore
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
-from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings
+from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings, check_voice
 from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model_folder
 from speech.recognizer import RecognitionPool
 from speech.normalize import normalize
@@ -73,6 +76,10 @@ class Config:
     prerender: bool = True  # render what callers will hear in the background while serving
     reading_batch: int = DEFAULT_READING_BATCH
     menu_notices: int = MENU_NOTICES  # the latest notices the phone and kiosk menus offer
+    workers: int = 1  # `serve`: gunicorn worker processes (each loads its own neural voice)
+    threads: int = 32  # `serve`: threads per worker (each open phone stream or kiosk microphone holds one)
+    graceful_seconds: int = 30  # `serve`: how long SIGTERM waits for requests and calls in progress
+    access_log: str = "-"  # `serve`: where access lines go ("-": standard error; "": none)
 
     @property
     def db_path(self) -> Path:
@@ -167,6 +174,10 @@ _SETTINGS = {
     "prerender": "TINGWEN_PRERENDER",
     "reading_batch": "TINGWEN_READING_BATCH",
     "menu_notices": "TINGWEN_MENU_NOTICES",
+    "workers": "TINGWEN_WORKERS",
+    "threads": "TINGWEN_THREADS",
+    "graceful_seconds": "TINGWEN_GRACEFUL_SECONDS",
+    "access_log": "TINGWEN_ACCESS_LOG",
 }
 
 
@@ -368,7 +379,25 @@ def _check_model(status: SpeechModelStatus, phrases: list[str]) -> None:
 # Command line
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `tingwen` group: what goes wrong outside our control (a damaged database, a busy
+    store, a missing voice, a full disk) ends a command with one line saying what and what to
+    do, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (StoreUnreadable, StoreBusy, EngineUnavailable) as error:
+            raise click.ClickException(str(error)) from None
+        except sqlite3.DatabaseError as error:
+            raise click.ClickException(f"a database in {ctx.obj.data_dir if ctx.obj else 'the data folder'}: {error}") from None
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                raise
+            raise click.ClickException(f"{error.filename or 'the data folder'}: {error.strerror}") from None
+
+
+@click.group(cls=_Commands)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -396,11 +425,71 @@ def _store(ctx: click.Context) -> NoticeStore:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the kiosk page and the phone webhooks (bundled notices loaded into an empty store)."""
+    """Serve the kiosk page and the phone webhooks (bundled notices loaded into an empty store)
+    with gunicorn: TINGWEN_WORKERS processes of TINGWEN_THREADS threads, WebSockets included,
+    access logs, and a graceful stop on SIGTERM."""
     config: Config = ctx.obj
-    app = create_app(config)
-    click.echo(f"tingwen: data in {config.data_dir}; serving on http://{host}:{port}/", err=True)
-    app.run(host=host, port=port, threaded=True)
+    _preflight(config)
+    click.echo(
+        f"tingwen: data in {config.data_dir}; serving on http://{host}:{port}/ "
+        f"({config.workers} worker(s) x {config.threads} threads)",
+        err=True,
+    )
+    ProductionServer(config, f"{host}:{port}").run()  # returns by SystemExit, with gunicorn's status
+
+
+def _preflight(config: Config) -> None:
+    """What `serve` checks once before starting workers, so a fault is one line, not a
+    traceback per worker: the store opens (the bundled notices go into an empty one here, once)
+    and espeak-ng, the voice behind every other, is installed."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    with NoticeStore(config.db_path) as store:
+        loaded = ensure_bundled(store)
+        if loaded:
+            log.info("empty store: loaded %d bundled notices", loaded.added)
+    CallStore.open(config.ivr).close()
+    try:
+        check_voice(VoiceSettings().voice)
+    except EngineUnavailable as error:
+        if config.voice == "espeak":
+            raise
+        log.error("VOICE: %s; the %s voice speaks with no fallback behind it", error, config.voice)
+
+
+class ProductionServer(BaseApplication):
+    """gunicorn, hosting create_app(config) in each worker (the neural voice loads once per
+    worker process and is shared by its threads); gthread workers keep WebSockets open."""
+
+    def __init__(self, config: Config, bind: str):
+        self.config = config
+        self.options = {
+            "bind": bind,
+            "worker_class": "gthread",
+            "workers": config.workers,
+            "threads": config.threads,
+            "graceful_timeout": config.graceful_seconds,
+            "timeout": 120,  # a worker's heartbeat; loading the neural voice takes a few seconds
+            "accesslog": config.access_log or None,
+            "errorlog": "-",
+            "loglevel": "info",
+            "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"',
+            "proc_name": "tingwen",
+            "control_socket_disable": True,  # gunicorn 25+: no shared socket in $HOME to collide on
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            if name in self.cfg.settings:
+                self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        configure_logging()
+        try:
+            return create_app(self.config)
+        except (StoreUnreadable, StoreBusy, EngineUnavailable, OSError, sqlite3.DatabaseError) as error:
+            log.critical("tingwen cannot start: %s", error)
+            sys.exit(4)  # gunicorn's "App failed to load": the master stops instead of retrying
 
 
 @cli.command(name="ingest")

@@ -28,3 +28,14 @@ class StoreBusy(Exception):
     def __init__(self, path: str | Path, waited: float):
         self.path = str(path)
         super().__init__(f"{path}: another process (an ingest?) is writing and did not finish within {waited:.0f} s; try again when it is done")
+
+
+class StoreUnreadable(Exception):
+    """A database file that SQLite cannot read: damaged, or not a database at all."""
+
+    def __init__(self, path: str | Path, name: str, problem: str):
+        self.path = str(path)
+        super().__init__(
+            f"{path}: {name} cannot be read ({problem}); restore it from a backup (tingwen restore-backup) "
+            "or move the file away to start afresh"
+        )

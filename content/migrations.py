@@ -7,9 +7,13 @@ one that has shipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlite_utils import Database
+
+from content.errors import StoreBusy, StoreUnreadable
 
 
 def _v1_notices(db: Database) -> None:
@@ -114,3 +118,31 @@ def migrate(
             f"({len(migrations)}); upgrade tingwen before using it"
         )
     return version
+
+
+def open_database(
+    path: Path,
+    migrations: list[Callable[[Database], None]] = MIGRATIONS,
+    name: str = "the notice store",
+    busy_seconds: float = 5.0,
+) -> Database:
+    """Open (or create) one of our SQLite files, in WAL mode, waiting up to `busy_seconds` for
+    another process's write, and migrated to the newest schema. A file that is not a database
+    (damaged, or something else) is StoreUnreadable and a store locked past the wait StoreBusy,
+    each with one line that says what to do; a full disk is the OSError it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.enable_wal()
+        migrate(db, migrations, name)
+        return db
+    except sqlite3.DatabaseError as error:
+        db.close()
+        text = str(error)
+        if "locked" in text or "busy" in text:
+            raise StoreBusy(path, busy_seconds) from None
+        if "disk is full" in text or "disk I/O" in text:
+            raise OSError(28, f"{name} cannot be opened ({text}): is the disk full?", str(path)) from None
+        raise StoreUnreadable(path, name, text) from None

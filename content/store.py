@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlite_utils import Database
 
 from content.errors import NoticeNotFound, StoreBusy
-from content.migrations import migrate
+from content.migrations import open_database, schema_version
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -52,13 +51,9 @@ class NoticeStore:
         """`busy_seconds`: how long a write waits for another process's write to finish."""
         self.path = Path(path)
         self.busy_seconds = busy_seconds
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.path)
-        self.db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+        self.db = open_database(self.path, busy_seconds=busy_seconds)
         self.db.execute("PRAGMA foreign_keys = ON")
-        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.db.enable_wal()
-        self.schema_version = migrate(self.db)
+        self.schema_version = schema_version(self.db)
 
     def close(self) -> None:
         self.db.close()

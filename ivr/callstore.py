@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play
-from content.migrations import migrate
+from content.migrations import open_database
 from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
@@ -95,14 +95,10 @@ class CallEvent:
 
 class CallStore:
     def __init__(self, path: Path, salt: bytes):
-        self.db = Database(path)
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.db.enable_wal()
+        self.db = open_database(path, MIGRATIONS, name="the call log")
         # With WAL this keeps every write atomic and survives a crash of the service; only a
         # power cut can lose the last turns of a call's state, which a caller barely notices.
         self.db.execute("PRAGMA synchronous = NORMAL")
-        migrate(self.db, MIGRATIONS, name="the call log")
         self.salt = salt
 
     @classmethod
