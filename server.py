@@ -80,6 +80,7 @@ class Config:
     threads: int = 32  # `serve`: threads per worker (each open phone stream or kiosk microphone holds one)
     graceful_seconds: int = 30  # `serve`: how long SIGTERM waits for requests and calls in progress
     access_log: str = "-"  # `serve`: where access lines go ("-": standard error; "": none)
+    busy_seconds: float = 60  # commands: how long a write waits for another's (two ingests at once)
 
     @property
     def db_path(self) -> Path:
@@ -178,6 +179,7 @@ _SETTINGS = {
     "threads": "TINGWEN_THREADS",
     "graceful_seconds": "TINGWEN_GRACEFUL_SECONDS",
     "access_log": "TINGWEN_ACCESS_LOG",
+    "busy_seconds": "TINGWEN_BUSY_SECONDS",
 }
 
 
@@ -417,7 +419,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 def _store(ctx: click.Context) -> NoticeStore:
     config: Config = ctx.obj
-    return NoticeStore(config.db_path)
+    return NoticeStore(config.db_path, busy_seconds=config.busy_seconds)
 
 
 @cli.command()
