@@ -16,6 +16,7 @@ import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import platformdirs
@@ -27,6 +28,7 @@ import ivr
 import kiosk
 from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadable
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
+from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, Menu, menu_for
 from content.model import Notice, Section
@@ -47,6 +49,10 @@ from speech.voices import DEFAULT_VOICE, VOICES, choose_voice, voice_reports
 
 DATA_DIR_ENV = "TINGWEN_DATA_DIR"
 DB_FILE = "tingwen.sqlite3"
+CALLS_DB_FILE = "calls.sqlite3"  # the phone line's call state and log
+SALT_FILE = "caller-salt"  # hashes callers' numbers; without it old and new calls cannot be matched
+ABBREVIATIONS_FILE = "abbreviations.txt"  # the hall's own title abbreviations
+PRONUNCIATIONS_FILE = "pronunciations.txt"  # the hall's own pronunciations
 log = logging.getLogger("tingwen")
 
 
@@ -81,6 +87,8 @@ class Config:
     graceful_seconds: int = 30  # `serve`: how long SIGTERM waits for requests and calls in progress
     access_log: str = "-"  # `serve`: where access lines go ("-": standard error; "": none)
     busy_seconds: float = 60  # commands: how long a write waits for another's (two ingests at once)
+    call_log_days: int = 365  # the call log keeps this many days (0: for ever)
+    timezone: str = "Asia/Shanghai"  # the hall's days, for the staff summary
 
     @property
     def db_path(self) -> Path:
@@ -97,12 +105,12 @@ class Config:
     @property
     def abbreviations(self) -> Path:
         """The hall's own abbreviations for long titles (same form as content/data/abbreviations.txt)."""
-        return self.data_dir / "abbreviations.txt"
+        return self.data_dir / ABBREVIATIONS_FILE
 
     @property
     def pronunciations(self) -> Path:
         """Extra pronunciations staff can add (same form as speech/data/pronunciations.txt)."""
-        return self.data_dir / "pronunciations.txt"
+        return self.data_dir / PRONUNCIATIONS_FILE
 
     @property
     def models(self) -> ModelStore:
@@ -122,14 +130,15 @@ class Config:
         return IvrSettings(
             public_url=self.public_url,
             auth_token=self.twilio_auth_token,
-            calls_db=self.data_dir / "calls.sqlite3",
-            salt_file=self.data_dir / "caller-salt",
+            calls_db=self.data_dir / CALLS_DB_FILE,
+            salt_file=self.data_dir / SALT_FILE,
             validate_signatures=not self.skip_twilio_signature,
             gather_timeout=self.gather_timeout,
             max_call_minutes=self.max_call_minutes,
             max_misses=self.max_misses,
             phone_mode=self.phone_mode,
             reading_batch=max(1, self.reading_batch),
+            call_log_days=self.call_log_days,
         )
 
     @classmethod
@@ -149,6 +158,12 @@ class Config:
             raise click.UsageError(f"TINGWEN_MENU_NOTICES={values['menu_notices']!r}: at least 1")
         if values.get("voice", DEFAULT_VOICE) not in VOICES:
             raise click.UsageError(f"TINGWEN_VOICE={values['voice']!r}: use one of {', '.join(VOICES)}")
+        if values.get("call_log_days", 0) < 0:
+            raise click.UsageError(f"TINGWEN_CALL_LOG_DAYS={values['call_log_days']!r}: 0 (keep for ever) or more")
+        try:
+            ZoneInfo(values.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.UsageError(f"TINGWEN_TIMEZONE={values['timezone']!r}: not a time zone (e.g. Asia/Shanghai)") from None
         if values.get("phone_mode", "gather") not in ("gather", "stream"):
             raise click.UsageError(f"TINGWEN_PHONE_MODE={values['phone_mode']!r}: use gather or stream")
         return cls(data_dir=folder, **values)
@@ -180,6 +195,8 @@ _SETTINGS = {
     "graceful_seconds": "TINGWEN_GRACEFUL_SECONDS",
     "access_log": "TINGWEN_ACCESS_LOG",
     "busy_seconds": "TINGWEN_BUSY_SECONDS",
+    "call_log_days": "TINGWEN_CALL_LOG_DAYS",
+    "timezone": "TINGWEN_TIMEZONE",
 }
 
 
@@ -691,7 +708,7 @@ def calls(ctx: click.Context, as_json: bool) -> None:
     with _store(ctx) as store:
         titles = {n.id: n.spoken_title for n in store.latest()}
     call_store = CallStore.open(config.ivr)
-    summary = call_store.summary(titles)
+    summary = call_store.summary(titles, config.timezone)
     call_store.close()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -707,6 +724,42 @@ def calls(ctx: click.Context, as_json: bool) -> None:
     for row in summary["cancels"]:
         where = f"{row['title'] or '最新通知列表'} {row['path'] or ''}".strip()
         click.echo(f"  {row['count']:>5}  {where}")
+
+
+@cli.command(name="backup")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def backup_command(ctx: click.Context, destination: Path) -> None:
+    """Copy both databases (consistently, while the service runs), the caller salt and the
+    settings into DESTINATION, a new folder."""
+    config: Config = ctx.obj
+    try:
+        manifest = make_backup(config.data_dir, destination, BACKED_UP_DATABASES, BACKED_UP_FILES)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backed up {', '.join(manifest['files'])} to {destination}")
+
+
+@cli.command(name="restore-backup")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def restore_backup_command(ctx: click.Context, source: Path, yes: bool) -> None:
+    """Put the backup in SOURCE back into the data folder (stop the service first); the files it
+    replaces are kept in a before-restore-… folder."""
+    config: Config = ctx.obj
+    try:
+        manifest = check_backup(source)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        click.confirm(f"replace {', '.join(manifest['files'])} in {config.data_dir} with the backup of {manifest['made_at']}?", abort=True)
+    kept = restore_backup(source, config.data_dir)
+    click.echo(f"restored the backup of {manifest['made_at']}; the replaced files are in {kept}")
+
+
+BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE]
+BACKED_UP_FILES = [SALT_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
 
 
 @cli.group()

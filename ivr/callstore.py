@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -23,6 +24,8 @@ from content.migrations import open_database
 from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
+PURGE_EVERY = timedelta(hours=1)
+_last_purge: datetime | None = None  # when this process last applied the retention setting
 
 
 def _v1_calls(db: Database) -> None:
@@ -94,7 +97,9 @@ class CallEvent:
 
 
 class CallStore:
-    def __init__(self, path: Path, salt: bytes):
+    def __init__(self, path: Path, salt: bytes, keep_days: int = 0):
+        """`keep_days`: calls older than this are purged with their events (0: kept for ever)."""
+        self.keep_days = keep_days
         self.db = open_database(path, MIGRATIONS, name="the call log")
         # With WAL this keeps every write atomic and survives a crash of the service; only a
         # power cut can lose the last turns of a call's state, which a caller barely notices.
@@ -103,7 +108,7 @@ class CallStore:
 
     @classmethod
     def open(cls, settings: IvrSettings) -> CallStore:
-        return cls(settings.calls_db, load_salt(settings.salt_file))
+        return cls(settings.calls_db, load_salt(settings.salt_file), settings.call_log_days)
 
     def close(self) -> None:
         self.db.close()
@@ -130,7 +135,25 @@ class CallStore:
             )
             self._log(sid, now, CallEvent("start"))
             self._expire(now)
+        self._purge_now_and_then(now)
         return self.get(sid)
+
+    def _purge_now_and_then(self, now: datetime) -> None:
+        """Apply the retention setting at most once an hour per process (calls begin often)."""
+        global _last_purge
+        if self.keep_days and (_last_purge is None or now - _last_purge > PURGE_EVERY):
+            _last_purge = now
+            self.purge(self.keep_days, now)
+
+    def purge(self, days: int, now: datetime | None = None) -> int:
+        """Forget calls that began more than `days` ago, with their events; returns how many."""
+        cutoff = _iso((now or _now()) - timedelta(days=days))
+        with self.db.atomic():
+            old = "SELECT sid FROM calls WHERE started_at < ? AND ended_at IS NOT NULL"
+            self.db.conn.execute(f"DELETE FROM call_events WHERE sid IN ({old})", [cutoff])
+            self.db.conn.execute("DELETE FROM call_events WHERE at < ?", [cutoff])
+            removed = self.db.conn.execute("DELETE FROM calls WHERE started_at < ? AND ended_at IS NOT NULL", [cutoff]).rowcount
+        return removed
 
     def save(self, sid: str, state: str, events: list[CallEvent], reading: str | None = None) -> None:
         """The call's new menu state, the sentences now queued to play (if several), and what
@@ -190,15 +213,16 @@ class CallStore:
     def events(self, sid: str) -> list[tuple[str, int | None, str | None]]:
         return [tuple(r) for r in self.db.execute("SELECT kind, notice_id, path FROM call_events WHERE sid = ? ORDER BY id", [sid])]
 
-    def summary(self, titles: dict[int, str] | None = None) -> dict:
-        """Calls per day, average duration, most-listened notices, where callers cancel."""
+    def summary(self, titles: dict[int, str] | None = None, timezone: str = "UTC") -> dict:
+        """Calls per day (days as the hall counts them, in `timezone`), average duration,
+        most-listened notices, where callers cancel."""
         titles = titles or {}
-        per_day = [
-            {"day": day, "calls": count}
-            for day, count in self.db.execute(
-                "SELECT substr(started_at, 1, 10) AS day, count(*) FROM calls GROUP BY day ORDER BY day"
-            )
-        ]
+        zone = ZoneInfo(timezone)
+        days = Counter(
+            datetime.fromisoformat(started).astimezone(zone).date().isoformat()
+            for (started,) in self.db.execute("SELECT started_at FROM calls")
+        )
+        per_day = [{"day": day, "calls": days[day]} for day in sorted(days)]
         average = self.db.execute("SELECT avg(duration_s) FROM calls WHERE duration_s IS NOT NULL").fetchone()[0]
         listened = Counter()
         for notice_id, sid in self.db.execute("SELECT DISTINCT notice_id, sid FROM call_events WHERE kind = 'play'"):

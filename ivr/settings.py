@@ -25,6 +25,7 @@ class IvrSettings:
     speech_threshold: float = 0.6  # below this confidence a spoken command is asked again
     stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
     reading_batch: int = DEFAULT_READING_BATCH  # 1: one sentence per webhook
+    call_log_days: int = 365  # calls older than this are purged with their events (0: never)
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
