@@ -15,6 +15,7 @@ import sys
 import threading
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,9 +31,8 @@ from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadab
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
-from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, Menu, menu_for
+from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.model import Notice, Section
-from content.reading import all_sentences
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from ivr.callstore import CallStore
@@ -111,6 +111,12 @@ class Config:
     def pronunciations(self) -> Path:
         """Extra pronunciations staff can add (same form as speech/data/pronunciations.txt)."""
         return self.data_dir / PRONUNCIATIONS_FILE
+
+    @cached_property
+    def menu(self) -> MenuSettings:
+        """The one menu's settings, for the front ends, prerender, `models check` and `listen`."""
+        vocabulary = load_vocabulary(Path(self.commands_file) if self.commands_file else None)
+        return MenuSettings(max_misses=self.max_misses, vocabulary=vocabulary, notices=self.menu_notices)
 
     @property
     def models(self) -> ModelStore:
@@ -245,7 +251,7 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
 
     def texts() -> list[str]:
         with NoticeStore(config.db_path) as store:
-            return spoken_texts(store.latest(limit=config.menu_notices))
+            return spoken_texts(menu_for(store, config.menu))
 
     def revision():
         with NoticeStore(config.db_path) as store:
@@ -271,13 +277,12 @@ def create_app(config: Config | None = None) -> Flask:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)
     speaker = build_speaker(config)
-    vocabulary = load_vocabulary(Path(config.commands_file) if config.commands_file else None)
     with NoticeStore(config.db_path) as store:
         loaded = ensure_bundled(store)
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
         # Load the menu and the pinyin dictionaries now, not on a caller's first webhook.
-        menu = menu_for(store, max_misses=config.max_misses, vocabulary=vocabulary, notices=config.menu_notices)
+        menu = menu_for(store, config.menu)
         speaker.can_speak()  # the voice speaks once now, not on a caller's first webhook
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -286,8 +291,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["TINGWEN_DB"] = config.db_path
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
-    app.config["TINGWEN_VOCABULARY"] = vocabulary
-    app.config["TINGWEN_MENU_NOTICES"] = config.menu_notices
+    app.config["TINGWEN_MENU"] = config.menu
+    app.config["TINGWEN_VOCABULARY"] = config.menu.vocabulary
     app.config["TINGWEN_KIOSK"] = {
         "idle_seconds": config.kiosk_idle_seconds,
         "countdown_seconds": config.kiosk_countdown_seconds,
@@ -298,7 +303,7 @@ def create_app(config: Config | None = None) -> Flask:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the phone webhooks will refuse every request")
-    app.extensions["tingwen.speech_model"] = speech_model_status(config, sorted(set(menu_phrases(menu))))
+    app.extensions["tingwen.speech_model"] = speech_model_status(config, menu.phrases())
     app.extensions["tingwen.asr_pool"] = RecognitionPool(workers=max(2, os.cpu_count() or 2))
     if config.prerender:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
@@ -681,15 +686,10 @@ def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
     speaker = _speaker(ctx)
     chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
     with _store(ctx) as store:
-        texts = spoken_texts(store.latest())
+        texts = spoken_texts(menu_for(store, ctx.obj.menu))
     with click.progressbar(length=len(texts), label="rendering", file=sys.stderr) as bar:
         rendered = render_all(speaker, texts, chosen, progress=lambda i: bar.update(i - bar.pos))
     click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
-
-
-def spoken_texts(notices: list[Notice]) -> list[str]:
-    """Everything the menu can say or play for these notices: its prompts, then every sentence."""
-    return Menu(notices).prompt_texts() + all_sentences(notices)
 
 
 def _speaker(ctx: click.Context, rate: int | None = None, voice: str | None = None) -> Speaker:
@@ -820,7 +820,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
         raise click.ClickException(str(error)) from None
     with _store(ctx) as store:
         ensure_bundled(store)  # as `serve` would: the menu's words include the notices' subjects
-        phrases = sorted(set(menu_phrases(Menu(store.latest()))))
+        phrases = menu_for(store, config.menu).phrases()
     missing = missing_phrases(loaded, phrases)
     click.echo(f"{path}: loaded in {loaded.load_seconds:.1f} s, unknown-word token {loaded.unknown or 'none'}")
     click.echo(f"command words known: {len(phrases) - len(missing)} of {len(phrases)}")
@@ -840,14 +840,6 @@ def _model_path(config: Config, model: str | None) -> Path:
     return Path(installed.path) if installed else Path(model)
 
 
-def menu_phrases(menu: Menu) -> list[str]:
-    """Every word the menu can accept by voice, across its kinds of state."""
-    from content.menu import MenuState, Mode
-
-    states = [menu.start()[0], MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END)]
-    return [word for state in states for choice in menu.choices(state) for word in choice.words]
-
-
 @cli.command()
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model", help="Model name or folder (default: the one in use).")
@@ -863,7 +855,7 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
     config: Config = ctx.obj
     path = _model_path(config, model)
     with _store(ctx) as store:
-        menu = Menu(store.latest())
+        menu = menu_for(store, config.menu)
     choices = {w: c.intent for c in menu.choices(menu.start()[0]) for w in c.words}
     try:
         loaded = load_model(path)

@@ -111,7 +111,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--tiny", action="store_true", help="two streams: checks that the bench runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.streams = 2
     path = args.model or korean_model_path()
     loaded = load_model(path)
 

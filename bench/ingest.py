@@ -84,7 +84,10 @@ def baseline(rows_notices: list[tuple], rows_sections: list[tuple], path: Path, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notices", type=int, default=10_000)
+    parser.add_argument("--tiny", action="store_true", help="50 notices: checks that the bench runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.notices = 50
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

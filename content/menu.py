@@ -20,6 +20,7 @@ from content.store import NoticeStore
 from content.titles import title_subject
 from content.reading import (
     Segment,
+    all_sentences,
     find_section,
     menu_items,
     menu_root,
@@ -297,6 +298,13 @@ class Menu:
             turn.state = replace(turn.state, playing=False)
         self._on_intent(turn, intent)
         return turn.state, turn.actions
+
+    def phrases(self) -> list[str]:
+        """Every word the menu can accept by voice in any state (every page of the latest
+        notices, reading, a part's end, a confirmation): what a speech model must know."""
+        states = [MenuState(page=page) for page in range(max(1, self._top_pages()))]
+        states += [MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1)]
+        return sorted({word for state in states for choice in self.choices(state) for word in choice.words})
 
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
         """Exactly the inputs valid in `state` (what the Listen action carries)."""
@@ -788,19 +796,31 @@ MENU_NOTICES = 40  # the latest notices a listener can page through (five pages)
 _cached: dict[tuple, Menu] = {}
 
 
-def menu_for(
-    store: NoticeStore,
-    prompts: Prompts | None = None,
-    max_misses: int = DEFAULT_MAX_MISSES,
-    vocabulary: Vocabulary | None = None,
-    notices: int = MENU_NOTICES,
-) -> Menu:
-    """The menu over the store's latest `notices` (withdrawn ones left out), rebuilt whenever the
-    store is written (every webhook and kiosk request needs one; loading the notices each time
-    would dominate)."""
-    key = (str(store.path), store.revision(), id(prompts), max_misses, id(vocabulary), notices)
+@dataclass(frozen=True)
+class MenuSettings:
+    """What shapes the menu besides the notices; one value from the configuration, used by the
+    server's front ends, prerender, `models check` and `listen` alike."""
+
+    max_misses: int = DEFAULT_MAX_MISSES
+    vocabulary: Vocabulary | None = None  # None: content/data/commands.toml
+    notices: int = MENU_NOTICES
+    prompts: Prompts | None = None  # None: content/data/prompts.toml
+
+
+def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
+    """The one menu factory: the menu over the store's latest `settings.notices` notices
+    (withdrawn ones left out), rebuilt whenever the store is written (every webhook and kiosk
+    request needs one; loading the notices each time would dominate)."""
+    settings = settings or MenuSettings()
+    key = (str(store.path), store.revision(), id(settings.prompts), settings.max_misses, id(settings.vocabulary), settings.notices)
     menu = _cached.get(key)
     if menu is None:
         _cached.clear()
-        menu = _cached[key] = Menu(store.latest(limit=notices), prompts, max_misses, vocabulary)
+        notices = store.latest(limit=settings.notices)
+        menu = _cached[key] = Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary)
     return menu
+
+
+def spoken_texts(menu: Menu) -> list[str]:
+    """Everything the menu can say or play: its prompts, then every sentence of its notices."""
+    return menu.prompt_texts() + all_sentences(menu.notices)

@@ -20,7 +20,7 @@ from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from content.menu import MENU_NOTICES, End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
+from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
@@ -73,12 +73,7 @@ def _open_stores() -> tuple[NoticeStore, CallStore]:
 
 
 def _menu(notices: NoticeStore) -> Menu:
-    return menu_for(
-        notices,
-        max_misses=_settings().max_misses,
-        vocabulary=current_app.config.get("TINGWEN_VOCABULARY"),
-        notices=current_app.config.get("TINGWEN_MENU_NOTICES", MENU_NOTICES),
-    )
+    return menu_for(notices, current_app.config["TINGWEN_MENU"])
 
 
 @blueprint.post("/voice")

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from content.commands import load_vocabulary, spoken_keys
 from content.errors import NoticeNotFound
-from content.menu import MENU_NOTICES, End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
+from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
 from content.prompts import load_prompts
 from content.reading import find_section, section_label, segments, spoken_date
@@ -230,12 +230,7 @@ def menu_turn():
     data = _json_body()
     event = _event(data.get("event"))
     with _store() as store:
-        menu = menu_for(
-            store,
-            max_misses=current_app.config["TINGWEN_IVR"].max_misses,
-            vocabulary=current_app.config.get("TINGWEN_VOCABULARY"),
-            notices=current_app.config.get("TINGWEN_MENU_NOTICES", MENU_NOTICES),
-        )
+        menu = menu_for(store, current_app.config["TINGWEN_MENU"])
     state = None
     if isinstance(data.get("state"), str) and event is not None:
         try:

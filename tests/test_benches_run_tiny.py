@@ -1,4 +1,5 @@
-"""The speech benches run at a tiny size, so they cannot rot (their full runs are in bench/)."""
+"""Every bench in bench/ runs at a tiny size, so none can rot (their full runs are in bench/);
+the speech benches' figures are also checked for sense."""
 
 import re
 import subprocess
@@ -14,6 +15,16 @@ def _run(script, *args):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--tiny", *args], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "__init__.py")
+CHECKED_BELOW = {"tts.py", "phone_reading.py"}
+
+
+@pytest.mark.parametrize("script", [b for b in BENCHES if b not in CHECKED_BELOW])
+def test_every_bench_runs_tiny_and_prints_a_ratio(script):
+    out = _run(script)
+    assert re.search(r"ratio|\d\.\d+x", out), out[-2000:]
 
 
 def test_tts_bench_puts_both_voices_side_by_side():
