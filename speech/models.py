@@ -81,12 +81,29 @@ class ModelStore:
     def find(self, name: str) -> InstalledModel | None:
         return next((m for m in self.installed() if m.name == name), None)
 
+    @property
+    def current_file(self) -> Path:
+        return self.folder / "current"
+
+    def use(self, name: str | None) -> None:
+        """Make the installed model `name` the one in use (None: none, keypad only)."""
+        if name is not None and self.find(name) is None:
+            raise ModelInstallError(f"no installed model {name!r}; installed: {', '.join(m.name for m in self.installed()) or 'none'}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.current_file.with_suffix(".tmp")
+        temporary.write_text(name or "", "utf-8")
+        os.replace(temporary, self.current_file)
+
     def default_path(self) -> Path | None:
-        """The model to use when configuration names none: Chinese first, else the newest."""
-        usable = [m for m in self.installed() if is_model_folder(Path(m.path))]
-        chinese = [m for m in usable if m.language == "zh"]
-        chosen = (chinese or usable)[-1:] if usable else []
-        return Path(chosen[0].path) if chosen else None
+        """The model to use when configuration names none: the one chosen with `use` (recorded
+        by `models install` when it knows the menu's words, or with --use); before any choice,
+        the newest Chinese model."""
+        usable = {m.name: m for m in self.installed() if is_model_folder(Path(m.path))}
+        if self.current_file.exists():
+            chosen = self.current_file.read_text("utf-8").strip()
+            return Path(usable[chosen].path) if chosen in usable else None
+        chinese = [m for m in usable.values() if m.language == "zh"]
+        return Path(chinese[-1].path) if chinese else None
 
     def install(
         self,

