@@ -12,9 +12,8 @@ import os
 import shutil
 import sqlite3
 import sys
-import threading
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,14 +31,14 @@ from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
-from content.model import Notice, Section
+from content.outline import outline, pad
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from ivr.callstore import CallStore
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings, check_voice
-from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, is_model_folder
+from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, SpeechModelStatus, watch_speech_model
 from speech.recognizer import RecognitionPool
 from speech.normalize import normalize
 from speech.pronounce import to_pinyin
@@ -351,53 +350,8 @@ def _health(app: Flask):
     return body, 200 if not problems else 503
 
 
-@dataclass
-class SpeechModelStatus:
-    """Whether spoken commands can be understood, and if not, why (shown to staff and users)."""
-
-    path: Path | None
-    problem: str | None
-    checked: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def available(self) -> bool:
-        return self.problem is None
-
-    def turn_off(self, problem: str) -> None:
-        self.problem = problem
-        log.error("speech recognition off: %s", problem)
-
-
 def speech_model_status(config: Config, phrases: list[str] | None = None) -> SpeechModelStatus:
-    """Find the speech model at start-up. Without one the service runs keypad-only and says so
-    once; it never fails to start for it. With one, a background check loads it and verifies
-    that it knows every menu word (`phrases`), loudly turning voice off if it does not."""
-    path = config.speech_model_path()
-    if path is None:
-        problem = "no speech model installed (tingwen models install): keypad only"
-    elif not is_model_folder(path):
-        problem = f"{path} is not a Vosk model folder: keypad only"
-    else:
-        status = SpeechModelStatus(path, None)
-        threading.Thread(target=_check_model, args=(status, phrases or []), name="tingwen-model-check", daemon=True).start()
-        return status
-    log.warning("speech recognition off: %s", problem)
-    status = SpeechModelStatus(path, problem)
-    status.checked.set()
-    return status
-
-
-def _check_model(status: SpeechModelStatus, phrases: list[str]) -> None:
-    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
-
-    try:
-        missing = missing_phrases(load_model(status.path), phrases)
-        if missing:
-            status.turn_off(f"the model at {status.path} lacks menu words {'、'.join(missing)}: keypad only")
-    except ModelUnavailable as error:
-        status.turn_off(f"{error}: keypad only")
-    finally:
-        status.checked.set()
+    return watch_speech_model(config.speech_model_path(), phrases)
 
 
 # Command line
@@ -558,7 +512,7 @@ def notices(ctx: click.Context, as_json: bool) -> None:
     for notice in found:
         day = notice.sort_date.isoformat() if notice.sort_date else "-"
         state = "（已撤回）" if notice.withdrawn else ""
-        click.echo(f"{notice.id:>4}  {day:<10}  {_pad(notice.doc_number or '-', 16)}  {notice.spoken_title}{state}")
+        click.echo(f"{notice.id:>4}  {day:<10}  {pad(notice.doc_number or '-', 16)}  {notice.spoken_title}{state}")
 
 
 @cli.command()
@@ -891,8 +845,7 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
     """Recognise a WAV recording as the menu would, and print what was understood."""
     import wave
 
-    from speech.audio_in import InputFormat
-    from speech.recognizer import ModelUnavailable, Session, VocabularyError, load_model
+    from speech.recognizer import ModelUnavailable, VocabularyError, load_model, recognise_recording
 
     config: Config = ctx.obj
     path = _model_path(config, model)
@@ -900,66 +853,15 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
         menu = menu_for(store, config.menu)
     choices = {w: c.intent for c in menu.choices(menu.start()[0]) for w in c.words}
     try:
-        loaded = load_model(path)
-        with wave.open(str(wav), "rb") as recording:
-            fmt = InputFormat(recording.getframerate(), recording.getnchannels())
-            audio = recording.readframes(recording.getnframes())
-        session = Session(loaded, fmt, list(phrases) or list(choices))
-    except (ModelUnavailable, VocabularyError, ValueError, wave.Error) as error:
-        raise click.ClickException(str(error)) from None
-    frame = fmt.rate * fmt.channels * 2 // 50  # 20 ms
-    heard = None
-    for start in range(0, len(audio), frame):
-        heard = session.feed(audio[start : start + frame]) or heard
-        if heard:
-            break
-    heard = heard or session.finish()
+        heard = recognise_recording(load_model(path), wav, list(phrases) or list(choices))
+    except (ModelUnavailable, VocabularyError, ValueError, EOFError, wave.Error) as error:
+        raise click.ClickException(f"{wav}: {error}") from None
     if heard is None or heard.phrase is None:
         click.echo(f"not understood (heard: {heard.text if heard else 'nothing'})")
         ctx.exit(1)
     intent = choices.get(heard.phrase)
     what = f"{intent.kind.value}{'' if intent.number is None else ' ' + str(intent.number)}" if intent else heard.phrase
     click.echo(f"{heard.phrase} → {what} (confidence {heard.confidence:.2f}{', confirm' if heard.confirm else ''})")
-
-
-def outline(notice: Notice) -> str:
-    """A readable outline for staff: metadata, the letter, then the section tree."""
-    labels = [
-        ("标题", notice.title),
-        ("朗读标题", notice.spoken_title),
-        ("文号", notice.doc_number),
-        ("发文机关", notice.issuer),
-        ("主送机关", notice.addressee),
-        ("成文日期", notice.signed_date),
-        ("发布日期", notice.published_date),
-        ("附注", notice.annotation),
-        ("要点", notice.gist),
-        ("状态", "已撤回" if notice.withdrawn else None),
-        ("来源", notice.source),
-    ]
-    lines = [f"[{notice.id}] {notice.spoken_title}"]
-    lines += [f"  {label}：{value}" for label, value in labels if value]
-    lines += [f"  附件{i}：{name}" for i, name in enumerate(notice.attachments, 1)]
-    if notice.body:
-        lines += ["", notice.body]
-    for section in notice.sections:
-        _outline_section(section, 0, lines)
-    return "\n".join(lines)
-
-
-def _outline_section(section: Section, depth: int, lines: list[str]) -> None:
-    indent = "  " * depth
-    lines.append(f"{indent}{section.path} {section.marker}{section.heading or ''}".rstrip())
-    if section.text:
-        lines.extend(f"{indent}    {line}" for line in section.text.splitlines())
-    for child in section.children:
-        _outline_section(child, depth + 1, lines)
-
-
-def _pad(text: str, width: int) -> str:
-    """Pad for a terminal, where a Chinese character takes two columns."""
-    columns = sum(2 if ord(c) > 0x2E80 else 1 for c in text)
-    return text + " " * max(0, width - columns)
 
 
 def main() -> None:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import urllib.request
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL = "vosk-model-small-cn-0.22"
 
 
@@ -212,3 +215,51 @@ def _unzip(archive: Path, target: Path, source: str) -> Path:
     if model is None:
         raise ModelInstallError(f"{source}: the archive holds no Vosk model (am/final.mdl and conf/); refused")
     return model
+
+
+@dataclass
+class SpeechModelStatus:
+    """Whether spoken commands can be understood, and if not, why (shown to staff and users)."""
+
+    path: Path | None
+    problem: str | None
+    checked: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def available(self) -> bool:
+        return self.problem is None
+
+    def turn_off(self, problem: str) -> None:
+        self.problem = problem
+        log.error("speech recognition off: %s", problem)
+
+
+def watch_speech_model(path: Path | None, phrases: list[str] | None = None) -> SpeechModelStatus:
+    """The speech model at start-up. Without one the service runs keypad-only and says so
+    once; it never fails to start for it. With one, a background check loads it and verifies
+    that it knows every menu word (`phrases`), loudly turning voice off if it does not."""
+    if path is None:
+        problem = "no speech model installed (tingwen models install): keypad only"
+    elif not is_model_folder(path):
+        problem = f"{path} is not a Vosk model folder: keypad only"
+    else:
+        status = SpeechModelStatus(path, None)
+        threading.Thread(target=_check_model, args=(status, phrases or []), name="tingwen-model-check", daemon=True).start()
+        return status
+    log.warning("speech recognition off: %s", problem)
+    status = SpeechModelStatus(path, problem)
+    status.checked.set()
+    return status
+
+
+def _check_model(status: SpeechModelStatus, phrases: list[str]) -> None:
+    from speech.recognizer import ModelUnavailable, load_model, missing_phrases
+
+    try:
+        missing = missing_phrases(load_model(status.path), phrases)
+        if missing:
+            status.turn_off(f"the model at {status.path} lacks menu words {'、'.join(missing)}: keypad only")
+    except ModelUnavailable as error:
+        status.turn_off(f"{error}: keypad only")
+    finally:
+        status.checked.set()

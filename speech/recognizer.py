@@ -268,6 +268,26 @@ class Session:
         return understand(result, grammar, self.model.unknown, early)
 
 
+def recognise_recording(model: SpeechModel, recording: Path, phrases: list[str]) -> Heard | None:
+    """What a session listening for `phrases` understands from a WAV recording, fed in 20 ms
+    frames as a live stream would be (`tingwen listen`). Raises wave.Error, ValueError or
+    VocabularyError for a recording or phrases it cannot take."""
+    import wave
+
+    from speech.audio_in import InputFormat
+
+    with wave.open(str(recording), "rb") as opened:
+        fmt = InputFormat(opened.getframerate(), opened.getnchannels())
+        audio = opened.readframes(opened.getnframes())
+    session = Session(model, fmt, phrases)
+    frame = fmt.rate * fmt.channels * 2 // 50
+    for start in range(0, len(audio), frame):
+        heard = session.feed(audio[start : start + frame])
+        if heard:
+            return heard
+    return session.finish()
+
+
 def understand(result: dict, grammar: Grammar, unknown: str | None, early: bool = False) -> Heard:
     """A recogniser's final result → the phrase it matches, or "not understood".
 

@@ -158,7 +158,7 @@ def test_gunicorn_started_by_hand_logs_our_lines(served, tmp_path):
     server.wait_ready()
     assert server.stop() == 0
     assert "INFO tingwen: empty store: loaded 7 bundled notices" in server.log
-    assert "WARNING tingwen: speech recognition off" in server.log
+    assert "WARNING speech.models: speech recognition off" in server.log
 
 
 def test_a_worker_that_cannot_start_stops_the_server_with_one_line(served):
