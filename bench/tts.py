@@ -180,7 +180,7 @@ def main() -> None:
     row("load (s)", [f"{r['load_s']:.1f}" for r in results])
     for part in ("prompts", "sentences"):
         row(f"real-time factor, {part} (target <= 0.12)", [f"{r[part]['wall_s'] / r[part]['speech_s']:.3f}" for r in results])
-        row(f"  ratio to the baseline's", [f"{(r[part]['wall_s'] / r[part]['speech_s']) / (base_wall / base_speech):.1f}x" for r in results])
+        row("  ratio to the baseline's", [f"{(r[part]['wall_s'] / r[part]['speech_s']) / (base_wall / base_speech):.1f}x" for r in results])
     row("first audio, short prompt, median ms (<= 300)", [f"{statistics.median(r['first_audio_ms']):.0f}" for r in results])
     row("first audio, short prompt, max ms", [f"{max(r['first_audio_ms']):.0f}" for r in results])
     row("first byte via server, median ms (<= 600)", [f"{statistics.median(r['first_byte_ms']):.0f}" for r in results])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import shutil
 import subprocess
@@ -205,17 +206,20 @@ class _Pyttsx3Worker:
             raise EngineUnavailable(f"pyttsx3 finds no espeak voice {self.settings.voice!r}")
         engine.setProperty("voice", voice)
         engine.setProperty("rate", self.settings.rate)
-        # Speak once so the properties have landed. The driver may finish writing this file after
-        # runAndWait returns, so its folder lives as long as the worker.
-        self._scratch = tempfile.TemporaryDirectory(prefix="tingwen-pyttsx3-")
+        # Speak once so the properties have landed. The driver may finish writing a file after
+        # runAndWait returns, even while the process exits, so its folder is never removed under
+        # it: it is left for the next process to clear (_clear_stale_scratch).
+        _clear_stale_scratch()
+        self._scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
         engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
-        engine.save_to_file("ni3 hao3.", str(Path(self._scratch.name) / "settle.wav"))
+        engine.save_to_file("ni3 hao3.", str(self._scratch / "settle.wav"))
         engine.runAndWait()
         _until_finished(finished)  # its end may come after runAndWait: not into the first job's list
         return engine
 
     def _run(self) -> None:
         finished: list[bool] = []
+        jobs = 0
         try:
             engine = self._start(finished)
         except Exception as error:  # no libespeak-ng, or pyttsx3 broken: every job falls back
@@ -227,20 +231,41 @@ class _Pyttsx3Worker:
             if engine is None:
                 job.done.set_exception(EngineUnavailable(self.broken or "pyttsx3 unavailable"))
                 continue
-            with tempfile.TemporaryDirectory(prefix="tingwen-pyttsx3-") as folder:
-                private = Path(folder) / "out.wav"
-                try:
-                    finished.clear()
-                    engine.save_to_file(job.pinyin, str(private))
-                    engine.runAndWait()
-                    _until_finished(finished)
-                    if finished != [True] or not private.exists() or private.stat().st_size <= 44:
-                        raise EngineUnavailable(f"pyttsx3 did not complete the utterance ({finished})")
-                    if not job.abandoned:
-                        shutil.move(private, job.out)
-                    job.done.set_result(None)
-                except Exception as error:
-                    job.done.set_exception(error)
+            # A private file in the worker's own folder, which outlives the job: a driver that
+            # reports the end late writes its file then, and must find the folder still there.
+            jobs += 1
+            private = self._scratch / f"job-{jobs}.wav"
+            try:
+                finished.clear()
+                engine.save_to_file(job.pinyin, str(private))
+                engine.runAndWait()
+                _until_finished(finished)
+                if finished != [True] or not private.exists() or private.stat().st_size <= 44:
+                    raise EngineUnavailable(f"pyttsx3 did not complete the utterance ({finished})")
+                if not job.abandoned:
+                    shutil.move(private, job.out)
+                job.done.set_result(None)
+            except Exception as error:
+                job.done.set_exception(error)
+            finally:
+                private.unlink(missing_ok=True)
+
+
+_SCRATCH_PREFIX = "tingwen-pyttsx3-"
+
+
+def _clear_stale_scratch() -> None:
+    """Remove the pyttsx3 folders of processes that have ended."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's process, still running
 
 
 def _until_finished(finished: list[bool], timeout: float = 2.0) -> None:
