@@ -9,6 +9,7 @@ import errno
 import json
 import logging
 import os
+import secrets
 import shutil
 import sqlite3
 import sys
@@ -26,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 import ivr
 import kiosk
+import staff
 from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadable
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
@@ -45,11 +47,14 @@ from speech.pronounce import to_pinyin
 from speech.prerender import BackgroundPrerender, render_all
 from speech.speaker import AudioFormat, Speaker
 from speech.voices import DEFAULT_VOICE, VOICES, choose_voice, voice_reports
+from staff.accounts import AccountError, StaffStore
 
 DATA_DIR_ENV = "TINGWEN_DATA_DIR"
 DB_FILE = "tingwen.sqlite3"
 CALLS_DB_FILE = "calls.sqlite3"  # the phone line's call state and log
 SALT_FILE = "caller-salt"  # hashes callers' numbers; without it old and new calls cannot be matched
+STAFF_DB_FILE = "staff.sqlite3"  # staff accounts and the audit log
+STAFF_SECRET_FILE = "staff-secret"  # signs the staff console's session cookies
 ABBREVIATIONS_FILE = "abbreviations.txt"  # the hall's own title abbreviations
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # the hall's own pronunciations
 log = logging.getLogger("tingwen")
@@ -88,6 +93,7 @@ class Config:
     busy_seconds: float = 60  # commands: how long a write waits for another's (two ingests at once)
     call_log_days: int = 365  # the call log keeps this many days (0: for ever)
     timezone: str = "Asia/Shanghai"  # the hall's days, for the staff summary
+    staff_idle_minutes: int = 30  # a staff console session ends after this long without a request
 
     @property
     def db_path(self) -> Path:
@@ -116,6 +122,10 @@ class Config:
         """The one menu's settings, for the front ends, prerender, `models check` and `listen`."""
         vocabulary = load_vocabulary(Path(self.commands_file) if self.commands_file else None)
         return MenuSettings(max_misses=self.max_misses, vocabulary=vocabulary, notices=self.menu_notices)
+
+    @property
+    def staff_db(self) -> Path:
+        return self.data_dir / STAFF_DB_FILE
 
     @property
     def models(self) -> ModelStore:
@@ -202,6 +212,7 @@ _SETTINGS = {
     "busy_seconds": "TINGWEN_BUSY_SECONDS",
     "call_log_days": "TINGWEN_CALL_LOG_DAYS",
     "timezone": "TINGWEN_TIMEZONE",
+    "staff_idle_minutes": "TINGWEN_STAFF_IDLE_MINUTES",
 }
 
 
@@ -308,9 +319,34 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
+    _set_up_staff(app, config)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))
     app.register_error_handler(Exception, _fault)
     return app
+
+
+def _set_up_staff(app: Flask, config: Config) -> None:
+    """The staff console: its accounts store, and session cookies signed with a key kept in the
+    data folder (so sessions survive a restart and are shared by every worker)."""
+    StaffStore(config.staff_db).close()  # create or migrate it now
+    app.secret_key = _secret(config.data_dir / STAFF_SECRET_FILE)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="tingwen_staff")
+    app.config["TINGWEN_STAFF"] = {
+        "db": config.staff_db,
+        "drafts": config.data_dir / "staff-drafts",
+        "pronunciations": config.pronunciations,
+        "idle_minutes": config.staff_idle_minutes,
+        "timezone": config.timezone,
+    }
+    app.register_blueprint(staff.blueprint)
+
+
+def _secret(path: Path) -> str:
+    if not path.exists():
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def _fault(error: Exception):
@@ -654,15 +690,17 @@ def _speaker(ctx: click.Context, rate: int | None = None, voice: str | None = No
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (for the staff page).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (the staff console's figures).")
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day (in TINGWEN_TIMEZONE).")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (in TINGWEN_TIMEZONE).")
 @click.pass_context
-def calls(ctx: click.Context, as_json: bool) -> None:
+def calls(ctx: click.Context, as_json: bool, since, until) -> None:
     """Summarise the phone line: calls per day, average duration, most-listened notices, cancels."""
     config: Config = ctx.obj
     with _store(ctx) as store:
-        titles = {n.id: n.spoken_title for n in store.latest()}
+        titles = {n.id: n.spoken_title for n in store.latest(withdrawn=True)}
     call_store = CallStore.open(config.ivr)
-    summary = call_store.summary(titles, config.timezone)
+    summary = call_store.summary(titles, config.timezone, since and since.date(), until and until.date())
     call_store.close()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -712,8 +750,53 @@ def restore_backup_command(ctx: click.Context, source: Path, yes: bool) -> None:
     click.echo(f"restored the backup of {manifest['made_at']}; the replaced files are in {kept}")
 
 
-BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE]
+BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE]
 BACKED_UP_FILES = [SALT_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
+
+
+@cli.group(name="staff")
+def staff_accounts() -> None:
+    """Accounts for the staff console (/staff/)."""
+
+
+@staff_accounts.command(name="add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input (one line).")
+@click.pass_context
+def staff_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Create the account NAME; its password is read from standard input and kept only as a hash."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with StaffStore(ctx.obj.staff_db) as accounts:
+            accounts.add(name, password)
+            accounts.record("(command line)", "account added", name=name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"account {name} added; sign in at /staff/login")
+
+
+@staff_accounts.command(name="list")
+@click.pass_context
+def staff_list(ctx: click.Context) -> None:
+    """The staff accounts."""
+    with StaffStore(ctx.obj.staff_db) as accounts:
+        names = accounts.names()
+    if not names:
+        click.echo("no accounts; add one with: tingwen staff add NAME --password-stdin")
+    for name, created in names:
+        click.echo(f"{name:<24} {created}")
+
+
+@staff_accounts.command(name="remove")
+@click.argument("name")
+@click.pass_context
+def staff_remove(ctx: click.Context, name: str) -> None:
+    """Remove the account NAME."""
+    with StaffStore(ctx.obj.staff_db) as accounts:
+        if not accounts.remove(name):
+            raise click.ClickException(f"no account {name!r}")
+        accounts.record("(command line)", "account removed", name=name)
+    click.echo(f"account {name} removed")
 
 
 @cli.group()

@@ -185,6 +185,18 @@ class NoticeStore:
             raise NoticeNotFound(notice_id)
         return self.get(notice_id)
 
+    def set_spoken_title(self, notice_id: int, title: str) -> Notice:
+        """Staff's own menu title for a notice (kept until its text changes on a new ingest)."""
+        _check_id(notice_id)
+        title = " ".join(title.split())
+        if not title or len(title) > 64:
+            raise ValueError("a spoken title is 1 to 64 characters")
+        with self._writing():
+            cursor = self.db.conn.execute("UPDATE notices SET spoken_title = ? WHERE id = ?", [title, notice_id])
+        if cursor.rowcount == 0:
+            raise NoticeNotFound(notice_id)
+        return self.get(notice_id)
+
     def get(self, notice_id: int) -> Notice:
         _check_id(notice_id)
         rows = list(self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))

@@ -12,7 +12,7 @@ import json
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 from pathlib import Path
@@ -213,35 +213,49 @@ class CallStore:
     def events(self, sid: str) -> list[tuple[str, int | None, str | None]]:
         return [tuple(r) for r in self.db.execute("SELECT kind, notice_id, path FROM call_events WHERE sid = ? ORDER BY id", [sid])]
 
-    def summary(self, titles: dict[int, str] | None = None, timezone: str = "UTC") -> dict:
+    def summary(
+        self,
+        titles: dict[int, str] | None = None,
+        timezone: str = "UTC",
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict:
         """Calls per day (days as the hall counts them, in `timezone`), average duration,
-        most-listened notices, where callers cancel."""
+        most-listened notices and parts, where callers cancel, spoken commands not understood;
+        over the calls begun from `since` to `until` (whole days, both included)."""
         titles = titles or {}
         zone = ZoneInfo(timezone)
-        days = Counter(
-            datetime.fromisoformat(started).astimezone(zone).date().isoformat()
-            for (started,) in self.db.execute("SELECT started_at FROM calls")
-        )
+        calls = {}
+        for sid, started, duration in self.db.execute("SELECT sid, started_at, duration_s FROM calls"):
+            day = datetime.fromisoformat(started).astimezone(zone).date()
+            if (since is None or day >= since) and (until is None or day <= until):
+                calls[sid] = (day.isoformat(), duration)
+        days = Counter(day for day, _ in calls.values())
         per_day = [{"day": day, "calls": days[day]} for day in sorted(days)]
-        average = self.db.execute("SELECT avg(duration_s) FROM calls WHERE duration_s IS NOT NULL").fetchone()[0]
-        listened = Counter()
-        for notice_id, sid in self.db.execute("SELECT DISTINCT notice_id, sid FROM call_events WHERE kind = 'play'"):
-            listened[notice_id] += 1
-        cancels = Counter(
-            (notice_id, path) for notice_id, path in self.db.execute("SELECT notice_id, path FROM call_events WHERE kind = 'cancel'")
-        )
+        durations = [d for _, d in calls.values() if d is not None]
+        events = [row for row in self.db.execute("SELECT sid, kind, notice_id, path, detail FROM call_events") if row[0] in calls]
+        listened = Counter(nid for nid, _ in {(nid, sid) for sid, kind, nid, _, _ in events if kind == "play"})
+        parts = Counter((nid, path) for nid, path, _ in {(nid, path, sid) for sid, kind, nid, path, _ in events if kind == "play"})
+        cancels = Counter((nid, path) for _, kind, nid, path, _ in events if kind == "cancel")
+        unclear = Counter(json.loads(detail or "{}").get("heard") or "（无声）" for _, kind, _, _, detail in events if kind == "unclear")
         return {
-            "calls": sum(d["calls"] for d in per_day),
+            "calls": len(calls),
             "calls_per_day": per_day,
-            "average_duration_s": round(average, 1) if average is not None else None,
-            "most_listened": [
-                {"notice_id": nid, "title": titles.get(nid), "calls": n} for nid, n in listened.most_common(10)
+            "average_duration_s": round(sum(durations) / len(durations), 1) if durations else None,
+            "most_listened": [{"notice_id": nid, "title": titles.get(nid), "calls": n} for nid, n in listened.most_common(10)],
+            "parts_listened": [
+                {"notice_id": nid, "title": titles.get(nid), "path": path, "calls": n} for (nid, path), n in parts.most_common(10)
             ],
             "cancels": [
                 {"notice_id": nid, "title": titles.get(nid) if nid is not None else None, "path": path, "count": n}
                 for (nid, path), n in cancels.most_common(10)
             ],
+            "not_understood": [{"heard": text, "count": n} for text, n in unclear.most_common(10)],
         }
+
+    def listens(self) -> Counter:
+        """How many calls played each notice, by notice id (for the staff's list)."""
+        return Counter(nid for (nid,) in self.db.execute("SELECT notice_id FROM call_events WHERE kind = 'play' GROUP BY notice_id, sid"))
 
 
 def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:

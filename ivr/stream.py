@@ -277,6 +277,8 @@ class StreamCall:
         log.info("call %s heard %r (phrase %r, confidence %.2f)", self.call_sid, heard.text, heard.phrase, heard.confidence)
         intent = self.words.get(heard.phrase) if heard.phrase else None
         playing = bool(self.marks_pending) or not self.sender.idle
+        if intent is None and heard.text and self.call_sid:  # for staff: what callers say that we miss
+            self.calls.save(self.call_sid, self.state.to_json(), [CallEvent("unclear", detail={"heard": heard.text[:40]})])
         if intent is not None and heard.sure(self.settings.speech_threshold):
             self._step(Event.said(intent))
         elif intent is not None and heard.confirm and heard.confidence >= self.settings.speech_threshold:

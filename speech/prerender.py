@@ -56,6 +56,7 @@ class BackgroundPrerender:
         self.rendered_revision: Hashable | None = None
         self.done = threading.Event()  # set each time a pass has finished
         self._stop = threading.Event()
+        self._poked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tingwen-prerender", daemon=True)
 
     def start(self) -> BackgroundPrerender:
@@ -64,6 +65,13 @@ class BackgroundPrerender:
 
     def stop(self) -> None:
         self._stop.set()
+        self._poked.set()
+
+    def poke(self) -> None:
+        """Check again now rather than at the next poll (staff just published, or changed a
+        pronunciation: a pass renders only what is not cached under its new name)."""
+        self.rendered_revision = None
+        self._poked.set()
 
     def _run(self) -> None:
         with background_work():  # a caller waiting for audio goes first
@@ -77,7 +85,8 @@ class BackgroundPrerender:
                     self._pass(current)
             except Exception:
                 log.exception("prerender: pass failed; trying again in %.0f s", self.check_seconds)
-            self._stop.wait(self.check_seconds)
+            self._poked.wait(self.check_seconds)
+            self._poked.clear()
 
     def _pass(self, current: Hashable) -> None:
         texts = self.texts()

@@ -14,7 +14,7 @@ from pathlib import Path
 from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
 
 _SYLLABLE = re.compile(r"^[a-z]+[1-5]$")
-_loaded: set[str] = set()
+_loaded: dict[str, int] = {}  # source → the version (mtime) loaded
 _lock = threading.Lock()
 
 
@@ -36,21 +36,59 @@ def parse_dictionary(text: str, source: str) -> dict[str, list[list[str]]]:
     return phrases
 
 
-def load_dictionary(extra: Path | None = None) -> None:
-    """Teach pypinyin our pronunciations (bundled, then `extra`); each file once per process."""
-    sources = [("bundled", resources.files("speech").joinpath("data/pronunciations.txt").read_text("utf-8"))]
+def _bundled_text() -> str:
+    return resources.files("speech").joinpath("data/pronunciations.txt").read_text("utf-8")
+
+
+def load_dictionary(extra: Path | None = None) -> bool:
+    """Teach pypinyin our pronunciations (bundled, then `extra`): each file once per process,
+    and `extra` again whenever it has changed on disk (staff fix a name while the service runs,
+    in this process or another). True when something new was loaded."""
+    sources = [("bundled", None)]
     if extra is not None and extra.exists():
-        sources.append((str(extra), extra.read_text("utf-8")))
+        sources.append((str(extra), extra))
+    changed = False
     with _lock:
-        for name, text in sources:
-            if name in _loaded:
+        for name, path in sources:
+            version = path.stat().st_mtime_ns if path is not None else 0
+            if _loaded.get(name) == version:
                 continue
-            phrases = parse_dictionary(text, name)
+            phrases = parse_dictionary(_bundled_text() if path is None else path.read_text("utf-8"), name)
             singles = {w: p for w, p in phrases.items() if len(w) == 1}
             if singles:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
             load_phrases_dict({w: p for w, p in phrases.items() if len(w) > 1}, style="tone3")
-            _loaded.add(name)
+            _loaded[name] = version
+            changed = True
+    return changed
+
+
+def dictionary_entries(extra: Path | None = None) -> list[tuple[str, str, str]]:
+    """(word, pinyin, "built-in" or "hall") for every entry; the hall's own win."""
+    entries = {w: (" ".join(s[0] for s in p), "built-in") for w, p in parse_dictionary(_bundled_text(), "bundled").items()}
+    if extra is not None and extra.exists():
+        entries.update((w, (" ".join(s[0] for s in p), "hall")) for w, p in parse_dictionary(extra.read_text("utf-8"), str(extra)).items())
+    return [(word, pinyin, source) for word, (pinyin, source) in entries.items()]
+
+
+def check_entry(word: str, pinyin: str) -> tuple[str, str]:
+    """A word and its pinyin as a dictionary line takes them (ValueError says what is wrong)."""
+    word, syllables = word.strip(), pinyin.strip().lower().split()
+    if not word or not all("\u4e00" <= c <= "\u9fff" for c in word):
+        raise ValueError("词语只能是汉字")
+    if len(syllables) != len(word) or not all(_SYLLABLE.match(s) for s in syllables):
+        raise ValueError(f"“{word}”有 {len(word)} 个字，需要 {len(word)} 个带声调数字的拼音（如 yin2 hang2）")
+    return word, " ".join(syllables)
+
+
+def save_entry(extra: Path, word: str, pinyin: str) -> None:
+    """Add or change the hall's entry for `word` in `extra` (written aside, then renamed)."""
+    word, pinyin = check_entry(word, pinyin)
+    lines = extra.read_text("utf-8").splitlines() if extra.exists() else ["# 本大厅的读音：每行一个词语和它的拼音"]
+    kept = [line for line in lines if line.split("#", 1)[0].split()[:1] != [word]]
+    temporary = extra.with_name(extra.name + ".tmp")
+    temporary.write_text("\n".join([*kept, f"{word}\t{pinyin}"]) + "\n", "utf-8")
+    temporary.replace(extra)
 
 
 def to_pinyin(spoken: str) -> str:

@@ -39,6 +39,7 @@ _PIPELINE_VERSION = 3  # bump when a change alters audio for the same text, to r
 _AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
 _PROBE_TEXT = "您好。"  # rendered (once, then cached) to know that some voice can speak
 _PROBE_AGAIN_SECONDS = 30.0  # how long the probe's answer is trusted
+_DICTIONARY_AGAIN_SECONDS = 1.0  # how often the hall's pronunciations file is looked at
 _SPARE_CACHE_BYTES = 64 * 1024 * 1024  # the temporary cache used while the real one takes no files
 # No voice reads faster than this many characters a second at the default rate (the neural voice
 # reads 3.5, espeak-ng 2.5): audio shorter than that for its text was cut short (an engine that
@@ -161,7 +162,9 @@ class Speaker:
         """`engine` speaks (by default espeak-ng through pyttsx3); if it fails on a chunk,
         `fallback` speaks that chunk instead, under the fallback's own cache key."""
         self.settings = settings or VoiceSettings()
+        self.pronunciations = pronunciations
         load_dictionary(pronunciations)
+        self._dictionary_checked = time.monotonic()
         if cache.verify is None:
             cache.verify = wav_problem
         self.primary_cache = cache
@@ -184,6 +187,7 @@ class Speaker:
     def prepare(self, text: str) -> tuple[tuple[str, str, str], ...]:
         """(chunk, spoken form, pinyin) for each chunk of `text` that has something to say.
         Remembered per text: the same prompts and sentences come back on every call."""
+        self._follow_pronunciations()
         prepared = self._prepared.get(text)
         if prepared is None:
             prepared = tuple(
@@ -197,6 +201,21 @@ class Speaker:
                 self._prepared.clear()
             self._prepared[text] = prepared
         return prepared
+
+    def _follow_pronunciations(self) -> None:
+        """Staff may change the hall's pronunciations while we run (here or in another worker):
+        look at most every second; a change forgets the texts prepared with the old ones, so
+        their new audio gets new names and only the audio with the word is made again."""
+        if time.monotonic() - self._dictionary_checked >= _DICTIONARY_AGAIN_SECONDS:
+            self.refresh_pronunciations()
+
+    def refresh_pronunciations(self) -> bool:
+        """Load the hall's pronunciations now if they changed; True if they did."""
+        self._dictionary_checked = time.monotonic()
+        if load_dictionary(self.pronunciations):
+            self._prepared.clear()
+            return True
+        return False
 
     def spoken(self, text: str) -> str:
         return normalize(text)
@@ -273,6 +292,17 @@ class Speaker:
             )
             self.cache = spare
             return work()
+
+    def plan_pinyin(self, text: str, pinyin: str, fmt: AudioFormat) -> list[Planned]:
+        """As plan, for a word said with the given pinyin rather than the dictionary's (staff
+        hear a pronunciation before they save it)."""
+        if not self.can_speak():
+            raise EngineUnavailable("no voice can speak right now")
+        recipe = Recipe(text, normalize(text), pinyin, SENTENCE_PAUSE_MS, self.settings.rate)
+        planned = Planned(self.key(recipe, fmt), fmt, recipe)
+        if not self.cache.path_for(planned.key, fmt.suffix).exists():
+            self._spilling(lambda: self.cache.put_recipe(planned.key, recipe.to_json()))
+        return [planned]
 
     def seconds(self, text: str, fmt: AudioFormat) -> float:
         """How long the text's audio lasts: measured where it is made, else estimated (3.5
