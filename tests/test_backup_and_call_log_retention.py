@@ -50,7 +50,7 @@ def test_a_backup_while_calls_come_in_is_consistent_and_restores(tmp_path):
         busy.join()
     backup = tmp_path / "backup2"
     manifest = json.loads((backup / "backup.json").read_text())
-    assert set(manifest["files"]) == {"tingwen.sqlite3", "calls.sqlite3", "caller-salt", "tingwen.toml", "pronunciations.txt"}
+    assert set(manifest["files"]) == {"tingwen.sqlite3", "calls.sqlite3", "staff.sqlite3", "caller-salt", "tingwen.toml", "pronunciations.txt"}
     for name in ("tingwen.sqlite3", "calls.sqlite3"):
         with sqlite3.connect(backup / name) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
