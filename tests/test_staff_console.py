@@ -251,3 +251,43 @@ def test_accounts_from_the_command_line(tmp_path):
     assert run("add", "zhao", "--password-stdin", stdin=PASSWORD + "\n").returncode == 1  # exists
     assert run("remove", "zhao").returncode == 0
     assert "no accounts" in run("list").stdout
+
+
+def test_publishing_renders_the_new_notices_audio_in_the_background(tmp_path):
+    import re as _re
+
+    from speech.speaker import AudioFormat
+
+    app = phone_app(tmp_path / "data", prerender=True)
+    prerender = app.extensions["tingwen.prerender"]
+    assert prerender.done.wait(300)  # the bundled notices first
+    prerender.done.clear()
+    with StaffStore(tmp_path / "data" / "staff.sqlite3") as accounts:
+        accounts.add("wang", PASSWORD)
+    client = app.test_client()
+    token = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True)).group(1)
+    client.post("/staff/login", data={"username": "wang", "password": PASSWORD, "csrf_token": token})
+    token = _re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/upload").get_data(as_text=True)).group(1)  # a new session's
+    draft = client.post("/staff/upload", data={"csrf_token": token, "text": (FIXTURES / "notice_plain_opinion.txt").read_text()})
+    assert draft.status_code == 302, draft.get_data(as_text=True)[-800:]
+    assert client.post(draft.headers["Location"] + "/publish", data={"csrf_token": token}).status_code == 302
+    assert prerender.done.wait(120)  # poked at once, not at the next poll
+    speaker = app.extensions["tingwen.speaker"]
+    sentence = "对低保家庭给予供暖补贴。"
+    for fmt in AudioFormat:
+        assert all(speaker.cache.path_for(p.key, fmt.suffix).exists() for p in speaker.plan(sentence, fmt))
+
+
+def test_commands_not_understood_are_counted_for_staff(console, page):
+    from ivr.callstore import CallEvent, CallStore
+
+    app, base, _ = console
+    store = CallStore.open(app.config["TINGWEN_IVR"])
+    store.begin("CAunclear00000000000000000000000", None, "{}")
+    for heard in ("天气怎么样", "天气怎么样", "喂"):
+        store.save("CAunclear00000000000000000000000", "{}", [CallEvent("unclear", detail={"heard": heard})])
+    store.close()
+    sign_in(page, base)
+    page.goto(base + "/staff/calls")
+    rows = page.eval_on_selector_all("#table-unclear tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+    assert rows == [["天气怎么样", "2"], ["喂", "1"]]
