@@ -89,7 +89,7 @@ class Config:
     workers: int = 1  # `serve`: gunicorn worker processes (each loads its own neural voice)
     threads: int = 32  # `serve`: threads per worker (each open phone stream or kiosk microphone holds one)
     graceful_seconds: int = 30  # `serve`: how long SIGTERM waits for requests and calls in progress
-    access_log: str = "-"  # `serve`: where access lines go ("-": standard error; "": none)
+    access_log: str = "-"  # `serve`: where access lines go ("-": standard output; "": none)
     busy_seconds: float = 60  # commands: how long a write waits for another's (two ingests at once)
     call_log_days: int = 365  # the call log keeps this many days (0: for ever)
     timezone: str = "Asia/Shanghai"  # the hall's days, for the staff summary
