@@ -12,6 +12,7 @@ import time
 from flask import abort, current_app, redirect, request, session, url_for
 
 OPEN_ENDPOINTS = {"staff.login", "staff.static"}
+UPLOAD_BYTES = 32 * 1024 * 1024  # one upload of notices (list pages, article pages, pasted text)
 
 
 def signed_in() -> str | None:
@@ -43,6 +44,9 @@ def csrf_token() -> str:
 def guard():
     """Before every staff request: anonymous requests go to the sign-in page (JSON and audio
     requests get 401), and a POST without the session's CSRF token is refused."""
+    if request.endpoint == "staff.upload":  # notices as files: more than a webhook's 256 KiB
+        request.max_content_length = UPLOAD_BYTES
+        request.max_form_memory_size = UPLOAD_BYTES
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
         if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):

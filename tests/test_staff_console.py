@@ -4,6 +4,7 @@ withdraw; a pronunciation change remakes only the audio that has the word; chart
 match `tingwen calls --json`; no staff route answers an anonymous request or a POST without its
 CSRF token; axe-core finds no WCAG 2.2 AA violation; screenshots are kept."""
 
+import io
 import json
 import re
 import subprocess
@@ -291,3 +292,17 @@ def test_commands_not_understood_are_counted_for_staff(console, page):
     page.goto(base + "/staff/calls")
     rows = page.eval_on_selector_all("#table-unclear tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
     assert rows == [["天气怎么样", "2"], ["喂", "1"]]
+
+
+def test_an_upload_may_be_larger_than_a_webhook(console):
+    app, _, _ = console
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True)).group(1)
+    client.post("/staff/login", data={"username": "wang", "password": PASSWORD, "csrf_token": token})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/upload").get_data(as_text=True)).group(1)
+    notice = (FIXTURES / "notice_plain_opinion.txt").read_text()
+    padded = notice.replace("为切实保障群众温暖过冬，现提出以下意见。", "为切实保障群众温暖过冬，现提出以下意见。\n" + "各地区要做好准备。" * 40_000)
+    assert len(padded.encode()) > 1_000_000
+    answer = client.post("/staff/upload", data={"csrf_token": token, "files": (io.BytesIO(padded.encode()), "大文件.txt")}, content_type="multipart/form-data")
+    assert answer.status_code == 302 and "/staff/drafts/" in answer.headers["Location"]
+    assert client.post("/kiosk/menu", data="x" * 1_000_000, content_type="application/json").status_code == 413  # the rest keep theirs
