@@ -338,6 +338,7 @@ def _set_up_staff(app: Flask, config: Config) -> None:
         "idle_minutes": config.staff_idle_minutes,
         "timezone": config.timezone,
     }
+    app.extensions["tingwen.call_log"] = lambda: CallStore.open(config.ivr)  # staff reads it; only we know ivr
     app.register_blueprint(staff.blueprint)
 
 

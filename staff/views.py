@@ -15,7 +15,6 @@ from content.errors import IngestError, NoticeNotFound
 from content.reading import section_label, segments
 from content.store import NoticeStore
 from content.structure import split_sentences
-from ivr.callstore import CallStore
 from speech.normalize import normalize
 from speech.pronounce import check_entry, dictionary_entries, save_entry, to_pinyin
 from speech.speaker import AudioFormat, Speaker
@@ -44,6 +43,12 @@ def _accounts() -> StaffStore:
 
 def _notices() -> NoticeStore:
     return NoticeStore(current_app.config["TINGWEN_DB"])
+
+
+def _call_log():
+    """The phone line's call log (opened by the composition root: staff does not import ivr);
+    it has summary(), listens() and close()."""
+    return current_app.extensions["tingwen.call_log"]()
 
 
 def _speaker() -> Speaker:
@@ -93,7 +98,7 @@ def logout():
 def index():
     with _notices() as store:
         notices = store.latest(withdrawn=True)
-    calls = CallStore.open(current_app.config["TINGWEN_IVR"])
+    calls = _call_log()
     listens = calls.listens()
     calls.close()
     return render_template("staff/index.html", notices=notices, listens=listens)
@@ -281,9 +286,9 @@ def calls():
     until = _day(request.args.get("to"), today)
     with _notices() as store:
         titles = {n.id: n.spoken_title for n in store.latest(withdrawn=True)}
-    store = CallStore.open(current_app.config["TINGWEN_IVR"])
-    summary = store.summary(titles, zone, since, until)
-    store.close()
+    log_store = _call_log()
+    summary = log_store.summary(titles, zone, since, until)
+    log_store.close()
     charts = {
         "per_day": bar_chart([d["day"][5:] for d in summary["calls_per_day"]], [d["calls"] for d in summary["calls_per_day"]], "每天来电数"),
         "listened": bar_chart([r["title"] or str(r["notice_id"]) for r in summary["most_listened"]], [r["calls"] for r in summary["most_listened"]], "收听最多的通知（来电数）", horizontal=True),
