@@ -43,7 +43,7 @@ from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings, check_
 from speech.models import DEFAULT_MODEL, ModelInstallError, ModelStore, SpeechModelStatus, watch_speech_model
 from speech.recognizer import RecognitionPool
 from speech.normalize import normalize
-from speech.pronounce import to_pinyin
+from speech.pronounce import load_dictionary, to_pinyin
 from speech.prerender import BackgroundPrerender, render_all
 from speech.speaker import AudioFormat, Speaker
 from speech.voices import DEFAULT_VOICE, VOICES, choose_voice, voice_reports
@@ -343,11 +343,21 @@ def _set_up_staff(app: Flask, config: Config) -> None:
 
 
 def _secret(path: Path) -> str:
-    if not path.exists():
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(handle, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    """The key in `path`, made on first use; a damaged one is made anew (staff sign in again)."""
+    try:
+        key = path.read_bytes().decode("ascii").strip()
+        if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+            return key
+        log.warning("%s is damaged: a new key is made, and staff must sign in again", path)
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    key = secrets.token_hex(32)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w") as out:
+        out.write(key)
+    os.replace(temporary, path)
+    return key
 
 
 def _fault(error: Exception):
@@ -463,6 +473,11 @@ def _preflight(config: Config) -> None:
         if loaded:
             log.info("empty store: loaded %d bundled notices", loaded.added)
     CallStore.open(config.ivr).close()
+    StaffStore(config.staff_db).close()
+    try:
+        load_dictionary(config.pronunciations)
+    except ValueError as error:  # names the file and line
+        raise click.ClickException(str(error)) from None
     try:
         check_voice(VoiceSettings().voice)
     except EngineUnavailable as error:
@@ -502,7 +517,7 @@ class ProductionServer(BaseApplication):
         configure_logging()
         try:
             return create_app(self.config)
-        except (StoreUnreadable, StoreBusy, EngineUnavailable, OSError, sqlite3.DatabaseError) as error:
+        except (StoreUnreadable, StoreBusy, EngineUnavailable, OSError, sqlite3.DatabaseError, ValueError) as error:
             log.critical("tingwen cannot start: %s", error)
             sys.exit(4)  # gunicorn's "App failed to load": the master stops instead of retrying
 

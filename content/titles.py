@@ -62,12 +62,20 @@ _loaded: set[str] = set()
 _lock = threading.Lock()
 
 
+def read_data_file(path: Path) -> str:
+    """A staff-edited text file; one that is not UTF-8 is a ValueError naming it."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start}); fix or remove the file") from None
+
+
 def load_abbreviations(extra: Path | None = None) -> None:
     """Abbreviations for long titles (content/data/abbreviations.txt, then `extra`, the hall's own
     file of the same form): `全称<TAB>简称` a line; each file once per process."""
     sources = [("bundled", resources.files("content").joinpath("data/abbreviations.txt").read_text("utf-8"))]
     if extra is not None and extra.exists():
-        sources.append((str(extra), extra.read_text("utf-8")))
+        sources.append((str(extra), read_data_file(extra)))
     with _lock:
         for name, text in sources:
             if name in _loaded:

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play
+from content.errors import StoreUnreadable
 from content.migrations import open_database
 from ivr.settings import IvrSettings
 
@@ -284,4 +285,7 @@ def load_salt(path: Path) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
-    return bytes.fromhex(path.read_text().strip())
+    try:
+        return bytes.fromhex(path.read_bytes().decode("ascii").strip())
+    except ValueError:  # not ASCII, or not hex: damaged
+        raise StoreUnreadable(path, "the caller salt", "not the hexadecimal key tingwen wrote") from None

@@ -34,7 +34,10 @@ class AudioCache:
         """`verify(path)` names what is wrong with an entry's file, or None; checked once per
         file version before it is first handed out."""
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file in its place, a read-only disk: writes fail, a spare takes over
+            log.error("audio cache %s cannot be made (%s)", self.folder, error.strerror or error)
         self.max_bytes = max_bytes
         self.verify = verify
         self._verified: dict[Path, tuple[int, int]] = {}

@@ -77,9 +77,15 @@ class ModelStore:
         return self.folder / "models.json"
 
     def installed(self) -> list[InstalledModel]:
+        """The installed models; a damaged record is reported and read as none (keypad only
+        until `tingwen models install` writes it again)."""
         if not self.record.exists():
             return []
-        return [InstalledModel(**entry) for entry in json.loads(self.record.read_text("utf-8"))]
+        try:
+            return [InstalledModel(**entry) for entry in json.loads(self.record.read_text("utf-8"))]
+        except (ValueError, TypeError) as error:
+            log.error("%s is damaged (%s): no speech model is known until `tingwen models install` runs again", self.record, error)
+            return []
 
     def find(self, name: str) -> InstalledModel | None:
         return next((m for m in self.installed() if m.name == name), None)
@@ -103,7 +109,9 @@ class ModelStore:
         the newest Chinese model."""
         usable = {m.name: m for m in self.installed() if is_model_folder(Path(m.path))}
         if self.current_file.exists():
-            chosen = self.current_file.read_text("utf-8").strip()
+            chosen = self.current_file.read_text("utf-8", errors="replace").strip()
+            if chosen and chosen not in usable:
+                log.error("%s names no installed model (%r): keypad only; choose one with `tingwen models use`", self.current_file, chosen[:40])
             return Path(usable[chosen].path) if chosen in usable else None
         chinese = [m for m in usable.values() if m.language == "zh"]
         return Path(chinese[-1].path) if chinese else None

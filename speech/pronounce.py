@@ -36,6 +36,13 @@ def parse_dictionary(text: str, source: str) -> dict[str, list[list[str]]]:
     return phrases
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start}); fix or remove the file") from None
+
+
 def _bundled_text() -> str:
     return resources.files("speech").joinpath("data/pronunciations.txt").read_text("utf-8")
 
@@ -53,7 +60,7 @@ def load_dictionary(extra: Path | None = None) -> bool:
             version = path.stat().st_mtime_ns if path is not None else 0
             if _loaded.get(name) == version:
                 continue
-            phrases = parse_dictionary(_bundled_text() if path is None else path.read_text("utf-8"), name)
+            phrases = parse_dictionary(_bundled_text() if path is None else _read(path), name)
             singles = {w: p for w, p in phrases.items() if len(w) == 1}
             if singles:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
@@ -67,7 +74,7 @@ def dictionary_entries(extra: Path | None = None) -> list[tuple[str, str, str]]:
     """(word, pinyin, "built-in" or "hall") for every entry; the hall's own win."""
     entries = {w: (" ".join(s[0] for s in p), "built-in") for w, p in parse_dictionary(_bundled_text(), "bundled").items()}
     if extra is not None and extra.exists():
-        entries.update((w, (" ".join(s[0] for s in p), "hall")) for w, p in parse_dictionary(extra.read_text("utf-8"), str(extra)).items())
+        entries.update((w, (" ".join(s[0] for s in p), "hall")) for w, p in parse_dictionary(_read(extra), str(extra)).items())
     return [(word, pinyin, source) for word, (pinyin, source) in entries.items()]
 
 

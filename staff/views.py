@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException
 
 from content.errors import IngestError, NoticeNotFound
 from content.reading import section_label, segments
@@ -31,6 +32,16 @@ blueprint.before_request(guard)
 @blueprint.context_processor
 def _page_values():
     return {"csrf_token": csrf_token, "staff_name": signed_in}
+
+
+@blueprint.errorhandler(Exception)
+def _fault(error: Exception):
+    """A refusal keeps its status; anything else (a damaged file, a full disk) is logged and
+    shown to staff in words, naming the file where there is one."""
+    if isinstance(error, HTTPException):
+        return error
+    log.error("staff %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, (OSError, ValueError)))
+    return render_template("staff/fault.html", message=f"出错了：{error}"), 503
 
 
 def _settings() -> dict:

@@ -306,3 +306,19 @@ def test_an_upload_may_be_larger_than_a_webhook(console):
     answer = client.post("/staff/upload", data={"csrf_token": token, "files": (io.BytesIO(padded.encode()), "大文件.txt")}, content_type="multipart/form-data")
     assert answer.status_code == 302 and "/staff/drafts/" in answer.headers["Location"]
     assert client.post("/kiosk/menu", data="x" * 1_000_000, content_type="application/json").status_code == 413  # the rest keep theirs
+
+
+def test_a_damaged_pronunciations_file_is_named_on_the_page(console):
+    app, _, data = console
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True)).group(1)
+    client.post("/staff/login", data={"username": "wang", "password": PASSWORD, "csrf_token": token})
+    own = data / "pronunciations.txt"
+    kept = own.read_bytes() if own.exists() else None
+    own.write_bytes(b"\xff\xfe damaged")
+    try:
+        answer = client.get("/staff/pronunciations")
+    finally:
+        own.write_bytes(kept) if kept is not None else own.unlink()
+    assert answer.status_code == 503
+    assert "pronunciations.txt" in answer.get_data(as_text=True) and "UTF-8" in answer.get_data(as_text=True)
