@@ -322,3 +322,18 @@ def test_a_damaged_pronunciations_file_is_named_on_the_page(console):
         own.write_bytes(kept) if kept is not None else own.unlink()
     assert answer.status_code == 503
     assert "pronunciations.txt" in answer.get_data(as_text=True) and "UTF-8" in answer.get_data(as_text=True)
+
+
+def test_staff_pages_cannot_be_framed_or_run_foreign_scripts(console):
+    app, _, _ = console
+    answer = app.test_client().get("/staff/login")
+    policy = answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert answer.headers["X-Frame-Options"] == "DENY" and answer.headers["Cache-Control"] == "no-store"
+
+
+def test_titles_cannot_inject_markup_into_the_charts(tmp_path):
+    from staff.charts import bar_chart
+
+    svg = bar_chart(['<script>alert(1)</script>"'], [1], '标题<img src=x onerror=alert(1)>')
+    assert "<script>" not in svg and "<img" not in svg
