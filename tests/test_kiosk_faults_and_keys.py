@@ -120,7 +120,7 @@ def test_the_kiosk_hears_every_command_word_on_the_phone_key_map(tmp_path):
 def kiosk_with_long_notice(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kiosk-keys")
     app = phone_app(folder / "data")
-    notice_id = _ingest(app, _long_notice(folder, 2, 20))
+    notice_id = _ingest(app, _long_notice(folder, 2, 40))
     port, stop = live_app(app)
     yield f"http://127.0.0.1:{port}", notice_id
     stop()
@@ -145,17 +145,15 @@ def test_nine_reads_every_notice_at_home_and_the_whole_notice_inside_one(page, k
 def test_reading_goes_on_past_the_first_page_of_sentences(page, kiosk_with_long_notice):
     base, notice_id = kiosk_with_long_notice
     page.goto(f"{base}/notice/{notice_id}")
-    page.locator(".region .read-toggle").nth(1).click()  # the first part: a heading and 20 sentences
-    page.wait_for_function(PLAYING, timeout=10_000)
-    page.locator(".region .read-toggle").nth(1).click()
-    # the whole page (连读全文): its head, then both parts; skip ahead by ending each sentence
-    page.locator(".page-toggle").click()
-    page.wait_for_function(PLAYING, timeout=10_000)
-    for _ in range(80):
+    page.locator(".region .read-toggle").nth(1).click()  # the first part: a heading and 40 sentences
+    page.wait_for_function(PLAYING, timeout=20_000)
+    for _ in range(45):  # skip ahead a sentence at a time, as if each had played to its end
         state = page.evaluate("() => tingwen.state()")
-        if state and state["region"] == 2 and state["index"] >= 5:
+        if state["index"] >= 33:
             break
+        source = page.evaluate("() => tingwen.player.currentSrc")
         page.evaluate("() => tingwen.player.dispatchEvent(new Event('ended'))")
-        page.wait_for_timeout(60)
-    page.wait_for_function(PLAYING, timeout=10_000)
-    assert page.evaluate("() => tingwen.state()")["region"] == 2
+        page.wait_for_function(f"() => tingwen.player.currentSrc !== {source!r} && !tingwen.player.paused", timeout=20_000)
+    state = page.evaluate("() => tingwen.state()")
+    assert state["region"] == 1 and state["index"] >= 33  # sentences of the second page, still the same part
+    assert page.locator(".sentence.reading").count() <= 1

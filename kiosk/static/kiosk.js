@@ -61,9 +61,12 @@
 
   // A long region comes a page of sentences at a time: the next page is asked for on arrival.
   async function fetchMore() {
+    if (active.fetching) return;  // one request for the next page, however often we get here
+    active.fetching = true;
     const mine = reading;
     const response = await fetch(withPace(active.more));
     if (mine !== reading || !active) return;
+    active.fetching = false;
     if (!response.ok) { say("暂时无法朗读，请稍后再试"); stop(false); return; }
     const answer = await response.json();
     active.sentences = active.sentences.concat(answer.sentences);
