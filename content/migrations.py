@@ -7,6 +7,7 @@ one that has shipped.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -146,3 +147,66 @@ def open_database(
         if "disk is full" in text or "disk I/O" in text:
             raise OSError(28, f"{name} cannot be opened ({text}): is the disk full?", str(path)) from None
         raise StoreUnreadable(path, name, text) from None
+
+
+# PostgreSQL: the same schema as the SQLite migrations above, step for step. Search uses pg_trgm
+# (Debian's postgresql-contrib) on search_text; the revision counter moves with every statement
+# that writes notices, as SQLite's triggers do.
+POSTGRES_MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE TABLE notices (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL UNIQUE, content_hash TEXT NOT NULL, "
+        "title TEXT, spoken_title TEXT NOT NULL, doc_number TEXT, issuer TEXT, addressee TEXT, signed_date TEXT, "
+        "published_date TEXT, sort_date TEXT, annotation TEXT, source TEXT, body TEXT NOT NULL, search_text TEXT NOT NULL, "
+        "ingested_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX notices_sort_date_id ON notices (sort_date, id)",
+        "CREATE TABLE sections (notice_id BIGINT NOT NULL REFERENCES notices (id), position INTEGER NOT NULL, "
+        "path TEXT NOT NULL, ordinal INTEGER NOT NULL, marker TEXT NOT NULL, heading TEXT, text TEXT NOT NULL, "
+        "PRIMARY KEY (notice_id, position))",
+        "CREATE TABLE attachments (notice_id BIGINT NOT NULL REFERENCES notices (id), position INTEGER NOT NULL, "
+        "name TEXT NOT NULL, PRIMARY KEY (notice_id, position))",
+        "CREATE INDEX notices_search_trigram ON notices USING gin (search_text gin_trgm_ops)",
+    ],
+    [
+        "ALTER TABLE notices ADD COLUMN withdrawn_at TEXT",
+        "CREATE TABLE store_revision (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)",
+        "INSERT INTO store_revision (id, n) VALUES (1, 0)",
+        "CREATE FUNCTION notices_revision() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN UPDATE store_revision SET n = n + 1 WHERE id = 1; RETURN NULL; END $$",
+        "CREATE TRIGGER notices_revision AFTER INSERT OR UPDATE OR DELETE ON notices "
+        "FOR EACH STATEMENT EXECUTE FUNCTION notices_revision()",
+    ],
+]
+
+
+def is_busy(error: Exception) -> bool:
+    """A lock another process held past our wait (SQLite's busy, PostgreSQL's lock timeout)."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text or "lock timeout" in text
+
+
+def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds: float = 5.0):
+    """A PostgreSQL connection migrated to the newest of `migrations` (each store keeps its
+    version under its own name in schema_versions; one process migrates, the others wait)."""
+    from content.database import PostgresConnection
+
+    try:
+        conn = PostgresConnection(url, busy_seconds)
+    except Exception as error:  # psycopg.OperationalError: refused, no such database, bad password
+        raise StoreUnreadable(re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url), name, str(error).strip()) from None
+    with conn.conn.transaction():
+        conn.conn.execute("SELECT pg_advisory_xact_lock(hashtext('tingwen migrations'))")
+        conn.conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        row = conn.conn.execute("SELECT version FROM schema_versions WHERE store = %s", [name]).fetchone()
+        version = row["version"] if row else 0
+        if version > len(migrations):
+            raise RuntimeError(f"{name} is at schema version {version}, newer than this tingwen ({len(migrations)}); upgrade tingwen")
+        for number, steps in enumerate(migrations[version:], start=version + 1):
+            for statement in steps:
+                conn.conn.execute(statement)
+            conn.conn.execute(
+                "INSERT INTO schema_versions (store, version) VALUES (%s, %s) "
+                "ON CONFLICT (store) DO UPDATE SET version = excluded.version",
+                [name, number],
+            )
+    return conn

@@ -1,4 +1,5 @@
-"""The notice store: one SQLite file that ingest writes and every front end reads.
+"""The notice store: one SQLite file (or one PostgreSQL database shared by several servers)
+that ingest writes and every front end reads.
 
 Writes happen in one transaction per ingest run, so a failing source leaves the store exactly as
 it was. WAL mode lets the phone line and kiosk keep reading while staff load notices.
@@ -7,15 +8,16 @@ it was. WAL mode lets the phone line and kiosk keep reading while staff load not
 from __future__ import annotations
 
 import contextlib
-import sqlite3
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 
+from content.database import Connection, SqliteConnection, is_postgres
 from content.errors import NoticeNotFound, StoreBusy
-from content.migrations import open_database, schema_version
+from content.migrations import POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres, schema_version
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -48,15 +50,27 @@ class SearchHit:
 
 class NoticeStore:
     def __init__(self, path: Path | str, busy_seconds: float = 5.0):
-        """`busy_seconds`: how long a write waits for another process's write to finish."""
-        self.path = Path(path)
+        """`path`: the SQLite file, or a postgresql:// URL (a store shared by several servers).
+        `busy_seconds`: how long a write waits for another process's write to finish."""
         self.busy_seconds = busy_seconds
-        self.db = open_database(self.path, busy_seconds=busy_seconds)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.schema_version = schema_version(self.db)
+        if is_postgres(str(path)):
+            self.path = str(path)
+            self.conn: Connection = open_postgres(self.path, POSTGRES_MIGRATIONS, "the notice store", busy_seconds)
+            self.schema_version = len(POSTGRES_MIGRATIONS)
+        else:
+            self.path = Path(path)
+            db = open_database(self.path, busy_seconds=busy_seconds)
+            db.execute("PRAGMA foreign_keys = ON")
+            self.conn = SqliteConnection(db.conn)
+            self.schema_version = schema_version(db)
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (a URL without its password)."""
+        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(self.path))
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> NoticeStore:
         return self
@@ -68,28 +82,23 @@ class NoticeStore:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """One write transaction, taken at its start (BEGIN IMMEDIATE): a second writer waits for
-        the first (the busy timeout) and then reads what the first wrote; if the first is still
-        writing after that, StoreBusy says so in one line."""
+        """One write transaction, taken at its start: a second writer waits for the first (the
+        busy timeout) and then reads what the first wrote; if the first is still writing after
+        that, StoreBusy says so in one line."""
         try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if "locked" in str(error) or "busy" in str(error):
-                raise StoreBusy(self.path, self.busy_seconds) from None
+            with self.conn.writing("notices"):
+                yield
+        except Exception as error:
+            if is_busy(error):
+                raise StoreBusy(self.location, self.busy_seconds) from None
             raise
-        try:
-            yield
-        except BaseException:
-            self.db.conn.rollback()
-            raise
-        self.db.conn.execute("COMMIT")
 
     def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
         """Add new notices and update changed ones in place, all or nothing."""
         added = updated = unchanged = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._writing():
-            known = {key: (nid, digest) for key, nid, digest in self.db.execute("SELECT key, id, content_hash FROM notices")}
+            known = {r["key"]: (r["id"], r["content_hash"]) for r in self.conn.query("SELECT key, id, content_hash FROM notices")}
             for notice in notices:
                 digest = notice.content_hash()
                 existing = known.get(notice.key)
@@ -132,27 +141,27 @@ class NoticeStore:
         row = self._row(notice, digest, now) | {"ingested_at": now}
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        cursor = self.db.conn.execute(f"INSERT INTO notices ({columns}) VALUES ({marks})", list(row.values()))
-        self._write_children(cursor.lastrowid, notice)
-        return cursor.lastrowid
+        new_id = self.conn.query(f"INSERT INTO notices ({columns}) VALUES ({marks}) RETURNING id", list(row.values()))[0]["id"]
+        self._write_children(new_id, notice)
+        return new_id
 
     def _update(self, notice: Notice, digest: str, now: str) -> None:
         row = self._row(notice, digest, now)
         assignments = ", ".join(f"{column} = ?" for column in row)
-        self.db.conn.execute(f"UPDATE notices SET {assignments} WHERE id = ?", [*row.values(), notice.id])
-        self.db.conn.execute("DELETE FROM sections WHERE notice_id = ?", [notice.id])
-        self.db.conn.execute("DELETE FROM attachments WHERE notice_id = ?", [notice.id])
+        self.conn.execute(f"UPDATE notices SET {assignments} WHERE id = ?", [*row.values(), notice.id])
+        self.conn.execute("DELETE FROM sections WHERE notice_id = ?", [notice.id])
+        self.conn.execute("DELETE FROM attachments WHERE notice_id = ?", [notice.id])
         self._write_children(notice.id, notice)
 
     def _write_children(self, notice_id: int, notice: Notice) -> None:
-        self.db.conn.executemany(
+        self.conn.executemany(
             "INSERT INTO sections (notice_id, position, path, ordinal, marker, heading, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (notice_id, position, s.path, s.ordinal, s.marker, s.heading, s.text)
                 for position, s in enumerate(notice.walk())
             ],
         )
-        self.db.conn.executemany(
+        self.conn.executemany(
             "INSERT INTO attachments (notice_id, position, name) VALUES (?, ?, ?)",
             [(notice_id, position, name) for position, name in enumerate(notice.attachments)],
         )
@@ -160,19 +169,19 @@ class NoticeStore:
     # Reading
 
     def count(self) -> int:
-        return self.db["notices"].count
+        return self.conn.query("SELECT count(*) AS n FROM notices")[0]["n"]
 
     def revision(self) -> int:
         """Moves on with every write to the notices (a trigger counts them), even several in one
         second: a key for caches built from the store, such as the menu."""
-        return self.db.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0]
+        return self.conn.query("SELECT n FROM store_revision WHERE id = 1")[0]["n"]
 
     def latest(self, limit: int | None = None, offset: int = 0, withdrawn: bool = False) -> list[Notice]:
         """Newest first (publication date, else signing date), with their sections; withdrawn
         notices only when asked for (staff listings)."""
         paging = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         where = "" if withdrawn else f"WHERE {_LISTED}"
-        rows = self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {where} {_NEWEST_FIRST} {paging}")
+        rows = self.conn.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {where} {_NEWEST_FIRST} {paging}")
         return self._with_children([self._notice(row) for row in rows])
 
     def set_withdrawn(self, notice_id: int, withdrawn: bool) -> Notice:
@@ -180,7 +189,7 @@ class NoticeStore:
         _check_id(notice_id)
         with self._writing():
             moment = datetime.now(UTC).isoformat(timespec="seconds") if withdrawn else None
-            cursor = self.db.conn.execute("UPDATE notices SET withdrawn_at = ? WHERE id = ?", [moment, notice_id])
+            cursor = self.conn.execute("UPDATE notices SET withdrawn_at = ? WHERE id = ?", [moment, notice_id])
         if cursor.rowcount == 0:
             raise NoticeNotFound(notice_id)
         return self.get(notice_id)
@@ -192,14 +201,14 @@ class NoticeStore:
         if not title or len(title) > 64:
             raise ValueError("a spoken title is 1 to 64 characters")
         with self._writing():
-            cursor = self.db.conn.execute("UPDATE notices SET spoken_title = ? WHERE id = ?", [title, notice_id])
+            cursor = self.conn.execute("UPDATE notices SET spoken_title = ? WHERE id = ?", [title, notice_id])
         if cursor.rowcount == 0:
             raise NoticeNotFound(notice_id)
         return self.get(notice_id)
 
     def get(self, notice_id: int) -> Notice:
         _check_id(notice_id)
-        rows = list(self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))
+        rows = list(self.conn.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))
         if not rows:
             raise NoticeNotFound(notice_id)
         return self._with_children([self._notice(rows[0])])[0]
@@ -210,30 +219,32 @@ class NoticeStore:
         terms = list(dict.fromkeys(t for t in query.split() if t))[:MAX_SEARCH_TERMS]
         if not terms:
             return []
-        if all(len(t) >= 3 for t in terms):
+        if all(len(t) >= 3 for t in terms) and self.conn.dialect == "sqlite":
             match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
-            rows = self.db.execute(
-                f"SELECT rowid, -bm25(notices_fts, {_TITLE_WEIGHT}, {_TITLE_WEIGHT}, 1) AS score "
+            rows = self.conn.query(
+                f"SELECT rowid AS id, -bm25(notices_fts, {_TITLE_WEIGHT}, {_TITLE_WEIGHT}, 1) AS score "
                 f"FROM notices_fts WHERE notices_fts MATCH ? AND rowid IN (SELECT id FROM notices WHERE {_LISTED}) "
                 "ORDER BY score DESC LIMIT ?",
                 [match, limit],
-            ).fetchall()
+            )
         else:
+            # PostgreSQL (pg_trgm indexes search_text) and short words: occurrences counted
             score, params = _substring_score(terms)
-            where = " AND ".join(["instr(search_text, ?) > 0" for _ in terms] + [_LISTED])
-            rows = self.db.execute(
+            contains = "strpos(search_text, ?) > 0" if self.conn.dialect == "postgresql" else "instr(search_text, ?) > 0"
+            where = " AND ".join([contains for _ in terms] + [_LISTED])
+            rows = self.conn.query(
                 f"SELECT id, {score} AS score FROM notices WHERE {where} "
                 "ORDER BY score DESC, sort_date DESC LIMIT ?",
                 [*params, *terms, limit],
-            ).fetchall()
+            )
         if not rows:
             return []
         marks = ", ".join("?" for _ in rows)
         found = self._with_children(
-            [self._notice(r) for r in self.db.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id IN ({marks})", [r[0] for r in rows])]
+            [self._notice(r) for r in self.conn.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id IN ({marks})", [r["id"] for r in rows])]
         )
         by_id = {n.id: n for n in found}
-        return [SearchHit(by_id[notice_id], float(score)) for notice_id, score in rows]
+        return [SearchHit(by_id[r["id"]], float(r["score"])) for r in rows]
 
     def _notice(self, row: dict) -> Notice:
         day = lambda s: date.fromisoformat(s) if s else None  # noqa: E731
@@ -258,7 +269,7 @@ class NoticeStore:
         by_id = {n.id: n for n in notices}
         marks = ", ".join("?" for _ in by_id)
         nodes: dict[tuple[int, str], Section] = {}
-        for row in self.db.query(
+        for row in self.conn.query(
             f"SELECT * FROM sections WHERE notice_id IN ({marks}) ORDER BY notice_id, position", list(by_id)
         ):
             section = Section(row["path"], row["ordinal"], row["marker"], row["heading"], row["text"])
@@ -268,7 +279,7 @@ class NoticeStore:
                 nodes[(row["notice_id"], parent_path)].children.append(section)
             else:
                 by_id[row["notice_id"]].sections.append(section)
-        for row in self.db.query(
+        for row in self.conn.query(
             f"SELECT notice_id, name FROM attachments WHERE notice_id IN ({marks}) ORDER BY notice_id, position",
             list(by_id),
         ):

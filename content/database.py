@@ -1,0 +1,107 @@
+"""One interface over the two databases a store can live in: SQLite in the data folder (the
+default, for one hall) and PostgreSQL (TINGWEN_DATABASE_URL, for several servers sharing one
+store). The stores write their SQL once, with `?` placeholders and standard SQL (RETURNING,
+ON CONFLICT); what differs (placeholders, the write lock, schema versions) is decided here."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
+
+
+class Connection:
+    """A connection with the few operations the stores use."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def writing(self, lock: str) -> Iterator[None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresConnection(Connection):
+    """psycopg 3, autocommit outside `writing`; a write transaction takes a transaction-level
+    advisory lock named by `lock`, so writers of one store queue up as SQLite's do."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, busy_seconds: float = 5.0):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self._psycopg = psycopg
+        self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        self.conn.execute(f"SET lock_timeout = '{int(busy_seconds * 1000)}ms'")
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()):
+        return self.conn.execute(self._sql(sql), list(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(self._sql(sql), [list(r) for r in rows])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        return self.conn.execute(self._sql(sql), list(params)).fetchall()
+
+    @contextlib.contextmanager
+    def writing(self, lock: str) -> Iterator[None]:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [lock])
+            yield
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class SqliteConnection(Connection):
+    """A sqlite3 connection (the sqlite-utils Database's), rows as dicts."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()):
+        return self.conn.execute(sql, list(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        cursor = self.conn.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    @contextlib.contextmanager
+    def writing(self, lock: str) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
