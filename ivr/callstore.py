@@ -21,7 +21,8 @@ from sqlite_utils import Database
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.errors import StoreUnreadable
-from content.migrations import open_database
+from content.database import Connection, SqliteConnection, is_postgres
+from content.migrations import open_database, open_postgres
 from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
@@ -66,6 +67,21 @@ def _v3_reading_batches(db: Database) -> None:
 
 
 MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches]
+# PostgreSQL, step for step; and the settings every server shares (the caller salt).
+POSTGRES_MIGRATIONS = [
+    [
+        "CREATE TABLE calls (sid TEXT PRIMARY KEY, caller_hash TEXT, started_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+        "ended_at TEXT, status TEXT, duration_s INTEGER, state TEXT NOT NULL, turns INTEGER NOT NULL)",
+        "CREATE INDEX calls_updated_at ON calls (updated_at)",
+        "CREATE TABLE call_events (id BIGSERIAL PRIMARY KEY, sid TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, "
+        "notice_id BIGINT, path TEXT, detail TEXT)",
+        "CREATE INDEX call_events_sid ON call_events (sid)",
+        "CREATE INDEX call_events_kind_at ON call_events (kind, at)",
+        "CREATE TABLE shared_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
+    ["ALTER TABLE calls ADD COLUMN stream_token TEXT"],
+    ["ALTER TABLE calls ADD COLUMN reading TEXT"],
+]
 
 
 def _now() -> datetime:
@@ -98,21 +114,40 @@ class CallEvent:
 
 
 class CallStore:
-    def __init__(self, path: Path, salt: bytes, keep_days: int = 0):
-        """`keep_days`: calls older than this are purged with their events (0: kept for ever)."""
+    def __init__(self, path: Path | str, salt: bytes | None = None, keep_days: int = 0):
+        """`path`: the SQLite file, or a postgresql:// URL shared by several servers (whose
+        caller salt is then kept in the database, once for all of them). `keep_days`: calls
+        older than this are purged with their events (0: kept for ever)."""
         self.keep_days = keep_days
-        self.db = open_database(path, MIGRATIONS, name="the call log")
-        # With WAL this keeps every write atomic and survives a crash of the service; only a
-        # power cut can lose the last turns of a call's state, which a caller barely notices.
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.salt = salt
+        self.db: Database | None = None  # SQLite's sqlite-utils handle (tests and tools)
+        if is_postgres(str(path)):
+            self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the call log")
+            self.salt = self._shared_salt()
+        else:
+            self.db = open_database(Path(path), MIGRATIONS, name="the call log")
+            # With WAL this keeps every write atomic and survives a crash of the service; only a
+            # power cut can lose the last turns of a call's state, which a caller barely notices.
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.conn = SqliteConnection(self.db.conn)
+            self.salt = salt if salt is not None else secrets.token_bytes(32)
 
     @classmethod
     def open(cls, settings: IvrSettings) -> CallStore:
+        if is_postgres(str(settings.calls_db)):
+            return cls(settings.calls_db, None, settings.call_log_days)
         return cls(settings.calls_db, load_salt(settings.salt_file), settings.call_log_days)
 
+    def _shared_salt(self) -> bytes:
+        """The salt every server hashes callers' numbers with, made once by whichever is first."""
+        with self.conn.writing("caller salt"):
+            self.conn.execute(
+                "INSERT INTO shared_settings (name, value) VALUES ('caller_salt', ?) ON CONFLICT (name) DO NOTHING",
+                [secrets.token_hex(32)],
+            )
+            return bytes.fromhex(self.conn.query("SELECT value FROM shared_settings WHERE name = 'caller_salt'")[0]["value"])
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def caller_hash(self, number: str | None) -> str | None:
         if not number:
@@ -120,16 +155,17 @@ class CallStore:
         return hashlib.sha256(self.salt + number.encode("utf-8")).hexdigest()
 
     def get(self, sid: str) -> Call | None:
-        row = self.db.execute("SELECT sid, started_at, state, turns, ended_at, reading FROM calls WHERE sid = ?", [sid]).fetchone()
-        if row is None:
+        rows = self.conn.query("SELECT sid, started_at, state, turns, ended_at, reading FROM calls WHERE sid = ?", [sid])
+        if not rows:
             return None
-        return Call(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4] is not None, row[5])
+        row = rows[0]
+        return Call(row["sid"], datetime.fromisoformat(row["started_at"]), row["state"], row["turns"], row["ended_at"] is not None, row["reading"])
 
     def begin(self, sid: str, caller: str | None, state: str) -> Call:
         """Open a call (or reopen one Twilio asks about again), and expire stale ones."""
         now = _now()
-        with self.db.atomic():
-            self.db.conn.execute(
+        with self.conn.writing("calls"):
+            self.conn.execute(
                 "INSERT INTO calls (sid, caller_hash, started_at, updated_at, state, turns) VALUES (?, ?, ?, ?, ?, 0) "
                 "ON CONFLICT(sid) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
                 [sid, self.caller_hash(caller), _iso(now), _iso(now), state],
@@ -149,19 +185,19 @@ class CallStore:
     def purge(self, days: int, now: datetime | None = None) -> int:
         """Forget calls that began more than `days` ago, with their events; returns how many."""
         cutoff = _iso((now or _now()) - timedelta(days=days))
-        with self.db.atomic():
+        with self.conn.writing("calls"):
             old = "SELECT sid FROM calls WHERE started_at < ? AND ended_at IS NOT NULL"
-            self.db.conn.execute(f"DELETE FROM call_events WHERE sid IN ({old})", [cutoff])
-            self.db.conn.execute("DELETE FROM call_events WHERE at < ?", [cutoff])
-            removed = self.db.conn.execute("DELETE FROM calls WHERE started_at < ? AND ended_at IS NOT NULL", [cutoff]).rowcount
+            self.conn.execute(f"DELETE FROM call_events WHERE sid IN ({old})", [cutoff])
+            self.conn.execute("DELETE FROM call_events WHERE at < ?", [cutoff])
+            removed = self.conn.execute("DELETE FROM calls WHERE started_at < ? AND ended_at IS NOT NULL", [cutoff]).rowcount
         return removed
 
     def save(self, sid: str, state: str, events: list[CallEvent], reading: str | None = None) -> None:
         """The call's new menu state, the sentences now queued to play (if several), and what
         happened in this turn, together."""
         now = _now()
-        with self.db.atomic():
-            self.db.conn.execute(
+        with self.conn.writing("calls"):
+            self.conn.execute(
                 "UPDATE calls SET state = ?, reading = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?",
                 [state, reading, _iso(now), sid],
             )
@@ -169,13 +205,13 @@ class CallStore:
                 self._log(sid, now, event)
 
     def set_stream_token(self, sid: str, token: str) -> None:
-        with self.db.atomic():
-            self.db.conn.execute("UPDATE calls SET stream_token = ? WHERE sid = ?", [token, sid])
+        with self.conn.writing("calls"):
+            self.conn.execute("UPDATE calls SET stream_token = ? WHERE sid = ?", [token, sid])
 
     def take_stream_token(self, sid: str, token: str) -> bool:
         """True once for the right token: it is cleared as it is used."""
-        with self.db.atomic():
-            cursor = self.db.conn.execute(
+        with self.conn.writing("calls"):
+            cursor = self.conn.execute(
                 "UPDATE calls SET stream_token = NULL WHERE sid = ? AND stream_token = ? AND stream_token IS NOT NULL "
                 "AND ended_at IS NULL",
                 [sid, token],
@@ -185,8 +221,8 @@ class CallStore:
     def finish(self, sid: str, status: str, duration_s: int | None) -> bool:
         """Close the call record (Twilio's status callback); False if the call is unknown."""
         now = _now()
-        with self.db.atomic():
-            cursor = self.db.conn.execute(
+        with self.conn.writing("calls"):
+            cursor = self.conn.execute(
                 "UPDATE calls SET ended_at = coalesce(ended_at, ?), status = ?, duration_s = coalesce(?, duration_s), "
                 "updated_at = ?, stream_token = NULL WHERE sid = ?",
                 [_iso(now), status, duration_s, _iso(now), sid],
@@ -196,7 +232,7 @@ class CallStore:
         return bool(cursor.rowcount)
 
     def _log(self, sid: str, at: datetime, event: CallEvent) -> None:
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES (?, ?, ?, ?, ?, ?)",
             [sid, _iso(at), event.kind, event.notice_id, event.path, json.dumps(event.detail, ensure_ascii=False) if event.detail else None],
         )
@@ -204,7 +240,7 @@ class CallStore:
     def _expire(self, now: datetime) -> None:
         """Calls with no webhook for a long time were dropped without a status callback: close them."""
         cutoff = _iso(now - STALE_AFTER)
-        self.db.conn.execute(
+        self.conn.execute(
             "UPDATE calls SET ended_at = updated_at, status = 'expired' WHERE ended_at IS NULL AND updated_at < ?",
             [cutoff],
         )
@@ -212,7 +248,8 @@ class CallStore:
     # The staff summary
 
     def events(self, sid: str) -> list[tuple[str, int | None, str | None]]:
-        return [tuple(r) for r in self.db.execute("SELECT kind, notice_id, path FROM call_events WHERE sid = ? ORDER BY id", [sid])]
+        rows = self.conn.query("SELECT kind, notice_id, path FROM call_events WHERE sid = ? ORDER BY id", [sid])
+        return [(r["kind"], r["notice_id"], r["path"]) for r in rows]
 
     def summary(
         self,
@@ -227,14 +264,18 @@ class CallStore:
         titles = titles or {}
         zone = ZoneInfo(timezone)
         calls = {}
-        for sid, started, duration in self.db.execute("SELECT sid, started_at, duration_s FROM calls"):
-            day = datetime.fromisoformat(started).astimezone(zone).date()
+        for row in self.conn.query("SELECT sid, started_at, duration_s FROM calls"):
+            day = datetime.fromisoformat(row["started_at"]).astimezone(zone).date()
             if (since is None or day >= since) and (until is None or day <= until):
-                calls[sid] = (day.isoformat(), duration)
+                calls[row["sid"]] = (day.isoformat(), row["duration_s"])
         days = Counter(day for day, _ in calls.values())
         per_day = [{"day": day, "calls": days[day]} for day in sorted(days)]
         durations = [d for _, d in calls.values() if d is not None]
-        events = [row for row in self.db.execute("SELECT sid, kind, notice_id, path, detail FROM call_events") if row[0] in calls]
+        events = [
+            (r["sid"], r["kind"], r["notice_id"], r["path"], r["detail"])
+            for r in self.conn.query("SELECT sid, kind, notice_id, path, detail FROM call_events")
+            if r["sid"] in calls
+        ]
         listened = Counter(nid for nid, _ in {(nid, sid) for sid, kind, nid, _, _ in events if kind == "play"})
         parts = Counter((nid, path) for nid, path, _ in {(nid, path, sid) for sid, kind, nid, path, _ in events if kind == "play"})
         cancels = Counter((nid, path) for _, kind, nid, path, _ in events if kind == "cancel")
@@ -256,7 +297,8 @@ class CallStore:
 
     def listens(self) -> Counter:
         """How many calls played each notice, by notice id (for the staff's list)."""
-        return Counter(nid for (nid,) in self.db.execute("SELECT notice_id FROM call_events WHERE kind = 'play' GROUP BY notice_id, sid"))
+        rows = self.conn.query("SELECT notice_id FROM call_events WHERE kind = 'play' GROUP BY notice_id, sid")
+        return Counter(r["notice_id"] for r in rows)
 
 
 def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:

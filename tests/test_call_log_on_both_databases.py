@@ -1,0 +1,86 @@
+"""The call log behaves the same in SQLite and PostgreSQL: a call's life and its summary, a
+stream token used exactly once even when two servers try it at the same moment, a status
+callback and a webhook at once losing neither, and (PostgreSQL) one caller salt for all servers."""
+
+import threading
+
+import pytest
+
+from ivr.callstore import CallEvent, CallStore
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request, tmp_path):
+    return tmp_path / "calls.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_server")()
+
+
+def test_a_calls_life_and_its_summary(where):
+    store = CallStore(where, b"salt" * 8)
+    store.begin("CA1", "+8613800000000", "{}")
+    store.save("CA1", '{"mode": "top"}', [CallEvent("play", 4, "1"), CallEvent("cancel", 4, "1")])
+    assert store.finish("CA1", "completed", 42)
+    assert not store.finish("CAunknown", "completed", 1)
+    call = store.get("CA1")
+    assert call.ended and call.turns == 1 and call.state == '{"mode": "top"}'
+    summary = store.summary({4: "命令"}, "Asia/Shanghai")
+    assert summary["calls"] == 1 and summary["average_duration_s"] == 42
+    assert summary["most_listened"] == [{"notice_id": 4, "title": "命令", "calls": 1}]
+    assert summary["cancels"][0]["count"] == 1
+    assert [e[0] for e in store.events("CA1")] == ["start", "play", "cancel", "end"]
+    store.close()
+
+
+def test_a_stream_token_is_used_once_by_two_servers_at_once(where):
+    first = CallStore(where, b"s" * 32)
+    first.begin("CA2", None, "{}")
+    first.set_stream_token("CA2", "token")
+    first.close()
+    results, start = [], threading.Barrier(2)
+
+    def take():  # each "server" with its own connection, as each request has
+        store = CallStore(where, b"s" * 32)
+        start.wait()
+        results.append(store.take_stream_token("CA2", "token"))
+        store.close()
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(results) == [False, True]
+
+
+def test_a_status_callback_and_a_webhook_at_once_lose_nothing(where):
+    opened = CallStore(where, b"s" * 32)
+    opened.begin("CA3", None, "{}")
+    opened.close()
+    start = threading.Barrier(2)
+
+    def webhook():
+        store = CallStore(where, b"s" * 32)
+        start.wait()
+        for n in range(20):
+            store.save("CA3", f'{{"n": {n}}}', [CallEvent("key")])
+        store.close()
+
+    def status():
+        store = CallStore(where, b"s" * 32)
+        start.wait()
+        store.finish("CA3", "completed", 30)
+        store.close()
+
+    threads = [threading.Thread(target=webhook), threading.Thread(target=status)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    store = CallStore(where, b"s" * 32)
+    call = store.get("CA3")
+    assert call.turns == 20 and call.state == '{"n": 19}' and call.ended
+    assert [e[0] for e in store.events("CA3")].count("key") == 20
+    store.close()
+
+
+def test_postgres_keeps_one_caller_salt_for_every_server(postgres_server):
+    url = postgres_server()
+    first, second = CallStore(url), CallStore(url)
+    assert first.salt == second.salt and len(first.salt) == 32
+    assert first.caller_hash("+8613800000000") == second.caller_hash("+8613800000000")
+    first.close(), second.close()
