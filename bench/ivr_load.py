@@ -31,6 +31,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: bench.postgres_cluster beside it
 TOKEN = "bench-auth-token"
 FIXED_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/ivr/gather" numDigits="1">'
@@ -104,10 +105,11 @@ def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int
     return process
 
 
-def caller(number: int, port: int, until: float, think: float, results: Results) -> None:
+def caller(number: int, ports: list[int], public: str, until: float, think: float, results: Results) -> None:
+    """One simulated caller after another; with several ports (servers behind a load balancer),
+    each webhook of a call goes to the next server in turn."""
     validator = RequestValidator(TOKEN)
-    public = f"http://127.0.0.1:{port}"
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connections = {port: http.client.HTTPConnection("127.0.0.1", port, timeout=10) for port in ports}
     rng = random.Random(number)
     time.sleep(rng.uniform(0, think))  # calls do not all start in the same instant
     call = 0
@@ -115,9 +117,10 @@ def caller(number: int, port: int, until: float, think: float, results: Results)
         call += 1
         sid = f"CA{number:06d}{call:026d}"
         steps = [("/ivr/voice", None)] + [("/ivr/gather", key) for key in SCRIPTS[(number + call) % len(SCRIPTS)]]
-        for path, key in steps:
+        for step, (path, key) in enumerate(steps):
             if time.time() >= until:
                 return
+            port = ports[(number + step) % len(ports)]
             params = {"CallSid": sid, "From": f"+86138{number:08d}"}
             if key:
                 params["Digits"] = key
@@ -128,22 +131,22 @@ def caller(number: int, port: int, until: float, think: float, results: Results)
             }
             started = time.perf_counter()
             try:
-                connection.request("POST", path, body=body, headers=headers)
-                response = connection.getresponse()
+                connections[port].request("POST", path, body=body, headers=headers)
+                response = connections[port].getresponse()
                 payload = response.read()
                 ok = response.status == 200 and b"<Response>" in payload
                 results.add(time.perf_counter() - started if ok else None)
             except (OSError, http.client.HTTPException):
                 results.add(None)
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connections[port].close()
+                connections[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             time.sleep(think * rng.uniform(0.5, 1.5))
 
 
-def drive(port: int, calls: int, seconds: float, think: float) -> tuple[Results, float]:
+def drive(ports: list[int], public: str, calls: int, seconds: float, think: float) -> tuple[Results, float]:
     results = Results()
     until = time.time() + seconds
-    threads = [threading.Thread(target=caller, args=(n, port, until, think, results), daemon=True) for n in range(calls)]
+    threads = [threading.Thread(target=caller, args=(n, ports, public, until, think, results), daemon=True) for n in range(calls)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -210,7 +213,7 @@ def main() -> None:
               f"gunicorn {args.workers} workers x {args.threads} threads", flush=True)  # fmt: skip
         app = start_gunicorn("server:create_app()", port, env, args.workers, args.threads)
         try:
-            ours, ours_elapsed = drive(port, args.calls, args.seconds, args.think)
+            ours, ours_elapsed = drive([port], env["TINGWEN_PUBLIC_URL"], args.calls, args.seconds, args.think)
         finally:
             app.terminate()
             app.wait(timeout=30)
@@ -219,15 +222,52 @@ def main() -> None:
         minimal_port = free_port()
         minimal = start_gunicorn("bench.ivr_load:minimal_app", minimal_port, env, args.workers, args.threads)
         try:
-            base, base_elapsed = drive(minimal_port, args.calls, args.seconds, args.think)
+            base, base_elapsed = drive([minimal_port], f"http://127.0.0.1:{minimal_port}", args.calls, args.seconds, args.think)
         finally:
             minimal.terminate()
             minimal.wait(timeout=30)
 
+    shared, shared_elapsed = two_servers_on_postgres(args)
     print()
     base_p99 = report("minimal fixed-TwiML Flask", base, base_elapsed)
-    our_p99 = report("tingwen phone webhooks", ours, ours_elapsed)
+    our_p99 = report("tingwen, 1 server, SQLite", ours, ours_elapsed)
+    shared_p99 = report("tingwen, 2 servers, PgSQL", shared, shared_elapsed)
     print(f"p99 ratio tingwen / minimal: {our_p99 / base_p99:.2f}x   (target: p99 < 50 ms, zero errors)")
+    print(f"p99 ratio two servers on PostgreSQL / one on SQLite: {shared_p99 / our_p99:.2f}x  "
+          f"(every call's webhooks alternate between the two; each server has half the workers)")  # fmt: skip
+
+
+def two_servers_on_postgres(args) -> tuple[Results, float]:
+    """The same load on two servers sharing one PostgreSQL and one audio folder, each call's
+    webhooks alternating between them (as behind a load balancer)."""
+    from bench.postgres_cluster import Cluster
+
+    with tempfile.TemporaryDirectory() as folder:
+        cluster = Cluster(Path(folder) / "postgres").start()
+        servers = []
+        try:
+            public = "http://loadbalancer.invalid"
+            ports = [free_port(), free_port()]
+            shared = {"TINGWEN_DATABASE_URL": cluster.database(), "TINGWEN_AUDIO_DIR": str(Path(folder) / "audio")}
+            envs = [
+                os.environ | {"TINGWEN_DATA_DIR": str(Path(folder) / f"server-{n}"), "TWILIO_AUTH_TOKEN": TOKEN,
+                              "TINGWEN_PUBLIC_URL": public, **LINE_ONLY, **shared}
+                for n in range(2)
+            ]  # fmt: skip
+            for env in envs:
+                env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
+            prepare_data(envs[0])
+            workers = max(1, args.workers // 2)
+            servers = [start_gunicorn("server:create_app()", port, env, workers, args.threads) for port, env in zip(ports, envs)]
+            results, elapsed = drive(ports, public, args.calls, args.seconds, args.think)
+            for server in servers:
+                show_server_errors(server, results)
+            return results, elapsed
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+            cluster.stop()
 
 
 if __name__ == "__main__":

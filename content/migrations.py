@@ -194,6 +194,8 @@ def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds
         conn = PostgresConnection(url, busy_seconds)
     except Exception as error:  # psycopg.OperationalError: refused, no such database, bad password
         raise StoreUnreadable(re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url), name, str(error).strip()) from None
+    if (url, name, len(migrations)) in _migrated:  # every request opens a store: check once per process
+        return conn
     with conn.conn.transaction():
         conn.conn.execute("SELECT pg_advisory_xact_lock(hashtext('tingwen migrations'))")
         conn.conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
@@ -209,4 +211,8 @@ def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds
                 "ON CONFLICT (store) DO UPDATE SET version = excluded.version",
                 [name, number],
             )
+    _migrated.add((url, name, len(migrations)))
     return conn
+
+
+_migrated: set[tuple[str, str, int]] = set()

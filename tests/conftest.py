@@ -32,42 +32,13 @@ def corpus_notices(corpus_path: Path) -> list[Notice]:
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
-    """A throwaway PostgreSQL cluster from Debian's packages, for the whole run: initdb and
-    pg_ctl as the unprivileged `postgres` user (PostgreSQL refuses root, and CI runs as root),
-    listening on a socket folder only; stopped at the end. Yields a function that makes a fresh
-    empty database and returns its URL."""
-    import glob
-    import os
-    import pwd
-    import shutil
-    import subprocess
+    """A throwaway PostgreSQL cluster for the whole run (bench/postgres_cluster.py), stopped at
+    the end. Yields a function that makes a fresh empty database and returns its URL."""
+    from bench.postgres_cluster import Cluster
 
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    assert found, "PostgreSQL is needed (Debian's postgresql, in scripts/system-packages.txt)"
-    binaries = Path(found[-1]).parent
-    folder = tmp_path_factory.mktemp("postgres")
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        owner = pwd.getpwnam("postgres")
-        for path in (folder, *folder.parents):
-            if str(path) in ("/", "/tmp"):
-                break
-            os.chmod(path, os.stat(path).st_mode | 0o711)  # the postgres user walks in
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-    data, sockets = folder / "data", folder
-    run = lambda *args: subprocess.run([*as_postgres, *args], check=True, capture_output=True, text=True)  # noqa: E731
-    run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--encoding", "UTF8", "--locale", "C.UTF-8")
-    run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-o", f"-k {sockets} -c listen_addresses='' -p 5433", "start")
-    counter = iter(range(1_000_000))
-
-    def fresh_database() -> str:
-        name = f"tingwen_{next(counter)}"
-        run(str(binaries / "createdb"), "-h", str(sockets), "-p", "5433", "-U", "postgres", name)
-        return f"postgresql://postgres@/{name}?host={sockets}&port=5433"
-
-    yield fresh_database
-    subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+    cluster = Cluster(tmp_path_factory.mktemp("postgres")).start()
+    yield cluster.database
+    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
