@@ -228,14 +228,21 @@ class NoticeStore:
                 [match, limit],
             )
         else:
-            # PostgreSQL (pg_trgm indexes search_text) and short words: occurrences counted
+            # Short words (养老) everywhere, and every word in PostgreSQL: occurrences counted;
+            # there LIKE on 3+ characters uses the pg_trgm index on search_text.
             score, params = _substring_score(terms)
-            contains = "strpos(search_text, ?) > 0" if self.conn.dialect == "postgresql" else "instr(search_text, ?) > 0"
-            where = " AND ".join([contains for _ in terms] + [_LISTED])
+            wheres, values = [], []
+            for term in terms:
+                if self.conn.dialect == "postgresql" and len(term) >= 3:
+                    wheres.append("search_text LIKE ? ESCAPE '\\'")
+                    values.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+                else:
+                    wheres.append("strpos(search_text, ?) > 0" if self.conn.dialect == "postgresql" else "instr(search_text, ?) > 0")
+                    values.append(term)
             rows = self.conn.query(
-                f"SELECT id, {score} AS score FROM notices WHERE {where} "
+                f"SELECT id, {score} AS score FROM notices WHERE {' AND '.join(wheres + [_LISTED])} "
                 "ORDER BY score DESC, sort_date DESC LIMIT ?",
-                [*params, *terms, limit],
+                [*params, *values, limit],
             )
         if not rows:
             return []

@@ -42,3 +42,8 @@ def test_every_hit_contains_every_word(searchable):
 @pytest.mark.parametrize("query", ["量子计算", "火星", "", "   ", '"引号"'])
 def test_no_match_is_empty(searchable, query):
     assert searchable.search(query) == []
+
+
+@pytest.mark.parametrize("query", ["就业%", "%%%", "___", "就_", "\\\\就业", "100%的"])
+def test_wildcard_characters_are_plain_text(searchable, query):
+    assert searchable.search(query) == []
