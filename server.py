@@ -33,7 +33,7 @@ from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadab
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
-from content.database import is_postgres
+from content.database import close_pools, is_postgres
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.outline import outline, pad
 from content.store import NoticeStore
@@ -499,6 +499,7 @@ def _preflight(config: Config) -> None:
         if config.voice == "espeak":
             raise
         log.error("VOICE: %s; the %s voice speaks with no fallback behind it", error, config.voice)
+    close_pools()  # PostgreSQL connections are each worker's own, made after the fork
 
 
 class ProductionServer(BaseApplication):

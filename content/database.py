@@ -6,7 +6,9 @@ ON CONFLICT); what differs (placeholders, the write lock, schema versions) is de
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,19 +38,52 @@ class Connection:
         raise NotImplementedError
 
 
+_pools: dict[tuple[int, str], Any] = {}
+_pools_lock = threading.Lock()
+POOL_SIZE = 64  # connections a process keeps to one database (a worker's threads share them)
+
+
+def _pool(url: str):
+    """One psycopg_pool per database URL and process: every request borrows a connection
+    instead of opening one (which costs more than the request itself)."""
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    import psycopg
+
+    key = (os.getpid(), url)  # a forked worker never uses its parent's connections
+    with _pools_lock:
+        if key not in _pools:
+            psycopg.connect(url, connect_timeout=10).close()  # unreachable: the server's own reason
+            _pools[key] = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10},
+                timeout=30,
+                open=True,
+            )
+        return _pools[key]
+
+
+def close_pools() -> None:
+    """Close this process's pools (before gunicorn forks its workers from us)."""
+    with _pools_lock:
+        for key in [k for k in _pools if k[0] == os.getpid()]:
+            _pools.pop(key).close()
+
+
 class PostgresConnection(Connection):
-    """psycopg 3, autocommit outside `writing`; a write transaction takes a transaction-level
-    advisory lock named by `lock`, so writers of one store queue up as SQLite's do."""
+    """psycopg 3 (a connection borrowed from the process's pool), autocommit outside
+    `writing`; a write transaction takes a transaction-level advisory lock named by `lock`, so
+    writers of one store queue up as SQLite's do, waiting at most `busy_seconds`."""
 
     dialect = "postgresql"
 
     def __init__(self, url: str, busy_seconds: float = 5.0):
-        import psycopg
-        from psycopg.rows import dict_row
-
-        self._psycopg = psycopg
-        self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
-        self.conn.execute(f"SET lock_timeout = '{int(busy_seconds * 1000)}ms'")
+        self.pool = _pool(url)
+        self.busy_seconds = busy_seconds
+        self.conn = self.pool.getconn()
 
     @staticmethod
     def _sql(sql: str) -> str:
@@ -67,11 +102,14 @@ class PostgresConnection(Connection):
     @contextlib.contextmanager
     def writing(self, lock: str) -> Iterator[None]:
         with self.conn.transaction():
+            self.conn.execute(f"SET LOCAL lock_timeout = '{int(self.busy_seconds * 1000)}ms'")
             self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [lock])
             yield
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.pool.putconn(self.conn)
+            self.conn = None
 
 
 class SqliteConnection(Connection):

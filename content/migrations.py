@@ -192,7 +192,7 @@ def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds
 
     try:
         conn = PostgresConnection(url, busy_seconds)
-    except Exception as error:  # psycopg.OperationalError: refused, no such database, bad password
+    except Exception as error:  # refused, no such database, bad password (the pool times out)
         raise StoreUnreadable(re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url), name, str(error).strip()) from None
     if (url, name, len(migrations)) in _migrated:  # every request opens a store: check once per process
         return conn
