@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -19,23 +19,20 @@ def is_postgres(url: str | None) -> bool:
     return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
 
 
-class Connection:
-    """A connection with the few operations the stores use."""
+class Connection(Protocol):
+    """What the stores use of a connection, whichever the database."""
 
     dialect: str
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-        raise NotImplementedError
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    @contextlib.contextmanager
-    def writing(self, lock: str) -> Iterator[None]:
-        raise NotImplementedError
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    def writing(self, lock: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
 
 
 _pools: dict[tuple[int, str], Any] = {}
@@ -73,7 +70,7 @@ def close_pools() -> None:
             _pools.pop(key).close()
 
 
-class PostgresConnection(Connection):
+class PostgresConnection:
     """psycopg 3 (a connection borrowed from the process's pool), autocommit outside
     `writing`; a write transaction takes a transaction-level advisory lock named by `lock`, so
     writers of one store queue up as SQLite's do, waiting at most `busy_seconds`."""
@@ -111,8 +108,12 @@ class PostgresConnection(Connection):
             self.pool.putconn(self.conn)
             self.conn = None
 
+    def __del__(self) -> None:  # a store a failing request never closed gives its connection back
+        with contextlib.suppress(Exception):
+            self.close()
 
-class SqliteConnection(Connection):
+
+class SqliteConnection:
     """A sqlite3 connection (the sqlite-utils Database's), rows as dicts."""
 
     dialect = "sqlite"
