@@ -423,8 +423,9 @@ class Speaker:
                 continue
             try:
                 self._made(planned.recipe, planned.format)
-            except Exception:
-                log.exception("could not render %r ahead; it will be tried again when fetched", planned.recipe.text[:40])
+            except Exception as error:  # a file system or engine fault (or the process exiting): said, not a traceback
+                level = logging.DEBUG if exiting() else logging.ERROR
+                log.log(level, "could not render %r ahead (%s); it will be tried again when fetched", planned.recipe.text[:40], error)
             finally:
                 self._ahead.task_done()
 

@@ -30,7 +30,7 @@ def test_a_backup_while_calls_come_in_is_consistent_and_restores(tmp_path):
     data = tmp_path / "data"
     app = phone_app(data)
     (data / "tingwen.toml").write_text('speech_rate = "130"\n')
-    (data / "pronunciations.txt").write_text("查干 cha2 gan1\n")
+    (data / "pronunciations.txt").write_text("银行 yin2 hang2\n")  # as built in: pypinyin's dictionary is per process
     stop = threading.Event()
 
     def calls():
