@@ -9,7 +9,6 @@ import errno
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import sqlite3
@@ -33,7 +32,7 @@ from content.errors import IngestError, NoticeNotFound, StoreBusy, StoreUnreadab
 from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
-from content.database import close_pools, is_postgres
+from content.database import close_pools, is_postgres, shown
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.outline import outline, pad
 from content.store import NoticeStore
@@ -370,11 +369,6 @@ def _secret(path: Path) -> str:
     return key
 
 
-def _shown(where: Path | str) -> str:
-    """A database's place for messages: a URL without its password."""
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(where))
-
-
 def _fault(error: Exception):
     """Outside the front ends (which answer their own listeners): a refusal keeps its status,
     anything else is logged and answered 503 as JSON, never a 500."""
@@ -395,7 +389,7 @@ def _health(app: Flask):
         with NoticeStore(config.db_path) as store:
             checks["notices"] = store.count()
     except Exception as error:  # the store itself is what is being checked
-        problems.append(f"store {_shown(config.db_path)}: {error}")
+        problems.append(f"store {shown(config.db_path)}: {error}")
     checks["voice"] = speaker.engine.name
     checks["voice_wanted"] = config.voice
     if not speaker.can_speak():
@@ -763,7 +757,7 @@ def backup_command(ctx: click.Context, destination: Path) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"backed up {', '.join(manifest['files'])} to {destination}")
     if config.database_url:
-        click.echo(f"the notices, calls and staff accounts are in PostgreSQL ({_shown(config.database_url)}): back them up with pg_dump")
+        click.echo(f"the notices, calls and staff accounts are in PostgreSQL ({shown(config.database_url)}): back them up with pg_dump")
 
 
 @cli.command(name="restore-backup")

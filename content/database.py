@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,11 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 def is_postgres(url: str | None) -> bool:
     return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
+
+
+def shown(where: object) -> str:
+    """A database's place for messages and logs: a URL without its password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(where))
 
 
 class Connection(Protocol):

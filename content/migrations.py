@@ -7,7 +7,6 @@ one that has shipped.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -188,12 +187,12 @@ def is_busy(error: Exception) -> bool:
 def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds: float = 5.0):
     """A PostgreSQL connection migrated to the newest of `migrations` (each store keeps its
     version under its own name in schema_versions; one process migrates, the others wait)."""
-    from content.database import PostgresConnection
+    from content.database import PostgresConnection, shown
 
     try:
         conn = PostgresConnection(url, busy_seconds)
     except Exception as error:  # refused, no such database, bad password (the pool times out)
-        raise StoreUnreadable(re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url), name, str(error).strip()) from None
+        raise StoreUnreadable(shown(url), name, str(error).strip()) from None
     if (url, name, len(migrations)) in _migrated:  # every request opens a store: check once per process
         return conn
     with conn.conn.transaction():

@@ -8,14 +8,13 @@ it was. WAL mode lets the phone line and kiosk keep reading while staff load not
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 
-from content.database import Connection, SqliteConnection, is_postgres
+from content.database import Connection, SqliteConnection, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
 from content.migrations import POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres, schema_version
 from content.model import Notice, Section
@@ -67,7 +66,7 @@ class NoticeStore:
     @property
     def location(self) -> str:
         """Where the store is, for messages (a URL without its password)."""
-        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(self.path))
+        return shown(self.path)
 
     def close(self) -> None:
         self.conn.close()

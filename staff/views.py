@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from werkzeug.exceptions import HTTPException
 
 from content.errors import IngestError, NoticeNotFound
-from content.reading import section_label, segments
+from content.reading import find_section, section_label, segments
 from content.store import NoticeStore
 from content.structure import split_sentences
 from speech.normalize import normalize
@@ -80,6 +80,13 @@ def _call_log():
 
 def _speaker() -> Speaker:
     return current_app.extensions["tingwen.speaker"]
+
+
+def _render_soon() -> None:
+    """Ask the background prerender for a pass now (it makes only what is not cached)."""
+    prerender = current_app.extensions.get("tingwen.prerender")
+    if prerender is not None:
+        prerender.poke()
 
 
 def _record(action: str, **detail) -> None:
@@ -162,41 +169,43 @@ def _shown_error(error: IngestError, folder: Path) -> str:
     return f"{where}：{error.problem}"
 
 
-@blueprint.get("/drafts/<draft_id>")
-def preview(draft_id: str):
+def _parsed(draft_id: str):
+    """The draft and its notices; or, when a file cannot be read, the preview page naming it."""
     draft = _draft(draft_id)
     try:
-        notices = draft.parse()
+        return draft, draft.parse(), None
     except IngestError as error:
-        return render_template("staff/preview.html", draft=draft, notices=[], problem=_shown_error(error, draft.folder)), 400
+        page = render_template("staff/preview.html", draft=draft, notices=[], problem=_shown_error(error, draft.folder))
+        return draft, [], (page, 400)
+
+
+@blueprint.get("/drafts/<draft_id>")
+def preview(draft_id: str):
+    draft, notices, refused = _parsed(draft_id)
+    if refused:
+        return refused
     readings = [
-        [(segment, section_label_for(notice, segment.path), [(s, normalize(s)) for s in segment.sentences]) for segment in segments(notice)]
+        [(segment, _part_label(notice, segment.path), [(s, normalize(s)) for s in segment.sentences]) for segment in segments(notice)]
         for notice in notices
     ]
     return render_template("staff/preview.html", draft=draft, notices=list(zip(notices, readings)), problem=None)
 
 
-def section_label_for(notice, path: str) -> str:
-    if not path:
-        return "正文"
-    section = next((s for s in notice.walk() if s.path == path), None)
-    return section_label(section) if section else path
+def _part_label(notice, path: str) -> str:
+    section = find_section(notice, path) if path else None
+    return section_label(section) if section else "正文"
 
 
 @blueprint.post("/drafts/<draft_id>/publish")
 def publish(draft_id: str):
-    draft = _draft(draft_id)
-    try:
-        notices = draft.parse()
-    except IngestError as error:
-        return render_template("staff/preview.html", draft=draft, notices=[], problem=_shown_error(error, draft.folder)), 400
+    draft, notices, refused = _parsed(draft_id)
+    if refused:
+        return refused
     with _notices() as store:
         saved = store.save(notices)
     _drafts().discard(draft)
     _record("publish", notices=[n.id for n in notices], titles=[n.spoken_title for n in notices])
-    prerender = current_app.extensions.get("tingwen.prerender")
-    if prerender is not None:
-        prerender.poke()  # render the new notices' audio now, in the background
+    _render_soon()  # the new notices' audio, in the background
     flash(f"已发布 {saved.total} 条通知（新增 {saved.added}，更新 {saved.updated}，未变 {saved.unchanged}）。")
     return redirect(url_for("staff.index"))
 
@@ -290,9 +299,7 @@ def pronunciations():
         else:
             _record("pronunciation", word=word, pinyin=pinyin)
             _speaker().refresh_pronunciations()
-            prerender = current_app.extensions.get("tingwen.prerender")
-            if prerender is not None:
-                prerender.poke()  # makes only the audio whose words changed: the rest keeps its name
+            _render_soon()  # only the audio whose words changed: the rest keeps its name
             flash(f"已保存：{word} 读作 {pinyin}。含有这个词的语音将重新生成。")
             return redirect(url_for("staff.pronunciations", q=word))
     query = request.args.get("q", "").strip()
