@@ -14,7 +14,8 @@ import shutil
 import sqlite3
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,7 +38,9 @@ from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_fo
 from content.outline import outline, pad
 from content.store import NoticeStore
 from content.titles import load_abbreviations
+from ivr.bulletin import BulletinRun, BulletinSettings, TwilioDialer
 from ivr.callstore import CallStore
+from ivr.subscribers import dialable, masked_number, open_subscribers
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from speech.cache import DEFAULT_MAX_BYTES, AudioCache
 from speech.engine import DEFAULT_RATE, EngineUnavailable, VoiceSettings, check_voice
@@ -56,6 +59,8 @@ CALLS_DB_FILE = "calls.sqlite3"  # the phone line's call state and log
 SALT_FILE = "caller-salt"  # hashes callers' numbers; without it old and new calls cannot be matched
 STAFF_DB_FILE = "staff.sqlite3"  # staff accounts and the audit log
 STAFF_SECRET_FILE = "staff-secret"  # signs the staff console's session cookies
+SUBSCRIBERS_DB_FILE = "subscribers.sqlite3"  # the daily phone bulletin's subscribers and calls
+SUBSCRIBER_KEY_FILE = "subscriber-key"  # seals subscribers' numbers; without it they cannot be called
 ABBREVIATIONS_FILE = "abbreviations.txt"  # the hall's own title abbreviations
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # the hall's own pronunciations
 log = logging.getLogger("tingwen")
@@ -97,6 +102,14 @@ class Config:
     call_log_days: int = 365  # the call log keeps this many days (0: for ever)
     timezone: str = "Asia/Shanghai"  # the hall's days, for the staff summary
     staff_idle_minutes: int = 30  # a staff console session ends after this long without a request
+    twilio_account_sid: str | None = None  # the daily bulletin's outbound calls (Twilio's REST API)
+    twilio_api_url: str = "https://api.twilio.com"
+    bulletin_from: str | None = None  # our Twilio number; set, the phone menu offers the bulletin (key 8)
+    bulletin_window: str = "09:00-20:00"  # when subscribers may be called, in TINGWEN_TIMEZONE
+    bulletin_calls_per_minute: int = 10
+    bulletin_attempts: int = 3  # calls a day to a number that is busy or does not answer
+    bulletin_retry_minutes: int = 60  # between them
+    bulletin_pause_days: int = 3  # days in a row without an answer before a number is paused
 
     @property
     def db_path(self) -> Path | str:
@@ -127,6 +140,31 @@ class Config:
         """The one menu's settings, for the front ends, prerender, `models check` and `listen`."""
         vocabulary = load_vocabulary(Path(self.commands_file) if self.commands_file else None)
         return MenuSettings(max_misses=self.max_misses, vocabulary=vocabulary, notices=self.menu_notices)
+
+    @cached_property
+    def phone_menu(self) -> MenuSettings:
+        """The phone's menu: the one menu, with the daily bulletin on key 8 when it is set up."""
+        return replace(self.menu, subscription=bool(self.bulletin_from))
+
+    @property
+    def subscribers_db(self) -> Path | str:
+        return self.database_url or self.data_dir / SUBSCRIBERS_DB_FILE
+
+    @property
+    def bulletin(self) -> BulletinSettings:
+        return BulletinSettings(
+            public_url=self.public_url,
+            from_number=self.bulletin_from or "",
+            account_sid=self.twilio_account_sid or "",
+            auth_token=self.twilio_auth_token or "",
+            api_url=self.twilio_api_url,
+            timezone=self.timezone,
+            window=self.bulletin_window,
+            calls_per_minute=self.bulletin_calls_per_minute,
+            attempts_per_day=self.bulletin_attempts,
+            retry_minutes=self.bulletin_retry_minutes,
+            pause_after_days=self.bulletin_pause_days,
+        )
 
     @property
     def staff_db(self) -> Path | str:
@@ -159,6 +197,10 @@ class Config:
             phone_mode=self.phone_mode,
             reading_batch=max(1, self.reading_batch),
             call_log_days=self.call_log_days,
+            subscribers_db=self.subscribers_db if self.bulletin_from else None,
+            subscriber_key=self.data_dir / SUBSCRIBER_KEY_FILE,
+            bulletin_attempts=self.bulletin_attempts,
+            bulletin_pause_days=self.bulletin_pause_days,
         )
 
     @classmethod
@@ -186,6 +228,8 @@ class Config:
             ZoneInfo(values.get("timezone", "UTC"))
         except (ZoneInfoNotFoundError, ValueError):
             raise click.UsageError(f"TINGWEN_TIMEZONE={values['timezone']!r}: not a time zone (e.g. Asia/Shanghai)") from None
+        if values.get("bulletin_from") and dialable(values["bulletin_from"]) is None:
+            raise click.UsageError(f"TINGWEN_BULLETIN_FROM={values['bulletin_from']!r}: our Twilio number in E.164 form, e.g. +8610XXXXXXXX")
         if values.get("phone_mode", "gather") not in ("gather", "stream"):
             raise click.UsageError(f"TINGWEN_PHONE_MODE={values['phone_mode']!r}: use gather or stream")
         return cls(data_dir=folder, **values)
@@ -222,6 +266,14 @@ _SETTINGS = {
     "call_log_days": "TINGWEN_CALL_LOG_DAYS",
     "timezone": "TINGWEN_TIMEZONE",
     "staff_idle_minutes": "TINGWEN_STAFF_IDLE_MINUTES",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_api_url": "TINGWEN_TWILIO_API_URL",
+    "bulletin_from": "TINGWEN_BULLETIN_FROM",
+    "bulletin_window": "TINGWEN_BULLETIN_WINDOW",
+    "bulletin_calls_per_minute": "TINGWEN_BULLETIN_CALLS_PER_MINUTE",
+    "bulletin_attempts": "TINGWEN_BULLETIN_ATTEMPTS",
+    "bulletin_retry_minutes": "TINGWEN_BULLETIN_RETRY_MINUTES",
+    "bulletin_pause_days": "TINGWEN_BULLETIN_PAUSE_DAYS",
 }
 
 
@@ -264,13 +316,21 @@ def build_speaker(config: Config, rate: int | None = None, voice: str | None = N
     return Speaker(cache, settings, engine=choice.engine, pronunciations=config.pronunciations, fallback=choice.fallback)
 
 
+def listener_texts(config: Config, store: NoticeStore) -> list[str]:
+    """Everything a listener can hear, prompts first: the phone's menu (with the bulletin when it
+    is set up), the kiosk's where it differs, then every sentence of the latest notices."""
+    phone = spoken_texts(menu_for(store, config.phone_menu))
+    kiosk = menu_for(store, config.menu).prompt_texts() if config.phone_menu.subscription else []
+    return list(dict.fromkeys(phone + kiosk))
+
+
 def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
     """Render the menu prompts, then the latest notices in menu order, in the background; again
     whenever the store changes (an ingest from the command line, another server)."""
 
     def texts() -> list[str]:
         with NoticeStore(config.db_path) as store:
-            return spoken_texts(menu_for(store, config.menu))
+            return listener_texts(config, store)
 
     def revision():
         with NoticeStore(config.db_path) as store:
@@ -311,6 +371,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["tingwen.speaker"] = speaker
     app.config["TINGWEN_IVR"] = config.ivr
     app.config["TINGWEN_MENU"] = config.menu
+    app.config["TINGWEN_PHONE_MENU"] = config.phone_menu
     app.config["TINGWEN_VOCABULARY"] = config.menu.vocabulary
     app.config["TINGWEN_KIOSK"] = {
         "idle_seconds": config.kiosk_idle_seconds,
@@ -318,6 +379,8 @@ def create_app(config: Config | None = None) -> Flask:
         "gather_seconds": config.gather_timeout,
     }
     CallStore.open(config.ivr).close()  # create or migrate it now
+    if config.bulletin_from:
+        _subscribers(config).close()  # create or migrate it, and check the key, now
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
@@ -483,6 +546,8 @@ def _preflight(config: Config) -> None:
             log.info("empty store: loaded %d bundled notices", loaded.added)
     CallStore.open(config.ivr).close()
     StaffStore(config.staff_db).close()
+    if config.bulletin_from:
+        _subscribers(config).close()
     try:
         load_dictionary(config.pronunciations)
     except ValueError as error:  # names the file and line
@@ -702,7 +767,7 @@ def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
     speaker = _speaker(ctx)
     chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
     with _store(ctx) as store:
-        texts = spoken_texts(menu_for(store, ctx.obj.menu))
+        texts = listener_texts(ctx.obj, store)
     with click.progressbar(length=len(texts), label="rendering", file=sys.stderr) as bar:
         rendered = render_all(speaker, texts, chosen, progress=lambda i: bar.update(i - bar.pos))
     click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
@@ -778,8 +843,8 @@ def restore_backup_command(ctx: click.Context, source: Path, yes: bool) -> None:
     click.echo(f"restored the backup of {manifest['made_at']}; the replaced files are in {kept}")
 
 
-BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE]
-BACKED_UP_FILES = [SALT_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
+BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE]
+BACKED_UP_FILES = [SALT_FILE, SUBSCRIBER_KEY_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
 
 
 @cli.group(name="staff")
@@ -973,6 +1038,91 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
     intent = choices.get(heard.phrase)
     what = f"{intent.kind.value}{'' if intent.number is None else ' ' + str(intent.number)}" if intent else heard.phrase
     click.echo(f"{heard.phrase} → {what} (confidence {heard.confidence:.2f}{', confirm' if heard.confirm else ''})")
+
+
+# The daily bulletin
+
+
+def _subscribers(config: Config):
+    return open_subscribers(config.subscribers_db, config.data_dir / SUBSCRIBER_KEY_FILE)
+
+
+def _hall_day(config: Config) -> str:
+    return datetime.now(UTC).astimezone(ZoneInfo(config.timezone)).date().isoformat()
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
+@click.pass_context
+def subscribers(ctx: click.Context, as_json: bool) -> None:
+    """How many numbers get the daily phone bulletin, how many are paused, today's calls."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config: Config = ctx.obj
+    with _subscribers(config) as store:
+        counts = store.counts(_hall_day(config))
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    click.echo(
+        f"{counts['subscribers']} subscriber(s): {counts['active']} active, {counts['paused']} paused "
+        f"(no answer for {config.bulletin_pause_days} days in a row)"
+    )
+    click.echo(
+        f"today ({_hall_day(config)}): {counts['calls_today']} call(s), {counts['heard_today']} heard, "
+        f"{counts['unanswered_today']} busy or unanswered"
+    )
+    if not config.bulletin_from:
+        click.echo("the bulletin is off: set TINGWEN_BULLETIN_FROM (our Twilio number) to offer it on key 8 and call")
+
+
+def _number_argument(number: str) -> str:
+    found = dialable(number)
+    if found is None:
+        raise click.BadParameter(f"{number!r} is not a phone number in E.164 form (+8613800000000)")
+    return found
+
+
+@subscribers.command(name="remove")
+@click.argument("number")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, number: str) -> None:
+    """Take NUMBER off the daily bulletin (with its call history)."""
+    number = _number_argument(number)
+    with _subscribers(ctx.obj) as store:
+        if not store.unsubscribe(number):
+            raise click.ClickException(f"{masked_number(number)} does not get the daily bulletin")
+    click.echo(f"removed {masked_number(number)}: no more bulletin calls")
+
+
+@subscribers.command(name="resume")
+@click.argument("number")
+@click.pass_context
+def subscribers_resume(ctx: click.Context, number: str) -> None:
+    """Call a paused NUMBER again (it stopped answering for several days)."""
+    number = _number_argument(number)
+    with _subscribers(ctx.obj) as store:
+        if not store.resume(number):
+            raise click.ClickException(f"{masked_number(number)} does not get the daily bulletin")
+    click.echo(f"{masked_number(number)} will be called again")
+
+
+@cli.command()
+@click.pass_context
+def bulletin(ctx: click.Context) -> None:
+    """Call the subscribers who have new notices, once a day, inside TINGWEN_BULLETIN_WINDOW
+    (run it from a timer every quarter of an hour; a run outside the window calls nobody)."""
+    config: Config = ctx.obj
+    settings = config.bulletin
+    problems = settings.problems()
+    if problems:
+        raise click.UsageError("the bulletin cannot run: " + "; ".join(problems))
+    with _subscribers(config) as store, NoticeStore(config.db_path, busy_seconds=config.busy_seconds) as notices:
+        report = BulletinRun(store, notices.published_since, TwilioDialer(settings), settings).run()
+    for line in report.lines():
+        click.echo(line)
+    if report.stopped:
+        raise click.ClickException(report.stopped)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 _COMMANDS = ("cancel", "repeat", "help", "next", "next_part", "continue", "previous", "read_all", "yes", "no")
+_OPTIONAL = ("subscribe", "unsubscribe")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Vocabulary:
     yes: tuple[str, ...]
     no: tuple[str, ...]
     subjects: bool = True
+    subscribe: tuple[str, ...] = ()  # the phone's daily bulletin (key 8 on its top menu)
+    unsubscribe: tuple[str, ...] = ()
 
     def number(self, n: int) -> tuple[str, ...]:
         return self.numbers.get(n, ())
@@ -47,6 +50,11 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as error:
         raise ValueError(f"{source}: not a valid command vocabulary ({error})") from None
     words["continue_"] = words.pop("continue")
+    try:  # optional: a vocabulary without them offers the bulletin by key only
+        for name in _OPTIONAL:
+            words[name] = tuple(str(w) for w in commands.get(name, ()))
+    except TypeError as error:
+        raise ValueError(f"{source}: not a valid command vocabulary ({error})") from None
     return Vocabulary(numbers=numbers, subjects=bool(data.get("options", {}).get("subjects", True)), **words)
 
 

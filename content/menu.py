@@ -32,6 +32,8 @@ from content.reading import (
 
 PAGE_SIZE = 8  # keys 1–8 choose; 9 reads everything
 READ_ALL_KEY = "9"
+BULLETIN_NOTICES = 5  # new notices whose titles and gists one daily bulletin call reads
+SUBSCRIBE_KEY = "8"  # on the phone's top menu: the daily bulletin, on or off (its pages hold 7 notices)
 DEFAULT_MAX_MISSES = 3
 
 
@@ -55,6 +57,8 @@ class IntentKind(StrEnum):
     HELP = "help"
     YES = "yes"  # confirming an easily misheard choice (第四条/第十条)
     NO = "no"
+    SUBSCRIBE = "subscribe"  # the daily bulletin by phone (订阅每日播报)
+    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -143,13 +147,23 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Subscribe:
+    """Put the caller's number on the daily bulletin (`on`) or take it off; the front end that
+    knows the number does it, and says `failed` instead of the confirmation if it cannot."""
+
+    on: bool
+    failed: str = ""  # said instead of the confirmation when the list cannot be written
+    no_number: str = ""  # said instead when the caller's number is withheld
+
+
+@dataclass(frozen=True)
 class End:
     """Goodbye said: the phone hangs up, the kiosk returns to its welcome screen."""
 
     reason: str
 
 
-Action = Say | Play | Listen | Stop | End
+Action = Say | Play | Listen | Stop | End | Subscribe
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,7 @@ class MenuState:
     misses: int = 0  # invalid or silent turns in a row
     confirming: int = 0  # the item a listener was asked to confirm (第四条?), 0 when none
     playing: bool = False
+    subscribed: bool = False  # the caller's number gets the daily bulletin (phone only)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -208,6 +223,7 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "misses": (int,),
     "confirming": (int,),
     "playing": (bool,),
+    "subscribed": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
 
@@ -233,12 +249,17 @@ class Menu:
         prompts: Prompts | None = None,
         max_misses: int = DEFAULT_MAX_MISSES,
         vocabulary: Vocabulary | None = None,
+        subscription: bool = False,
     ):
         self.notices = list(notices)  # newest first
         self.by_id = {n.id: n for n in self.notices}
         self.prompts = prompts or load_prompts()
         self.words = vocabulary or load_vocabulary()
         self.max_misses = max_misses
+        # The phone offers the daily bulletin on key 8 of the latest notices; their pages then
+        # hold seven notices (the kiosk, with no number to call back, keeps eight).
+        self.subscription = subscription
+        self.top_size = PAGE_SIZE - 1 if subscription else PAGE_SIZE
         self._segments: dict[int | None, list[Segment]] = {}
 
     def _parts(self, notice: Notice) -> list[Segment]:
@@ -248,10 +269,27 @@ class Menu:
 
     # Entry points
 
-    def start(self, greeted: bool = False) -> tuple[MenuState, list[Action]]:
-        turn = _Turn(MenuState(greeted=greeted))
+    def start(self, greeted: bool = False, subscribed: bool = False) -> tuple[MenuState, list[Action]]:
+        turn = _Turn(MenuState(greeted=greeted, subscribed=subscribed and self.subscription))
         self._enter_top(turn, page=0)
         return turn.state, turn.actions
+
+    def start_bulletin(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
+        """A daily bulletin call: who is calling and why, each new notice's title and gist
+        (numbered as on the menu that follows), how to stop the bulletin, then the usual menu."""
+        p = self.prompts
+        turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
+        fresh = [n for n in self.notices if n.id in set(notice_ids)][:BULLETIN_NOTICES]
+        turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing)
+        for notice in fresh:
+            turn.say(self.bulletin_item(notice))
+        turn.say(p.bulletin_stop_hint)
+        self._enter_top(turn, page=0)
+        return turn.state, turn.actions
+
+    def bulletin_item(self, notice: Notice) -> str:
+        gist = self.prompts.notice_gist.format(gist=notice.gist) if notice.gist else ""
+        return self.prompts.bulletin_item.format(number=self.notices.index(notice) + 1, title=notice.spoken_title, gist=gist)
 
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         if not self.is_valid(state) or state.mode is Mode.ENDED:
@@ -304,6 +342,7 @@ class Menu:
         notices, reading, a part's end, a confirmation): what a speech model must know."""
         states = [MenuState(page=page) for page in range(max(1, self._top_pages()))]
         states += [MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1)]
+        states += [MenuState(subscribed=True)]
         return sorted({word for state in states for choice in self.choices(state) for word in choice.words})
 
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
@@ -327,9 +366,17 @@ class Menu:
                     Choice("#", words.next, Intent(IntentKind.NEXT)),
                     Choice(None, words.previous, Intent(IntentKind.PREVIOUS)),
                 ]
+            bulletin = []
+            if state.mode is Mode.TOP and self.subscription:
+                toggle = IntentKind.UNSUBSCRIBE if state.subscribed else IntentKind.SUBSCRIBE
+                bulletin = [
+                    Choice(SUBSCRIBE_KEY, words.subscribe if toggle is IntentKind.SUBSCRIBE else words.unsubscribe, Intent(toggle)),
+                    Choice(None, words.unsubscribe if toggle is IntentKind.SUBSCRIBE else words.subscribe,
+                           Intent(IntentKind.SUBSCRIBE if toggle is IntentKind.UNSUBSCRIBE else IntentKind.UNSUBSCRIBE)),
+                ]
             if state.mode is Mode.TOP and not self.notices:
-                return (repeat,)
-            return (*items, read_all, *paging, repeat, cancel)
+                return (*bulletin, repeat)
+            return (*items, *bulletin, read_all, *paging, repeat, cancel)
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return (
                 cancel,
@@ -345,8 +392,8 @@ class Menu:
     def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:
         """A notice can also be chosen by saying its subject (就业促进行动实施方案), when no other
         notice on the page has the same subject."""
-        start = state.page * PAGE_SIZE
-        found = {n: title_subject(notice.spoken_title) for n, notice in enumerate(self.notices[start : start + PAGE_SIZE], 1)}
+        start = state.page * self.top_size
+        found = {n: title_subject(notice.spoken_title) for n, notice in enumerate(self.notices[start : start + self.top_size], 1)}
         counts = {}
         for subject in found.values():
             counts[subject] = counts.get(subject, 0) + 1
@@ -427,6 +474,9 @@ class Menu:
                 texts.update((a.text, None) for a in turn.actions if isinstance(a, Say))
         for number, notice in enumerate(self.notices, 1):
             texts[self.prompts.read_all_notice.format(number=number, title=notice.spoken_title)] = None
+        if self.subscription:  # what a bulletin call says before its menu
+            texts.update((self.prompts.bulletin_intro.format(count=n), None) for n in range(1, BULLETIN_NOTICES + 1))
+            texts.update((self.bulletin_item(notice), None) for notice in self.notices[: 4 * BULLETIN_NOTICES])
         texts.update((t, None) for t in self.prompts.fixed_texts())
         return list(texts)
 
@@ -450,7 +500,7 @@ class Menu:
         if misses >= self.max_misses:
             turn.actions.append(Stop())
             turn.state = replace(turn.state, mode=Mode.ENDED, playing=False)
-            turn.say(self.prompts.goodbye, interruptible=False)
+            turn.say(self.goodbye(turn.state), interruptible=False)
             turn.actions.append(End("no valid input"))
             return
         turn.actions.append(Stop())
@@ -492,7 +542,7 @@ class Menu:
     # The latest notices
 
     def _top_pages(self) -> int:
-        return max(1, -(-len(self.notices) // PAGE_SIZE))
+        return max(1, -(-len(self.notices) // self.top_size))
 
     def _page_count(self, state: MenuState) -> int:
         if state.mode is Mode.TOP:
@@ -500,11 +550,14 @@ class Menu:
         return max(1, -(-len(self._items(state)) // PAGE_SIZE))
 
     def _page_item_count(self, state: MenuState) -> int:
+        size = self.top_size if state.mode is Mode.TOP else PAGE_SIZE
         total = len(self.notices) if state.mode is Mode.TOP else len(self._items(state))
-        return max(0, min(PAGE_SIZE, total - state.page * PAGE_SIZE))
+        return max(0, min(size, total - state.page * size))
 
     def _enter_top(self, turn: _Turn, page: int) -> None:
-        turn.state = replace(MenuState(), greeted=turn.state.greeted, coached=turn.state.coached, page=page)
+        turn.state = replace(
+            MenuState(), greeted=turn.state.greeted, coached=turn.state.coached, subscribed=turn.state.subscribed, page=page
+        )
         if not turn.state.greeted:
             turn.say(self.prompts.greeting)
             turn.state = replace(turn.state, greeted=True)
@@ -512,8 +565,11 @@ class Menu:
 
     def _say_top(self, turn: _Turn, short: bool, help_: bool) -> None:
         p = self.prompts
+        bulletin = ""
+        if self.subscription:
+            bulletin = p.unsubscribe_item if turn.state.subscribed else p.subscribe_item
         if not self.notices:
-            turn.say(p.no_notices)
+            turn.say(p.no_notices, bulletin)
             turn.actions.append(Listen(self.choices(turn.state)))
             return
         state = turn.state
@@ -521,7 +577,7 @@ class Menu:
         if short:
             turn.say(p.top_short.format(last=count))
         else:
-            page_notices = self.notices[state.page * PAGE_SIZE : state.page * PAGE_SIZE + count]
+            page_notices = self.notices[state.page * self.top_size : state.page * self.top_size + count]
             heading = p.top_heading.format(count=len(self.notices))
             if self._top_pages() > 1:
                 heading += p.top_page_heading.format(page=state.page + 1)
@@ -529,15 +585,17 @@ class Menu:
             paging = ""
             if self._top_pages() > 1:
                 paging = p.next_page_hint if state.page + 1 < self._top_pages() else p.first_page_hint
-            turn.say(heading, items, p.read_all_item, paging, p.top_help if help_ or not state.heard else "")
+            turn.say(heading, items, bulletin, p.read_all_item, paging, p.top_help if help_ or not state.heard else "")
             turn.state = replace(turn.state, heard=True)
         turn.actions.append(Listen(self.choices(turn.state)))
 
     def _top_intent(self, turn: _Turn, intent: Intent) -> None:
         state = turn.state
         if intent.kind is IntentKind.CHOOSE:
-            notice = self.notices[state.page * PAGE_SIZE + intent.number - 1]
+            notice = self.notices[state.page * self.top_size + intent.number - 1]
             self._open_notice(turn, notice)
+        elif intent.kind in (IntentKind.SUBSCRIBE, IntentKind.UNSUBSCRIBE):
+            self._subscribe(turn, intent.kind is IntentKind.SUBSCRIBE)
         elif intent.kind is IntentKind.READ_ALL:
             self._start_read_all(turn)
         elif intent.kind in (IntentKind.NEXT, IntentKind.PREVIOUS):
@@ -631,8 +689,24 @@ class Menu:
         turn.state = replace(turn.state, mode=Mode.NOTICE, path=parent, page=0, heard=False)
         self._say_notice_menu(turn, short=False, help_=False)
 
+    def goodbye(self, state: MenuState) -> str:
+        """The last words of a call: a subscriber also hears how to stop the daily bulletin."""
+        return self.prompts.goodbye_subscribed if state.subscribed else self.prompts.goodbye
+
     def _page_of(self, notice: Notice) -> int:
-        return self.notices.index(notice) // PAGE_SIZE
+        return self.notices.index(notice) // self.top_size
+
+    def _subscribe(self, turn: _Turn, on: bool) -> None:
+        """The daily bulletin on or off (asking for what is already so just says so), then the
+        latest notices again, briefly."""
+        p = self.prompts
+        if on == turn.state.subscribed:
+            turn.say(p.already_subscribed if on else p.not_subscribed)
+        else:
+            turn.actions.append(Subscribe(on, p.subscribe_failed, p.no_number))
+            turn.state = replace(turn.state, subscribed=on)
+            turn.say(p.subscribed if on else p.unsubscribed)
+        self._say_top(turn, short=True, help_=False)
 
     # Reading
 
@@ -805,6 +879,7 @@ class MenuSettings:
     vocabulary: Vocabulary | None = None  # None: content/data/commands.toml
     notices: int = MENU_NOTICES
     prompts: Prompts | None = None  # None: content/data/prompts.toml
+    subscription: bool = False  # the phone's key 8: the daily bulletin on or off
 
 
 def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
@@ -812,12 +887,14 @@ def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
     (withdrawn ones left out), rebuilt whenever the store is written (every webhook and kiosk
     request needs one; loading the notices each time would dominate)."""
     settings = settings or MenuSettings()
-    key = (str(store.path), store.revision(), id(settings.prompts), settings.max_misses, id(settings.vocabulary), settings.notices)
+    key = (str(store.path), store.revision(), id(settings.prompts), settings.max_misses, id(settings.vocabulary), settings.notices,
+           settings.subscription)
     menu = _cached.get(key)
     if menu is None:
-        _cached.clear()
+        if len(_cached) >= 8:  # the phone's and the kiosk's menus live side by side; old revisions go
+            _cached.clear()
         notices = store.latest(limit=settings.notices)
-        menu = _cached[key] = Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary)
+        menu = _cached[key] = Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription)
     return menu
 
 

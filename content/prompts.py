@@ -46,6 +46,19 @@ class Prompts:
     unclear: str
     confirm: str
     goodbye: str
+    goodbye_subscribed: str  # a subscriber's goodbye says how to stop the daily bulletin
+    subscribe_item: str
+    unsubscribe_item: str
+    subscribed: str
+    unsubscribed: str
+    already_subscribed: str
+    not_subscribed: str
+    subscribe_failed: str  # the bulletin's list cannot be written right now
+    no_number: str  # the caller's number is withheld or not one we can call back
+    bulletin_intro: str
+    bulletin_nothing: str
+    bulletin_item: str
+    bulletin_stop_hint: str
     unavailable: str  # the phone line cannot go on (a full disk, a fault): said, then hang up
     cannot_read: str  # the kiosk cannot make audio: shown on the page
 

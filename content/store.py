@@ -183,6 +183,16 @@ class NoticeStore:
         rows = self.conn.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices {where} {_NEWEST_FIRST} {paging}")
         return self._with_children([self._notice(row) for row in rows])
 
+    def published_since(self, moment: str | None, limit: int = 20) -> list[tuple[int, str]]:
+        """(id, stored at) of the listed notices stored after `moment` (an ISO time; None: all),
+        newest first: what a subscriber's daily bulletin has not yet read to them."""
+        where, params = _LISTED, []
+        if moment:
+            where += " AND ingested_at > ?"
+            params.append(moment)
+        rows = self.conn.query(f"SELECT id, ingested_at FROM notices WHERE {where} {_NEWEST_FIRST} LIMIT {int(limit)}", params)
+        return [(r["id"], r["ingested_at"]) for r in rows]
+
     def set_withdrawn(self, notice_id: int, withdrawn: bool) -> Notice:
         """Withdraw a notice from listeners (it stays stored), or restore it."""
         _check_id(notice_id)

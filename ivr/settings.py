@@ -26,6 +26,10 @@ class IvrSettings:
     stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
     reading_batch: int = DEFAULT_READING_BATCH  # 1: one sentence per webhook
     call_log_days: int = 365  # calls older than this are purged with their events (0: never)
+    subscribers_db: Path | str | None = None  # the daily bulletin's list (None: no key 8 on the menu)
+    subscriber_key: Path | None = None  # seals subscribers' numbers (ivr/subscribers.py)
+    bulletin_attempts: int = 3  # calls a day to a subscriber who does not answer
+    bulletin_pause_days: int = 3  # days in a row without an answer before a number is paused
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path

@@ -18,6 +18,7 @@ import time
 
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from ivr.callstore import CallEvent, CallStore, turn_events
+from ivr.subscribers import carry_out, dialable
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
 from speech.speaker import AudioFormat, Speaker
@@ -116,7 +117,8 @@ class Sender:
 class StreamCall:
     """One call's WebSocket: inbound events drive the menu; the menu's actions become audio."""
 
-    def __init__(self, ws, settings: IvrSettings, menu: Menu, speaker: Speaker, calls: CallStore, speech_model=None, pool=None):
+    def __init__(self, ws, settings: IvrSettings, menu: Menu, speaker: Speaker, calls: CallStore, speech_model=None, pool=None,
+                 subscriptions=None):
         self.ws = ws
         self.settings = settings
         self.menu = menu
@@ -124,6 +126,8 @@ class StreamCall:
         self.calls = calls
         self.speech_model = speech_model
         self.pool = pool
+        self.subscriptions = subscriptions  # opens the daily bulletin's list (key 8), or None
+        self.caller: str | None = None
         self._send_lock = threading.Lock()
         self.sender = Sender(self._send_json, settings.stream_lead_ms)
         self.events: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -221,11 +225,22 @@ class StreamCall:
         self.call_sid = call_sid
         self.stream_sid = str(data.get("streamSid") or start.get("streamSid") or "")
         self.sender.start(self.stream_sid)
-        self.state, actions = self.menu.start()
+        self.caller = dialable(str((start.get("customParameters") or {}).get("caller", "")))
+        self.state, actions = self.menu.start(subscribed=self._subscribed())
         self._open_recognizer(actions)
         self._perform(actions)
         self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"streamSid": self.stream_sid})])
         return True
+
+    def _subscribed(self) -> bool:
+        if self.caller is None or self.subscriptions is None:
+            return False
+        try:
+            with self.subscriptions() as store:
+                return store.is_subscribed(self.caller)
+        except Exception as error:
+            log.error("call %s: cannot read the subscribers: %s", self.call_sid, error)
+            return False
 
     def _open_recognizer(self, actions) -> None:
         if self.speech_model is None:
@@ -303,11 +318,12 @@ class StreamCall:
         before = self.state
         if time.monotonic() - self.started > self.settings.max_call_minutes * 60:
             self.state = MenuState(mode=Mode.ENDED, greeted=True)
-            actions = [Stop(), Say(self.menu.prompts.goodbye, interruptible=False), End("call too long")]
+            actions = [Stop(), Say(self.menu.goodbye(before), interruptible=False), End("call too long")]
             log_events = [CallEvent("limit", detail={"minutes": self.settings.max_call_minutes})]
         else:
             self.state, actions = self.menu.step(before, event)
             log_events = turn_events(self.menu, before, event, self.state, actions)
+            self.state, actions = carry_out(self.state, actions, self.caller, self.subscriptions)
         self._perform(actions)
         self.calls.save(self.call_sid, self.state.to_json(), log_events)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from functools import wraps
 
 import secrets
@@ -24,6 +25,7 @@ from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
+from ivr.subscribers import SubscriberStore, carry_out, dialable, open_subscribers
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build
@@ -73,7 +75,36 @@ def _open_stores() -> tuple[NoticeStore, CallStore]:
 
 
 def _menu(notices: NoticeStore) -> Menu:
-    return menu_for(notices, current_app.config["TINGWEN_MENU"])
+    return menu_for(notices, current_app.config.get("TINGWEN_PHONE_MENU") or current_app.config["TINGWEN_MENU"])
+
+
+def _subscriptions() -> SubscriberStore | None:
+    """The daily bulletin's list, if the bulletin is set up (TINGWEN_BULLETIN_FROM)."""
+    settings = _settings()
+    if settings.subscribers_db is None or settings.subscriber_key is None:
+        return None
+    return open_subscribers(settings.subscribers_db, settings.subscriber_key)
+
+
+def _listener_number() -> str | None:
+    """The listener's number, if it can be called back: From on a call to us, To on our bulletin."""
+    form = request.form
+    return dialable(form.get("To") if form.get("Direction", "").startswith("outbound") else form.get("From"))
+
+
+def _is_subscribed(number: str | None) -> bool:
+    if number is None or _settings().subscribers_db is None:
+        return False
+    try:
+        with _subscriptions() as store:
+            return store.is_subscribed(number)
+    except Exception as error:  # the menu goes on; key 8 then offers to subscribe
+        log.error("bulletin: cannot read the subscribers: %s", error)
+        return False
+
+
+def _opener():
+    return _subscriptions if _settings().subscribers_db is not None else None
 
 
 @blueprint.post("/voice")
@@ -87,24 +118,28 @@ def voice():
             calls.close()
             return _hang_up(sid)
         menu = _menu(notices)
-        state, actions = menu.start()
+        number = _listener_number()
+        state, actions = menu.start(subscribed=_is_subscribed(number))
         calls.begin(sid, request.form.get("From"), state.to_json())
         calls.save(sid, state.to_json(), [])
     if _settings().phone_mode == "stream":
         token = secrets.token_urlsafe(24)
         calls.set_stream_token(sid, token)
         calls.close()
-        return _connect_stream(token)
+        return _connect_stream(token, number)
     calls.close()
     return _respond(menu, state, actions)
 
 
-def _connect_stream(token: str):
-    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up."""
+def _connect_stream(token: str, number: str | None):
+    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up.
+    The caller's number travels with it (the stream's start message carries no From) for key 8."""
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=_settings().websocket_url("/ivr/stream"))
     stream.parameter(name="token", value=token)
+    if number:
+        stream.parameter(name="caller", value=number)
     response.append(connect)
     response.hangup()
     return str(response), 200, {"Content-Type": TWIML}
@@ -142,7 +177,8 @@ def stream(ws):
         except ModelUnavailable as error:
             status.turn_off(str(error))
     try:
-        StreamCall(ws, settings, menu, current_app.extensions["tingwen.speaker"], calls, model, current_app.extensions.get("tingwen.asr_pool")).run()
+        StreamCall(ws, settings, menu, current_app.extensions["tingwen.speaker"], calls, model, current_app.extensions.get("tingwen.asr_pool"),
+                   subscriptions=_opener()).run()
     finally:
         calls.close()
 
@@ -170,17 +206,76 @@ def gather():
             before = playing_state(call.reading, _phone_seconds) or before
         if call.age().total_seconds() > settings.max_call_minutes * 60:
             state = MenuState(mode=Mode.ENDED, greeted=True)
-            actions = [Stop(), Say(menu.prompts.goodbye, interruptible=False), End("call too long")]
+            actions = [Stop(), Say(menu.goodbye(before), interruptible=False), End("call too long")]
             calls.save(sid, state.to_json(), [CallEvent("limit", detail={"minutes": settings.max_call_minutes})])
             calls.close()
             return _respond(menu, state, actions)
         event = _event(before, request.form.get("Digits"))
         state, actions = menu.step(before, event)
         events = turn_events(menu, before, event, state, actions)
+        state, actions = carry_out(state, actions, _listener_number(), _opener())
         state, actions, steps, more = extend_reading(menu, state, actions, settings.reading_batch)
         calls.save(sid, state.to_json(), events + more, remember(steps))
     calls.close()
     return _respond(menu, state, actions)
+
+
+@blueprint.post("/bulletin")
+@twilio_signed
+def bulletin():
+    """A subscriber has answered our daily bulletin call (placed by `tingwen bulletin`, the
+    attempt's id in the query): the bulletin is heard, then the usual menu goes on by /ivr/gather."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    settings = _settings()
+    notices, calls = _open_stores()
+    with notices:
+        known = calls.get(sid)
+        if known is not None and known.ended:
+            calls.close()
+            return _hang_up(sid)
+        menu = _menu(notices)
+        covered: tuple[int, ...] = ()
+        if settings.subscribers_db is not None:
+            with _subscriptions() as store:
+                attempt = store.attempt(attempt_id)
+                if attempt is not None:
+                    store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
+                    covered = attempt.notices
+        if not covered:
+            log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
+        state, actions = menu.start_bulletin(covered)
+        calls.begin(sid, request.form.get("To"), state.to_json())
+        calls.save(sid, state.to_json(), [CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})])
+    calls.close()
+    return _respond(menu, state, actions)
+
+
+@blueprint.post("/bulletin/status")
+@twilio_signed
+def bulletin_status():
+    """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    settings = _settings()
+    call_status = request.form.get("CallStatus", "")[:32]
+    if settings.subscribers_db is None:
+        return "the bulletin is not set up here", 404
+    with _subscriptions() as store:
+        known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
+    if call_status in ("completed", "busy", "no-answer", "failed", "canceled"):
+        duration = request.form.get("CallDuration", "")
+        calls = CallStore.open(settings)
+        calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
+        calls.close()
+    return ("", 204) if known else ("unknown bulletin attempt", 404)
+
+
+def _attempt_id() -> int:
+    raw = request.args.get("attempt", "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        abort(400, "attempt is missing or malformed")
+    return int(raw)
 
 
 def _hang_up(sid: str):

@@ -1,0 +1,261 @@
+"""The daily bulletin run (`tingwen bulletin`, started by a timer): call each subscriber who has
+news, once a day, inside the calling window, through Twilio's REST API.
+
+Pacing: at most `calls_per_minute` calls are claimed in any minute (by this run and any other
+running at once). Retries: a busy or unanswered call is tried again `retry_minutes` after it
+ended, up to `attempts_per_day`; after `pause_after_days` days in a row without an answer the
+number is paused. Restart safety: a call is written down before it is placed and its Twilio id
+right after; a run first asks Twilio about every call it has not heard the end of, so a crash
+between the two neither repeats the call nor forgets the subscriber.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time as clock_time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from content.menu import BULLETIN_NOTICES
+from ivr.subscribers import DELIVERED, FAILED, Attempt, SubscriberStore, masked_number as masked
+
+log = logging.getLogger(__name__)
+UNHEARD_AFTER = timedelta(minutes=30)  # a placed call with no news this long after: ask Twilio
+_FINAL = set(DELIVERED + FAILED)
+
+
+@dataclass(frozen=True)
+class BulletinSettings:
+    public_url: str  # where Twilio reaches our webhooks
+    from_number: str  # our Twilio number, the caller id subscribers see
+    account_sid: str
+    auth_token: str
+    api_url: str = "https://api.twilio.com"
+    timezone: str = "Asia/Shanghai"
+    window: str = "09:00-20:00"  # local times between which subscribers may be called
+    calls_per_minute: int = 10
+    attempts_per_day: int = 3
+    retry_minutes: int = 60
+    pause_after_days: int = 3
+
+    def url(self, path: str) -> str:
+        return self.public_url.rstrip("/") + path
+
+    @property
+    def retry_after(self) -> timedelta:
+        return timedelta(minutes=self.retry_minutes)
+
+    def bounds(self) -> tuple[clock_time, clock_time]:
+        start, _, end = (part.strip() for part in self.window.partition("-"))
+        return clock_time.fromisoformat(start), clock_time.max if end == "24:00" else clock_time.fromisoformat(end)
+
+    def problems(self) -> list[str]:
+        """What is missing or wrong for a run, by setting name (empty when it can run)."""
+        found = []
+        for value, name in ((self.account_sid, "TWILIO_ACCOUNT_SID"), (self.auth_token, "TWILIO_AUTH_TOKEN"),
+                            (self.from_number, "TINGWEN_BULLETIN_FROM")):
+            if not value:
+                found.append(f"{name} is not set")
+        try:
+            start, end = self.bounds()
+            if start >= end:
+                found.append(f"TINGWEN_BULLETIN_WINDOW={self.window!r}: the start must come before the end")
+        except ValueError:
+            found.append(f"TINGWEN_BULLETIN_WINDOW={self.window!r}: use HH:MM-HH:MM, e.g. 09:00-20:00")
+        for name, value in (("TINGWEN_BULLETIN_CALLS_PER_MINUTE", self.calls_per_minute),
+                            ("TINGWEN_BULLETIN_ATTEMPTS", self.attempts_per_day),
+                            ("TINGWEN_BULLETIN_PAUSE_DAYS", self.pause_after_days)):
+            if value < 1:
+                found.append(f"{name}={value}: at least 1")
+        return found
+
+
+class Dialer(Protocol):
+    """What a run needs of the telephone network (Twilio's REST API, see TwilioDialer)."""
+
+    def place(self, to: str, url: str, status_url: str) -> str: ...
+
+    def find(self, to: str, since: datetime) -> list[tuple[str, str]]: ...
+
+    def status(self, call_sid: str) -> str: ...
+
+
+class DialRefused(Exception):
+    """Twilio answered and would not place the call (a bad number, a blocked destination)."""
+
+
+class TwilioDialer:
+    """Outbound calls with the `twilio` client: calls.create with our webhook and status callback."""
+
+    def __init__(self, settings: BulletinSettings):
+        from twilio.rest import Client
+
+        self.settings = settings
+        self.client = Client(settings.account_sid, settings.auth_token)
+        self.client.api.base_url = settings.api_url.rstrip("/")
+
+    def place(self, to: str, url: str, status_url: str) -> str:
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=self.settings.from_number,
+                url=url,
+                method="POST",
+                status_callback=status_url,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "answered", "completed"],
+                timeout=30,  # seconds of ringing: elderly listeners walk to the phone
+            )
+        except TwilioRestException as error:
+            if error.status is not None and 400 <= error.status < 500:
+                raise DialRefused(f"Twilio {error.status} {error.code}: {error.msg}") from None
+            raise
+        return call.sid
+
+    def find(self, to: str, since: datetime) -> list[tuple[str, str]]:
+        calls = self.client.calls.list(to=to, from_=self.settings.from_number, start_time_after=since - timedelta(days=1), limit=50)
+        return [(c.sid, c.status) for c in calls if c.date_created is None or c.date_created >= since - timedelta(minutes=1)]
+
+    def status(self, call_sid: str) -> str:
+        return self.client.calls(call_sid).fetch().status
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass
+class RunReport:
+    placed: list[str] = field(default_factory=list)  # the numbers called, in order (masked for display)
+    refused: int = 0
+    recovered: int = 0
+    outside_window: bool = False
+    stopped: str = ""  # why the run ended early (Twilio unreachable), empty if it did not
+
+    def lines(self) -> list[str]:
+        if self.outside_window:
+            return ["outside the calling window: nobody was called"]
+        said = [f"{len(self.placed)} call(s) placed", f"{self.refused} refused by Twilio"]
+        if self.recovered:
+            said.append(f"{self.recovered} earlier call(s) settled with Twilio")
+        return [", ".join(said)] + ([f"stopped early: {self.stopped}"] if self.stopped else [])
+
+
+class BulletinRun:
+    def __init__(
+        self,
+        subscribers: SubscriberStore,
+        news: Callable[[str], list[tuple[int, str]]],
+        dialer: Dialer,
+        settings: BulletinSettings,
+        clock: Clock | None = None,
+    ):
+        """`news(heard_until)`: (notice id, stored at) of the notices stored after that moment,
+        newest first (the notice store's published_since)."""
+        self.store = subscribers
+        self.news = news
+        self.dialer = dialer
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.zone = ZoneInfo(settings.timezone)
+
+    def in_window(self, moment: datetime) -> bool:
+        start, end = self.settings.bounds()
+        return start <= moment.astimezone(self.zone).time() < end
+
+    def day(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).date().isoformat()
+
+    def run(self) -> RunReport:
+        report = RunReport()
+        report.recovered = self.settle_unfinished()
+        if not self.in_window(self.clock.now()):
+            report.outside_window = True
+            return report
+        seen: set[int] = set()
+        while True:
+            now = self.clock.now()
+            if not self.in_window(now):
+                break
+            settings = self.settings
+            due = [s for s in self.store.candidates(self.day(now), now, settings.attempts_per_day, settings.retry_after) if s.id not in seen]
+            if not due:
+                break
+            subscriber = due[0]
+            seen.add(subscriber.id)
+            notices = self.news(subscriber.heard_until)[:BULLETIN_NOTICES]
+            if not notices:
+                continue
+            while True:
+                claimed = self.store.claim(subscriber, notices, self.day(now), now, settings.attempts_per_day,
+                                           settings.retry_after, settings.calls_per_minute)
+                if not isinstance(claimed, float):
+                    break
+                self.clock.sleep(claimed)  # the pace: wait for the minute to have room
+                now = self.clock.now()
+                if not self.in_window(now):
+                    return report
+            if claimed is None:
+                continue
+            if not self._dial(claimed, subscriber.number, report):
+                break
+        return report
+
+    def _dial(self, attempt: Attempt, number: str, report: RunReport) -> bool:
+        settings = self.settings
+        try:
+            sid = self.dialer.place(
+                number,
+                settings.url(f"/ivr/bulletin?attempt={attempt.id}"),
+                settings.url(f"/ivr/bulletin/status?attempt={attempt.id}"),
+            )
+        except DialRefused as error:
+            log.warning("bulletin: Twilio refused the call to %s: %s", masked(number), error)
+            report.refused += 1
+            self.store.outcome(attempt.id, "failed", None, self.clock.now(), settings.pause_after_days,
+                               settings.attempts_per_day, str(error))
+            return True
+        except Exception as error:  # Twilio unreachable: the call may or may not exist; the next run asks
+            log.error("bulletin: cannot reach Twilio (%s); stopping this run", error)
+            report.stopped = f"Twilio cannot be reached ({type(error).__name__}: {error})"
+            return False
+        self.store.placed(attempt.id, sid)
+        report.placed.append(masked(number))
+        log.info("bulletin: called %s (%s), %d notice(s)", masked(number), sid, len(attempt.notices))
+        return True
+
+    def settle_unfinished(self) -> int:
+        """Ask Twilio about every call claimed but not heard of to the end: a claim that never
+        became a call stops counting; a call Twilio has placed keeps its id and gets its outcome."""
+        settled = 0
+        now = self.clock.now()
+        for attempt in self.store.unfinished():
+            claimed_at = datetime.fromisoformat(attempt.claimed_at)
+            subscriber = self.store.subscriber(attempt.subscriber_id)
+            if subscriber is None:
+                continue
+            sid, status = attempt.call_sid, None
+            if sid is None:
+                found = self.dialer.find(subscriber.number, claimed_at)
+                if not found:
+                    self.store.not_placed(attempt.id, "no such call at Twilio: the run stopped before placing it")
+                    settled += 1
+                    continue
+                sid, status = found[0]
+                self.store.placed(attempt.id, sid)
+            elif now - claimed_at < UNHEARD_AFTER:
+                continue  # a call under way: its status callback will come
+            status = status or self.dialer.status(sid)
+            if status in _FINAL:
+                self.store.outcome(attempt.id, status, sid, now, self.settings.pause_after_days, self.settings.attempts_per_day)
+                settled += 1
+        return settled

@@ -1,0 +1,463 @@
+"""Who gets the daily phone bulletin, and each day's calls to them (subscribers.sqlite3, or the
+shared PostgreSQL).
+
+A number is kept twice, neither readable in a copy of the database: a keyed hash (HMAC-SHA256)
+to find it, and a Fernet token (AES-128-CBC with HMAC) to dial it. The key is a file in the data
+folder (subscriber-key), like the caller salt; several servers on one PostgreSQL need the same
+file, and a server with another key is refused by name rather than sealing numbers no one can
+open. Every call of a bulletin run is written down (claimed) before it is placed, so a run that
+crashes or restarts neither skips nor repeats anyone (ivr/bulletin.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlite_utils import Database
+
+from content.database import Connection, SqliteConnection, is_postgres
+from content.errors import StoreUnreadable
+from content.migrations import open_database, open_postgres
+
+log = logging.getLogger(__name__)
+STORE_NAME = "the bulletin subscribers"
+IN_FLIGHT = ("dialling", "placed", "answered")  # an attempt whose call is not over
+DELIVERED = ("answered", "completed")  # the bulletin was heard (the callee picked up)
+FAILED = ("busy", "no-answer", "failed", "canceled")  # Twilio's unanswered outcomes
+NOT_PLACED = "not placed"  # a claim whose call never reached Twilio: it does not count
+
+
+def _v1_subscribers(db: Database) -> None:
+    db["subscribers"].create(
+        {
+            "id": int,
+            "number_hash": str,
+            "number_sealed": str,
+            "subscribed_at": str,
+            "heard_until": str,  # notices stored up to this moment were read to them
+            "failed_days": int,  # days in a row on which every attempt failed
+            "last_failed_day": str,
+            "paused_at": str,
+        },
+        pk="id",
+        not_null={"number_hash", "number_sealed", "subscribed_at", "heard_until", "failed_days"},
+    )
+    db["subscribers"].create_index(["number_hash"], unique=True)
+    db["bulletin_attempts"].create(
+        {
+            "id": int,
+            "subscriber_id": int,
+            "day": str,  # the hall's day (TINGWEN_TIMEZONE)
+            "claimed_at": str,
+            "call_sid": str,
+            "status": str,
+            "ended_at": str,
+            "notices": str,  # JSON list of the notice ids the bulletin reads
+            "covers_until": str,  # the newest of them was stored then
+            "detail": str,
+        },
+        pk="id",
+        not_null={"subscriber_id", "day", "claimed_at", "status", "notices", "covers_until"},
+    )
+    db["bulletin_attempts"].create_index(["subscriber_id", "day"])
+    db["bulletin_attempts"].create_index(["claimed_at"])
+    db["subscriber_settings"].create({"name": str, "value": str}, pk="name", not_null={"value"})
+
+
+MIGRATIONS = [_v1_subscribers]
+POSTGRES_MIGRATIONS = [
+    [
+        "CREATE TABLE subscribers (id BIGSERIAL PRIMARY KEY, number_hash TEXT NOT NULL UNIQUE, number_sealed TEXT NOT NULL, "
+        "subscribed_at TEXT NOT NULL, heard_until TEXT NOT NULL, failed_days INTEGER NOT NULL, last_failed_day TEXT, paused_at TEXT)",
+        "CREATE TABLE bulletin_attempts (id BIGSERIAL PRIMARY KEY, subscriber_id BIGINT NOT NULL, day TEXT NOT NULL, "
+        "claimed_at TEXT NOT NULL, call_sid TEXT, status TEXT NOT NULL, ended_at TEXT, notices TEXT NOT NULL, "
+        "covers_until TEXT NOT NULL, detail TEXT)",
+        "CREATE INDEX bulletin_attempts_day ON bulletin_attempts (subscriber_id, day)",
+        "CREATE INDEX bulletin_attempts_claimed ON bulletin_attempts (claimed_at)",
+        "CREATE TABLE subscriber_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]
+]
+
+# Twilio's From for a withheld number, and what its docs list for restricted/blocked/unknown.
+_WITHHELD = {"anonymous", "restricted", "unknown", "blocked", "private", "+266696687", "+7378742833", "+2562533", "+8656696"}
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def dialable(number: str | None) -> str | None:
+    """The number in E.164 form if it can be called back, else None (withheld, a client name,
+    anything else): spaces and dashes are dropped, nothing else is guessed."""
+    if not number:
+        return None
+    cleaned = re.sub(r"[\s\-().]", "", number.strip())
+    if cleaned.lower() in _WITHHELD or not _E164.match(cleaned):
+        return None
+    return cleaned
+
+
+def iso(moment: datetime) -> str:
+    """The form the notice store writes ingested_at in (UTC, seconds), so they compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class NumberKey:
+    """Seals numbers (Fernet) and finds them again (an HMAC under a key derived from the same file)."""
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+        self._lookup = hashlib.sha256(b"tingwen subscriber lookup\0" + base64.urlsafe_b64decode(key)).digest()
+
+    def lookup(self, number: str) -> str:
+        return hmac.new(self._lookup, number.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def seal(self, number: str) -> str:
+        return self._fernet.encrypt(number.encode("ascii")).decode("ascii")
+
+    def open(self, sealed: str) -> str:
+        return self._fernet.decrypt(sealed.encode("ascii")).decode("ascii")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.lookup("+0 key check")[:16]
+
+
+@cache
+def load_number_key(path: Path) -> NumberKey:
+    """The key in `path`, made on first use (readable by us alone); a damaged one is refused by
+    name: making a new one would leave every stored number sealed for ever."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(Fernet.generate_key())
+        try:
+            os.link(temporary, path)  # never over a key another process has just made
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    try:
+        return NumberKey(path.read_bytes().strip())
+    except ValueError:
+        raise StoreUnreadable(path, "the subscriber key", "not the Fernet key tingwen wrote") from None
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    number: str
+    subscribed_at: str
+    heard_until: str
+    failed_days: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    subscriber_id: int
+    day: str
+    claimed_at: str
+    call_sid: str | None
+    status: str
+    notices: tuple[int, ...]
+    covers_until: str
+
+
+class SubscriberStore:
+    def __init__(self, where: Path | str, key: NumberKey):
+        """`where`: the SQLite file, or the postgresql:// URL several servers share."""
+        self.key = key
+        if is_postgres(str(where)):
+            self.conn: Connection = open_postgres(str(where), POSTGRES_MIGRATIONS, STORE_NAME)
+        else:
+            self.conn = SqliteConnection(open_database(Path(where), MIGRATIONS, name=STORE_NAME).conn)
+        self._check_key(where)
+
+    def _check_key(self, where) -> None:
+        """The first server to open the store writes its key's fingerprint; any other key is refused."""
+        with self.conn.writing("subscribers"):
+            self.conn.execute(
+                "INSERT INTO subscriber_settings (name, value) VALUES ('key', ?) ON CONFLICT (name) DO NOTHING",
+                [self.key.fingerprint],
+            )
+            stored = self.conn.query("SELECT value FROM subscriber_settings WHERE name = 'key'")[0]["value"]
+        if stored != self.key.fingerprint:
+            self.close()
+            raise StoreUnreadable(
+                where, STORE_NAME, "its numbers were sealed with another subscriber-key file: copy that file here"
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SubscriberStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Subscribing (a caller on the phone menu, or staff on the command line)
+
+    def is_subscribed(self, number: str) -> bool:
+        return bool(self.conn.query("SELECT 1 FROM subscribers WHERE number_hash = ?", [self.key.lookup(number)]))
+
+    def subscribe(self, number: str, now: datetime | None = None) -> bool:
+        """True if the number was added; the bulletin reads what is stored from now on."""
+        moment = iso(now or datetime.now(UTC))
+        with self.conn.writing("subscribers"):
+            cursor = self.conn.execute(
+                "INSERT INTO subscribers (number_hash, number_sealed, subscribed_at, heard_until, failed_days) "
+                "VALUES (?, ?, ?, ?, 0) ON CONFLICT (number_hash) DO NOTHING",
+                [self.key.lookup(number), self.key.seal(number), moment, moment],
+            )
+        return cursor.rowcount == 1
+
+    def unsubscribe(self, number: str) -> bool:
+        """True if the number was on the list; it is gone with its call history."""
+        with self.conn.writing("subscribers"):
+            rows = self.conn.query("SELECT id FROM subscribers WHERE number_hash = ?", [self.key.lookup(number)])
+            if not rows:
+                return False
+            self.conn.execute("DELETE FROM bulletin_attempts WHERE subscriber_id = ?", [rows[0]["id"]])
+            self.conn.execute("DELETE FROM subscribers WHERE id = ?", [rows[0]["id"]])
+        return True
+
+    def counts(self, day: str) -> dict[str, int]:
+        """For `tingwen subscribers`: how many subscribe, are paused, and were called on `day`."""
+        row = self.conn.query(
+            "SELECT count(*) AS total, count(paused_at) AS paused FROM subscribers"
+        )[0]
+        attempts = self.conn.query(
+            "SELECT status, count(*) AS n FROM bulletin_attempts WHERE day = ? AND status <> ? GROUP BY status", [day, NOT_PLACED]
+        )
+        by_status = {r["status"]: r["n"] for r in attempts}
+        delivered = self.conn.query(
+            f"SELECT count(DISTINCT subscriber_id) AS n FROM bulletin_attempts WHERE day = ? AND status IN {_list(DELIVERED)}",
+            [day, *DELIVERED],
+        )[0]["n"]
+        return {
+            "subscribers": row["total"],
+            "active": row["total"] - row["paused"],
+            "paused": row["paused"],
+            "calls_today": sum(by_status.values()),
+            "heard_today": delivered,
+            "unanswered_today": sum(by_status.get(s, 0) for s in FAILED),
+        }
+
+    def subscribers(self) -> list[Subscriber]:
+        rows = self.conn.query("SELECT * FROM subscribers ORDER BY id")
+        return [self._subscriber(r) for r in rows]
+
+    def _subscriber(self, row: dict) -> Subscriber:
+        try:
+            number = self.key.open(row["number_sealed"])
+        except InvalidToken:
+            raise StoreUnreadable("subscribers", STORE_NAME, f"subscriber {row['id']}'s number cannot be opened") from None
+        return Subscriber(row["id"], number, row["subscribed_at"], row["heard_until"], row["failed_days"], row["paused_at"] is not None)
+
+    def resume(self, number: str) -> bool:
+        """Take a paused number back into the daily calls (staff, when the family asks)."""
+        with self.conn.writing("subscribers"):
+            cursor = self.conn.execute(
+                "UPDATE subscribers SET paused_at = NULL, failed_days = 0 WHERE number_hash = ?", [self.key.lookup(number)]
+            )
+        return cursor.rowcount == 1
+
+    # A bulletin run (ivr/bulletin.py)
+
+    def candidates(self, day: str, now: datetime, attempts_per_day: int, retry_after: timedelta) -> list[Subscriber]:
+        """Subscribers who may be called now: not paused, not reached today, no call of theirs
+        under way, attempts left today, and the last one long enough ago. (Whether there is news
+        for them is the caller's question: it needs the notice store.)"""
+        rows = self.conn.query(
+            "SELECT s.*, "
+            f"(SELECT count(*) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ? AND a.status <> ?) AS tries, "
+            f"(SELECT count(*) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ? AND a.status IN {_list(DELIVERED + IN_FLIGHT)}) AS busy, "
+            "(SELECT max(ended_at) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ?) AS last_end "
+            "FROM subscribers s WHERE s.paused_at IS NULL ORDER BY s.id",
+            [day, NOT_PLACED, day, *DELIVERED, *IN_FLIGHT, day],
+        )
+        cutoff = iso(now - retry_after)
+        return [
+            self._subscriber(r)
+            for r in rows
+            if not r["busy"] and r["tries"] < attempts_per_day and (r["last_end"] is None or r["last_end"] <= cutoff)
+        ]
+
+    def claim(
+        self, subscriber: Subscriber, notices: list[tuple[int, str]], day: str, now: datetime, attempts_per_day: int,
+        retry_after: timedelta, per_minute: int,
+    ) -> Attempt | float | None:
+        """Write down the call about to be placed, or say why not: a number of seconds to wait
+        (`per_minute` calls were claimed in the last minute, by this run or another), or None
+        (someone else claimed it, or it is no longer due). Done under the store's write lock,
+        so two runs at once never call the same number or exceed the pace together."""
+        with self.conn.writing("subscribers"):
+            recent = self.conn.query(
+                "SELECT claimed_at FROM bulletin_attempts WHERE claimed_at > ? AND status <> ? ORDER BY claimed_at",
+                [iso(now - timedelta(minutes=1)), NOT_PLACED],
+            )
+            if len(recent) >= per_minute:
+                free_at = datetime.fromisoformat(recent[-per_minute]["claimed_at"]) + timedelta(minutes=1)
+                return max(0.5, (free_at - now).total_seconds())
+            due = self.candidates(day, now, attempts_per_day, retry_after)
+            if subscriber.id not in {s.id for s in due}:
+                return None
+            ids = json.dumps([notice_id for notice_id, _ in notices])
+            covers = max(at for _, at in notices)
+            new_id = self.conn.query(
+                "INSERT INTO bulletin_attempts (subscriber_id, day, claimed_at, status, notices, covers_until) "
+                "VALUES (?, ?, ?, 'dialling', ?, ?) RETURNING id",
+                [subscriber.id, day, iso(now), ids, covers],
+            )[0]["id"]
+        return self.attempt(new_id)
+
+    def attempt(self, attempt_id: int) -> Attempt | None:
+        rows = self.conn.query("SELECT * FROM bulletin_attempts WHERE id = ?", [attempt_id])
+        if not rows:
+            return None
+        r = rows[0]
+        return Attempt(r["id"], r["subscriber_id"], r["day"], r["claimed_at"], r["call_sid"], r["status"],
+                       tuple(json.loads(r["notices"])), r["covers_until"])
+
+    def subscriber(self, subscriber_id: int) -> Subscriber | None:
+        rows = self.conn.query("SELECT * FROM subscribers WHERE id = ?", [subscriber_id])
+        return self._subscriber(rows[0]) if rows else None
+
+    def unfinished(self) -> list[Attempt]:
+        """Attempts a run claimed but whose call's end we have not heard of (a crash, a restart,
+        a status callback that never came): the next run asks Twilio what became of them."""
+        rows = self.conn.query(
+            f"SELECT id FROM bulletin_attempts WHERE status IN {_list(IN_FLIGHT)} ORDER BY id", list(IN_FLIGHT)
+        )
+        return [self.attempt(r["id"]) for r in rows]
+
+    def placed(self, attempt_id: int, call_sid: str) -> None:
+        with self.conn.writing("subscribers"):
+            self.conn.execute(
+                "UPDATE bulletin_attempts SET call_sid = ?, status = 'placed' WHERE id = ? AND status = 'dialling'",
+                [call_sid, attempt_id],
+            )
+
+    def not_placed(self, attempt_id: int, why: str) -> None:
+        """The call never reached Twilio: the claim does not count, and the number stays due."""
+        with self.conn.writing("subscribers"):
+            self.conn.execute(
+                "UPDATE bulletin_attempts SET status = ?, detail = ? WHERE id = ? AND status = 'dialling'",
+                [NOT_PLACED, why[:500], attempt_id],
+            )
+
+    def outcome(self, attempt_id: int, status: str, call_sid: str | None, now: datetime, pause_after_days: int,
+                attempts_per_day: int, detail: str | None = None) -> bool:
+        """What became of an attempt (Twilio's status callback, or what a run asked Twilio).
+        Answered: the subscriber has heard everything the bulletin covered. Busy, no answer,
+        failed: retried later that day; when the day's last attempt fails, the day counts as
+        failed, and after `pause_after_days` such days in a row the number is paused. Applied
+        once: a repeated callback changes nothing. False if the attempt is unknown."""
+        status = {"in-progress": "answered", "completed": "completed"}.get(status, status)
+        if status not in DELIVERED + FAILED:
+            with self.conn.writing("subscribers"):  # queued, ringing…: only the call's id is news
+                cursor = self.conn.execute(
+                    "UPDATE bulletin_attempts SET call_sid = coalesce(call_sid, ?), "
+                    "status = CASE WHEN status = 'dialling' THEN 'placed' ELSE status END WHERE id = ?",
+                    [call_sid, attempt_id],
+                )
+            return cursor.rowcount == 1
+        with self.conn.writing("subscribers"):
+            attempt = self.attempt(attempt_id)
+            if attempt is None:
+                return False
+            ended = iso(now) if status != "answered" else None
+            if attempt.status in DELIVERED:  # answered first, completed later: just the end
+                self.conn.execute(
+                    "UPDATE bulletin_attempts SET status = ?, ended_at = coalesce(ended_at, ?) WHERE id = ?",
+                    ["completed" if status == "completed" else attempt.status, ended, attempt_id],
+                )
+                return True
+            if attempt.status in FAILED:
+                return True
+            self.conn.execute(
+                "UPDATE bulletin_attempts SET status = ?, call_sid = coalesce(call_sid, ?), ended_at = ?, detail = ? WHERE id = ?",
+                [status, call_sid, ended, detail, attempt_id],
+            )
+            if status in DELIVERED:
+                self.conn.execute(
+                    "UPDATE subscribers SET heard_until = CASE WHEN heard_until < ? THEN ? ELSE heard_until END, "
+                    "failed_days = 0 WHERE id = ?",
+                    [attempt.covers_until, attempt.covers_until, attempt.subscriber_id],
+                )
+                return True
+            tries = self.conn.query(
+                "SELECT count(*) AS n FROM bulletin_attempts WHERE subscriber_id = ? AND day = ? AND status <> ?",
+                [attempt.subscriber_id, attempt.day, NOT_PLACED],
+            )[0]["n"]
+            if tries >= attempts_per_day:
+                self.conn.execute(
+                    "UPDATE subscribers SET failed_days = failed_days + 1, last_failed_day = ? "
+                    "WHERE id = ? AND (last_failed_day IS NULL OR last_failed_day <> ?)",
+                    [attempt.day, attempt.subscriber_id, attempt.day],
+                )
+                self.conn.execute(
+                    "UPDATE subscribers SET paused_at = ? WHERE id = ? AND failed_days >= ? AND paused_at IS NULL",
+                    [iso(now), attempt.subscriber_id, pause_after_days],
+                )
+        return True
+
+    def attempts(self, subscriber_id: int | None = None) -> list[Attempt]:
+        where, params = ("WHERE subscriber_id = ?", [subscriber_id]) if subscriber_id is not None else ("", [])
+        return [self.attempt(r["id"]) for r in self.conn.query(f"SELECT id FROM bulletin_attempts {where} ORDER BY id", params)]
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join("?" for _ in values) + ")"
+
+
+def open_subscribers(where: Path | str, key_file: Path) -> SubscriberStore:
+    return SubscriberStore(where, load_number_key(key_file))
+
+
+def carry_out(state, actions: list, number: str | None, opener: Callable[[], SubscriberStore] | None):
+    """Do the menu's Subscribe actions for the caller's `number` (returns the state and actions
+    to play). A withheld number, or a list that cannot be written, is said in place of the
+    confirmation, and the state keeps what is true."""
+    from content.menu import Say, Subscribe
+
+    actions = list(actions)
+    for index, action in enumerate(actions):
+        if not isinstance(action, Subscribe):
+            continue
+        problem = None
+        if number is None or opener is None:
+            problem = "no_number"
+        else:
+            try:
+                with opener() as store:
+                    store.subscribe(number) if action.on else store.unsubscribe(number)
+                log.info("bulletin: %s %s", masked_number(number), "subscribed" if action.on else "unsubscribed")
+            except Exception as error:
+                log.error("bulletin: could not %s: %s", "subscribe" if action.on else "unsubscribe", error)
+                problem = "failed"
+        if problem:
+            state = replace(state, subscribed=not action.on)
+            confirmation = index + 1
+            if confirmation < len(actions) and isinstance(actions[confirmation], Say):
+                actions[confirmation] = Say(action.failed if problem == "failed" else action.no_number)
+    return state, [a for a in actions if not isinstance(a, Subscribe)]
+
+
+def masked_number(number: str) -> str:
+    """For logs and reports: enough to recognise a number, not to dial it."""
+    return number[:4] + "*" * max(0, len(number) - 8) + number[-4:]
