@@ -215,8 +215,9 @@ class SubscriberStore:
         return bool(self.conn.query("SELECT 1 FROM subscribers WHERE number_hash = ?", [self.key.lookup(number)]))
 
     def subscribe(self, number: str, now: datetime | None = None) -> bool:
-        """True if the number was added; the bulletin reads what is stored from now on."""
-        moment = iso(now or datetime.now(UTC))
+        """True if the number was added; the bulletin reads what is stored from now on (from the
+        second before, as the store counts in seconds: a notice is read twice rather than never)."""
+        moment = iso((now or datetime.now(UTC)) - timedelta(seconds=1))
         with self.conn.writing("subscribers"):
             cursor = self.conn.execute(
                 "INSERT INTO subscribers (number_hash, number_sealed, subscribed_at, heard_until, failed_days) "

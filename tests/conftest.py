@@ -137,6 +137,7 @@ class PhoneCall:
         self.validator = RequestValidator(PHONE_TOKEN)
         self.sid = sid
         self.caller = caller
+        self.params = {"From": caller}  # what Twilio sends with every webhook of the call
         self.twiml = None
         self.last = None
 
@@ -161,12 +162,12 @@ class PhoneCall:
         return url[len(PUBLIC_URL) :]
 
     def press(self, key):
-        self.post(self._action(), {"CallSid": self.sid, "Digits": key})
+        self.post(self._action(), {**self.params, "CallSid": self.sid, "Digits": key})
         return self
 
     def silence(self):
         """The Gather ended with no key: the audio finished, then its timeout passed."""
-        self.post(self._action(), {"CallSid": self.sid})
+        self.post(self._action(), {**self.params, "CallSid": self.sid})
         return self
 
     def hang_up(self, duration=42):
