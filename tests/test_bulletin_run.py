@@ -1,0 +1,377 @@
+"""`tingwen bulletin` against a local fake of Twilio's REST API, driven by the real `twilio`
+client; then Twilio's part played on our signed webhooks with the URLs the client sent: the
+window, pacing, retries, pausing, restart safety, and what a subscriber hears."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app, phone_app
+from content.menu import menu_for
+from content.model import Notice, Section
+from content.prompts import load_prompts
+from content.store import NoticeStore
+from ivr.bulletin import BulletinRun, TwilioDialer
+from ivr.subscribers import masked_number, open_subscribers
+from twilio_rest_fake import ACCOUNT_SID, FakeTwilio, PlacedCall
+
+OUR_NUMBER = "+861088880000"
+PROMPTS = load_prompts()
+
+
+def zone_at(hour: int) -> str:
+    """A fixed-offset zone in which it is now about `hour` o'clock: tests never straddle midnight."""
+    offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+class FakeClock:
+    def __init__(self, start: datetime):
+        self.moment = start
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.moment += timedelta(seconds=seconds)
+
+    def advance(self, **delta) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def cloud():
+    fake = FakeTwilio()
+    port, stop = live_app(fake.app())
+    fake.url = f"http://127.0.0.1:{port}"
+    yield fake
+    stop()
+
+
+@pytest.fixture
+def app(tmp_path, cloud, request):
+    app = phone_app(
+        tmp_path / "data", bulletin_from=OUR_NUMBER, twilio_account_sid=ACCOUNT_SID, twilio_api_url=cloud.url,
+        timezone=zone_at(10), bulletin_window="00:00-24:00", **getattr(request, "param", {}),
+    )
+    time.sleep(1.1)  # the bundled notices are older than any subscription (the store counts in seconds)
+    return app
+
+
+def subscribe(app, *numbers: str) -> None:
+    config = app.config["TINGWEN"]
+    with open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key") as store:
+        for number in numbers:
+            store.subscribe(number)
+
+
+def publish(app, *titles: str) -> list[int]:
+    """New notices, stored a second after the subscriptions."""
+    time.sleep(1.1)
+    notices = [
+        Notice(
+            title=title, spoken_title=title, doc_number=f"测试〔2026〕{n + 1}号",
+            body=f"各盟市：经自治区人民政府同意，决定自2026年12月{n + 1}日起开展{title.removeprefix('关于').removesuffix('的通知')}。",
+            published_date=datetime.now(UTC).date(),
+            sections=[Section("1", 1, "一、", "工作要求", f"各地区要认真落实{title}，确保取得实效。")],
+        )
+        for n, title in enumerate(titles)
+    ]
+    with NoticeStore(app.config["TINGWEN_DB"]) as store:
+        store.save(notices)
+        return [n.id for n in store.latest() if n.title in titles]
+
+
+def run(app, clock, **overrides):
+    config = app.config["TINGWEN"]
+    settings = replace(config.bulletin, **overrides)
+    with open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key") as subs, NoticeStore(config.db_path) as notices:
+        return BulletinRun(subs, notices.published_since, TwilioDialer(settings), settings, clock).run()
+
+
+def store_of(app):
+    config = app.config["TINGWEN"]
+    return open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key")
+
+
+class TwilioSide:
+    """Twilio's part after calls.create: the callee answers (our Url is fetched, signed), keys
+    are pressed, and status callbacks go to the StatusCallback the client sent."""
+
+    def __init__(self, app, call: PlacedCall):
+        assert call.url.startswith(PUBLIC_URL) and call.status_callback.startswith(PUBLIC_URL)
+        self.app, self.call = app, call
+        self.phone = PhoneCall(app, sid=call.sid, caller=call.to)
+        self.phone.params = {"From": call.from_, "To": call.to, "Direction": "outbound-api"}
+
+    def answer(self) -> PhoneCall:
+        self.status("in-progress")
+        self.phone.post(self.call.url[len(PUBLIC_URL) :], {**self.phone.params, "CallSid": self.call.sid, "CallStatus": "in-progress"})
+        assert self.phone.last.status_code == 200, self.phone.last.data
+        return self.phone
+
+    def status(self, status: str, duration: int | None = None):
+        params = {**self.phone.params, "CallSid": self.call.sid, "CallStatus": status}
+        if duration is not None:
+            params["CallDuration"] = str(duration)
+        response = self.phone.post(self.call.status_callback[len(PUBLIC_URL) :], params)
+        assert response.status_code == 204, response.data
+        return response
+
+
+def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bulletin(app, cloud):
+    subscribe(app, "+8613900000001")
+    ids = publish(app, "关于做好冬季供暖保障工作的通知")
+    report = run(app, FakeClock(datetime.now(UTC)))
+    assert len(report.placed) == 1 and not cloud.rejected
+    call = cloud.calls[0]
+    assert (call.to, call.from_, call.method, call.status_callback_method) == ("+8613900000001", OUR_NUMBER, "POST", "POST")
+    assert call.url.startswith(f"{PUBLIC_URL}/ivr/bulletin?attempt=")
+    assert call.status_callback.startswith(f"{PUBLIC_URL}/ivr/bulletin/status?attempt=")
+    assert {"answered", "completed"} <= set(call.status_callback_events)
+
+    phone = TwilioSide(app, call).answer()
+    with NoticeStore(app.config["TINGWEN_DB"]) as store:
+        menu = menu_for(store, app.config["TINGWEN_PHONE_MENU"])
+        notice = store.get(ids[0])
+    plays = phone.plays
+    order = [PROMPTS.bulletin_intro.format(count=1), menu.bulletin_item(notice), PROMPTS.bulletin_stop_hint]
+    positions = [_find(plays, audio_urls(app, text)) for text in order]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
+    assert notice.spoken_title in menu.bulletin_item(notice) and notice.gist and notice.gist in menu.bulletin_item(notice)
+    # Then the usual menu: 1 opens the newest notice, the one just read out.
+    phone.press("1")
+    assert _find(phone.plays, audio_urls(app, notice.spoken_title)) >= 0 or phone.last.status_code == 200
+    state = app.extensions["tingwen.call_log"]().get(call.sid).state
+    assert '"mode": "notice"' in state or '"mode": "reading"' in state
+    # The bulletin caller stops it with 8, on the same call.
+    phone.press("*")
+    phone.press("8")
+    assert _find(phone.plays, audio_urls(app, PROMPTS.unsubscribed)) >= 0
+    with store_of(app) as store:
+        assert store.subscribers() == []
+
+
+def test_answered_once_a_day_retried_when_busy_or_unanswered(app, cloud):
+    numbers = ["+8613900000001", "+8613900000002", "+8613900000003"]
+    subscribe(app, *numbers)
+    publish(app, "关于开展安全生产大检查的通知")
+    clock = FakeClock(datetime.now(UTC))
+    assert len(run(app, clock).placed) == 3
+    first = {c.to: c for c in cloud.calls}
+    TwilioSide(app, first[numbers[0]]).answer()
+    TwilioSide(app, first[numbers[0]]).status("completed", 95)
+    TwilioSide(app, first[numbers[1]]).status("busy")
+    TwilioSide(app, first[numbers[2]]).status("no-answer")
+
+    assert run(app, clock).placed == []  # retries wait; the answered one is done for the day
+    clock.advance(minutes=61)
+    run(app, clock)
+    assert [len(cloud.to(n)) for n in numbers] == [1, 2, 2]
+    for call in cloud.calls[3:]:
+        TwilioSide(app, call).status("no-answer")
+    clock.advance(minutes=61)
+    run(app, clock)
+    clock.advance(minutes=61)
+    run(app, clock)  # three attempts a day at most
+    assert [len(cloud.to(n)) for n in numbers] == [1, 3, 3]
+    # Nothing new the next day for the one who heard it; the others have news still.
+    for call in cloud.calls[5:]:
+        TwilioSide(app, call).status("busy")
+    clock.advance(days=1)
+    run(app, clock)
+    assert [len(cloud.to(n)) for n in numbers] == [1, 4, 4]
+
+
+def test_no_news_no_call_and_news_since_the_last_bulletin_only(app, cloud):
+    subscribe(app, "+8613900000001")
+    clock = FakeClock(datetime.now(UTC))
+    assert run(app, clock).placed == [] and cloud.calls == []  # the bundled notices are older
+    ids = publish(app, "关于加强森林草原防火工作的通知")
+    run(app, clock)
+    TwilioSide(app, cloud.calls[0]).answer()
+    with store_of(app) as store:
+        assert store.attempts()[0].notices == tuple(ids)
+    clock.advance(days=1)
+    assert run(app, clock).placed == []  # heard already
+    later = publish(app, "关于做好春节期间市场供应的通知")
+    run(app, clock)
+    with store_of(app) as store:
+        assert store.attempts()[-1].notices == tuple(later)
+
+
+@pytest.mark.parametrize(
+    "local, called",
+    [("08:59", False), ("09:00", True), ("13:30", True), ("19:59", True), ("20:00", False), ("23:00", False), ("03:00", False)],
+)
+def test_calls_only_inside_the_window(app, cloud, local, called):
+    subscribe(app, "+8613900000001")
+    publish(app, "关于开展消防安全检查的通知")
+    zone = ZoneInfo("Asia/Shanghai")
+    hour, minute = map(int, local.split(":"))
+    moment = datetime.now(zone).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    report = run(app, FakeClock(moment.astimezone(UTC)), window="09:00-20:00", timezone="Asia/Shanghai")
+    assert bool(cloud.calls) is called and report.outside_window is not called
+
+
+def test_at_most_n_calls_a_minute_across_runs(app, cloud):
+    numbers = [f"+86139000000{n:02d}" for n in range(7)]
+    subscribe(app, *numbers)
+    publish(app, "关于调整城乡居民医疗保险缴费标准的通知")
+    clock = FakeClock(datetime.now(UTC))
+    run(app, clock, calls_per_minute=2)
+    assert len(cloud.calls) == 7 and clock.slept
+    with store_of(app) as store:
+        claimed = sorted(datetime.fromisoformat(a.claimed_at) for a in store.attempts())
+    for index, moment in enumerate(claimed):
+        in_minute = [m for m in claimed if moment <= m < moment + timedelta(minutes=1)]
+        assert len(in_minute) <= 2, (index, claimed)
+    assert claimed[-1] - claimed[0] >= timedelta(minutes=2)
+
+
+@pytest.mark.parametrize("app", [{"bulletin_attempts": 1, "bulletin_pause_days": 2}], indirect=True)
+def test_a_number_that_fails_for_days_is_paused_and_can_be_resumed(app, cloud):
+    subscribe(app, "+8613900000001")
+    publish(app, "关于做好防汛抗旱工作的通知")
+    clock = FakeClock(datetime.now(UTC))
+    for day in range(3):
+        run(app, clock)
+        for call in cloud.calls[day:]:
+            TwilioSide(app, call).status("no-answer")
+        clock.advance(days=1)
+    assert len(cloud.calls) == 2  # paused after the second failed day: not called on the third
+    with store_of(app) as store:
+        assert store.subscribers()[0].paused
+        counts = store.counts(clock.now().date().isoformat())
+        assert counts["paused"] == 1 and counts["active"] == 0
+        store.resume("+8613900000001")
+    run(app, clock)
+    assert len(cloud.calls) == 3
+
+
+def test_a_crash_before_placing_neither_skips_nor_repeats(app, cloud):
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好冬季疫情防控工作的通知")
+    clock = FakeClock(datetime.now(UTC))
+    settings = app.config["TINGWEN"].bulletin
+    # A run claims the first subscriber and dies before calls.create: Twilio has no call.
+    with store_of(app) as store, NoticeStore(app.config["TINGWEN_DB"]) as notices:
+        first = store.subscribers()[0]
+        claimed = store.claim(first, notices.published_since(first.heard_until), clock.now().date().isoformat(), clock.now(),
+                              settings.attempts_per_day, settings.retry_after, settings.calls_per_minute)
+        assert claimed.status == "dialling"
+    report = run(app, clock)
+    assert report.recovered == 1
+    assert sorted(c.to for c in cloud.calls) == ["+8613900000001", "+8613900000002"]
+
+
+def test_a_crash_after_placing_is_settled_with_twilio_not_called_again(app, cloud):
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好冬季疫情防控工作的通知")
+    clock = FakeClock(datetime.now(UTC))
+    config = app.config["TINGWEN"]
+    settings = config.bulletin
+
+    class DiesAfterPlacing(TwilioDialer):
+        def place(self, to, url, status_url):
+            super().place(to, url, status_url)
+            raise ConnectionResetError("the run was killed before it wrote the call's id")
+
+    with store_of(app) as subs, NoticeStore(config.db_path) as notices:
+        report = BulletinRun(subs, notices.published_since, DiesAfterPlacing(settings), settings, clock).run()
+    assert report.stopped and len(cloud.calls) == 1
+    cloud.calls[0].status = "completed"  # the subscriber heard it while we were down
+    report = run(app, clock)
+    assert report.recovered == 1
+    assert sorted(c.to for c in cloud.calls) == ["+8613900000001", "+8613900000002"]  # once each
+    with store_of(app) as store:
+        settled = store.attempts()[0]
+        assert settled.call_sid == cloud.calls[0].sid and settled.status == "completed"
+
+
+def test_two_runs_at_once_call_each_number_once(app, cloud):
+    numbers = [f"+86139000000{n:02d}" for n in range(6)]
+    subscribe(app, *numbers)
+    publish(app, "关于开展全民健身活动的通知")
+    clock = FakeClock(datetime.now(UTC))
+    threads = [threading.Thread(target=run, args=(app, clock)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(c.to for c in cloud.calls) == numbers
+
+
+def test_a_number_twilio_refuses_counts_as_a_failed_attempt(app, cloud):
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好农民工工资支付工作的通知")
+    cloud.refused_numbers.add("+8613900000001")
+    report = run(app, FakeClock(datetime.now(UTC)))
+    assert report.refused == 1 and [c.to for c in cloud.calls] == ["+8613900000002"]
+    with store_of(app) as store:
+        assert sorted(a.status for a in store.attempts()) == ["failed", "placed"]
+
+
+def test_wrong_credentials_stop_the_run_with_a_clear_line(app, cloud):
+    subscribe(app, "+8613900000001")
+    publish(app, "关于做好冬季供暖工作的通知")
+    cloud.auth_token = "another-token"
+    report = run(app, FakeClock(datetime.now(UTC)))
+    assert report.refused == 1 and "authentication" in cloud.rejected
+
+
+def test_webhooks_refuse_unsigned_unknown_and_malformed(app, cloud):
+    phone = PhoneCall(app)
+    assert phone.post("/ivr/bulletin?attempt=1", {"CallSid": phone.sid}, signed=False).status_code == 403
+    assert phone.post("/ivr/bulletin/status?attempt=999", {"CallSid": phone.sid, "CallStatus": "completed"}).status_code == 404
+    for bad in ("x", "-1", "1e9", "９", "1" * 30):
+        assert phone.post(f"/ivr/bulletin/status?attempt={bad}", {"CallSid": phone.sid, "CallStatus": "busy"}).status_code == 400
+    # An answered bulletin whose attempt is unknown still speaks (the menu), never a 500.
+    answered = phone.post("/ivr/bulletin?attempt=424242", {"CallSid": phone.sid, "To": "+8613900000001", "Direction": "outbound-api"})
+    assert answered.status_code == 200 and phone.plays
+
+
+def test_command_line_counts_removes_and_runs(app, cloud, monkeypatch):
+    from server import cli
+
+    config = app.config["TINGWEN"]
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好困难群众冬季取暖工作的通知")
+    env = {
+        "TINGWEN_DATA_DIR": str(config.data_dir), "TINGWEN_BULLETIN_FROM": OUR_NUMBER, "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": "test-auth-token", "TINGWEN_TWILIO_API_URL": cloud.url, "TINGWEN_BULLETIN_WINDOW": "00:00-24:00",
+        "TINGWEN_PUBLIC_URL": PUBLIC_URL, "TINGWEN_VOICE": "espeak", "TINGWEN_TIMEZONE": zone_at(10),
+    }
+    runner = CliRunner()
+    counted = runner.invoke(cli, ["subscribers"], env=env)
+    assert counted.exit_code == 0 and "2 subscriber(s): 2 active, 0 paused" in counted.output
+    removed = runner.invoke(cli, ["subscribers", "remove", "+86 139 0000 0002"], env=env)
+    assert removed.exit_code == 0 and masked_number("+8613900000002") in removed.output
+    assert "+8613900000002" not in removed.output
+    again = runner.invoke(cli, ["subscribers", "remove", "+8613900000002"], env=env)
+    assert again.exit_code == 1 and "does not get the daily bulletin" in again.output
+    bad = runner.invoke(cli, ["subscribers", "remove", "13900000002"], env=env)
+    assert bad.exit_code == 2 and "E.164" in bad.output
+    ran = runner.invoke(cli, ["bulletin"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert "1 call(s) placed" in ran.output and [c.to for c in cloud.calls] == ["+8613900000001"]
+    unset = runner.invoke(cli, ["bulletin"], env={**env, "TWILIO_ACCOUNT_SID": ""})
+    assert unset.exit_code == 2 and "TWILIO_ACCOUNT_SID is not set" in unset.output
+    closed = runner.invoke(cli, ["bulletin"], env={**env, "TINGWEN_BULLETIN_WINDOW": "20:00-09:00"})
+    assert closed.exit_code == 2 and "TINGWEN_BULLETIN_WINDOW" in closed.output
+
+
+def _find(plays: list[str], urls: list[str]) -> int:
+    for index in range(len(plays) - len(urls) + 1):
+        if plays[index : index + len(urls)] == urls:
+            return index
+    return -1
