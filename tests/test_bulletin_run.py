@@ -59,9 +59,12 @@ def cloud():
 
 @pytest.fixture
 def app(tmp_path, cloud, request):
+    settings = dict(getattr(request, "param", {}))
+    if settings.pop("database", "sqlite") == "postgresql":
+        settings["database_url"] = request.getfixturevalue("postgres_server")()
     app = phone_app(
         tmp_path / "data", bulletin_from=OUR_NUMBER, twilio_account_sid=ACCOUNT_SID, twilio_api_url=cloud.url,
-        timezone=zone_at(10), bulletin_window="00:00-24:00", **getattr(request, "param", {}),
+        timezone=zone_at(10), bulletin_window="00:00-24:00", **settings,
     )
     time.sleep(1.1)  # the bundled notices are older than any subscription (the store counts in seconds)
     return app
@@ -161,6 +164,7 @@ def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bull
         assert store.subscribers() == []
 
 
+@pytest.mark.parametrize("app", [{"database": "sqlite"}, {"database": "postgresql"}], indirect=True, ids=["sqlite", "postgresql"])
 def test_answered_once_a_day_retried_when_busy_or_unanswered(app, cloud):
     numbers = ["+8613900000001", "+8613900000002", "+8613900000003"]
     subscribe(app, *numbers)
@@ -274,6 +278,7 @@ def test_a_crash_before_placing_neither_skips_nor_repeats(app, cloud):
     assert sorted(c.to for c in cloud.calls) == ["+8613900000001", "+8613900000002"]
 
 
+@pytest.mark.parametrize("app", [{"database": "sqlite"}, {"database": "postgresql"}], indirect=True, ids=["sqlite", "postgresql"])
 def test_a_crash_after_placing_is_settled_with_twilio_not_called_again(app, cloud):
     subscribe(app, "+8613900000001", "+8613900000002")
     publish(app, "关于做好冬季疫情防控工作的通知")
@@ -298,6 +303,7 @@ def test_a_crash_after_placing_is_settled_with_twilio_not_called_again(app, clou
         assert settled.call_sid == cloud.calls[0].sid and settled.status == "completed"
 
 
+@pytest.mark.parametrize("app", [{"database": "sqlite"}, {"database": "postgresql"}], indirect=True, ids=["sqlite", "postgresql"])
 def test_two_runs_at_once_call_each_number_once(app, cloud):
     numbers = [f"+86139000000{n:02d}" for n in range(6)]
     subscribe(app, *numbers)
