@@ -26,6 +26,7 @@ from flask import Flask, request
 from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import HTTPException
 
+import feed
 import ivr
 import kiosk
 import staff
@@ -34,6 +35,7 @@ from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
 from content.database import close_pools, is_postgres, shown
+from feed.episodes import EpisodeShelf
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.outline import outline, pad
 from content.store import NoticeStore
@@ -124,6 +126,15 @@ class Config:
     def audio_dir(self) -> Path:
         """TINGWEN_AUDIO_DIR (a folder several servers may share), else the data folder's."""
         return Path(self.audio_folder).expanduser() if self.audio_folder else self.data_dir / "audio"
+
+    @property
+    def episodes_dir(self) -> Path:
+        """The podcast feed's MP3 episodes, beside the audio they are made from."""
+        return self.audio_dir / "episodes"
+
+    @property
+    def feed_url(self) -> str:
+        return self.public_url.rstrip("/") + "/feed.xml"
 
     @property
     def abbreviations(self) -> Path:
@@ -336,7 +347,14 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
         with NoticeStore(config.db_path) as store:
             return store.revision()
 
-    return BackgroundPrerender(speaker, texts, revision).start()
+    return BackgroundPrerender(speaker, texts, revision, after=lambda stop: make_episodes(config, speaker, stop)).start()
+
+
+def make_episodes(config: Config, speaker: Speaker, stop=None) -> int:
+    """The podcast feed's episodes for the latest notices (those not made yet, or out of date)."""
+    with NoticeStore(config.db_path) as store:
+        notices = menu_for(store, config.menu).notices
+    return EpisodeShelf(config.episodes_dir).make(speaker, notices, stop)
 
 
 MAX_REQUEST_BYTES = 256 * 1024  # a webhook or a kiosk turn is a few kilobytes; larger bodies get 413
@@ -377,7 +395,9 @@ def create_app(config: Config | None = None) -> Flask:
         "idle_seconds": config.kiosk_idle_seconds,
         "countdown_seconds": config.kiosk_countdown_seconds,
         "gather_seconds": config.gather_timeout,
+        "feed_url": config.feed_url,
     }
+    app.config["TINGWEN_FEED"] = {"public_url": config.public_url, "folder": config.episodes_dir, "timezone": config.timezone}
     CallStore.open(config.ivr).close()  # create or migrate it now
     if config.bulletin_from:
         _subscribers(config).close()  # create or migrate it, and check the key, now
@@ -391,6 +411,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
+    app.register_blueprint(feed.blueprint)
     _set_up_staff(app, config)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))
     app.register_error_handler(Exception, _fault)
@@ -763,7 +784,8 @@ def voices(ctx: click.Context, as_json: bool) -> None:
 )
 @click.pass_context
 def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
-    """Render every menu prompt and every sentence of every stored notice into the audio cache."""
+    """Render every menu prompt and every sentence of every stored notice into the audio cache,
+    then the podcast feed's episodes (with the WAV format)."""
     speaker = _speaker(ctx)
     chosen = [AudioFormat(f) for f in formats] or list(AudioFormat)
     with _store(ctx) as store:
@@ -771,6 +793,9 @@ def prerender(ctx: click.Context, formats: tuple[str, ...]) -> None:
     with click.progressbar(length=len(texts), label="rendering", file=sys.stderr) as bar:
         rendered = render_all(speaker, texts, chosen, progress=lambda i: bar.update(i - bar.pos))
     click.echo(f"{len(texts)} texts, {rendered} audio chunks ready in {ctx.obj.audio_dir}")
+    if AudioFormat.WAV in chosen:
+        made = make_episodes(ctx.obj, speaker)
+        click.echo(f"podcast feed: {made} episode(s) made in {ctx.obj.episodes_dir}")
 
 
 def _speaker(ctx: click.Context, rate: int | None = None, voice: str | None = None) -> Speaker:

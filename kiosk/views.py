@@ -5,13 +5,15 @@ the same TTS as the phone."""
 
 from __future__ import annotations
 
-
 import itertools
 import json
 import logging
+from functools import cache
 
+import segno
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_sock import Sock
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from content.commands import load_vocabulary, spoken_keys
@@ -19,7 +21,7 @@ from content.errors import NoticeNotFound
 from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
 from content.prompts import load_prompts
-from content.reading import find_section, section_label, segments, spoken_date
+from content.reading import find_section, notice_intro, section_label, whole_notice
 from content.store import NoticeStore
 from content.structure import split_sentences
 from speech.engine import PACES
@@ -48,7 +50,18 @@ def _kiosk_settings() -> dict:
 def home():
     with _store() as store:
         notices = store.latest(limit=HOME_PAGE_SIZE)
-    return render_template("kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings())
+    feed_url = _kiosk_settings().get("feed_url")
+    return render_template(
+        "kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings(),
+        feed_url=feed_url, feed_qr=feed_qr(feed_url) if feed_url else None,
+    )
+
+
+@cache
+def feed_qr(url: str) -> Markup:
+    """The podcast feed's address as a QR code (segno), inline SVG that scales without blur."""
+    code = segno.make(url, error="m", micro=False)
+    return Markup(code.svg_inline(scale=4, border=4, dark="#000", light="#fff", omitsize=True))
 
 
 @blueprint.get("/notice/<int:notice_id>")
@@ -77,7 +90,7 @@ def speech(kind: str, notice_id: int, path: str = ""):
     elif kind == "intro":
         texts = [notice_intro(found)] + [t for t in (notice_gist(found), found.body) if t]
     elif kind == "full":  # hands-free: the whole notice, from its title
-        texts = [notice_intro(found)] + [segment.text for segment in segments(found)]
+        texts = whole_notice(found)
     elif kind == "section":
         section = find_section(found, path)
         if section is None:
@@ -164,13 +177,6 @@ def _listed(notice_id: int) -> Notice:
 def notice_gist(notice: Notice) -> str | None:
     """要点：…, as the phone menu says it after the title."""
     return load_prompts().notice_gist.format(gist=notice.gist) if notice.gist else None
-
-
-def notice_intro(notice: Notice) -> str:
-    """Title, issuing organ and date in one sentence, as the phone menu says it."""
-    day = notice.published_date or notice.signed_date
-    parts = [notice.spoken_title, notice.issuer or "", f"{spoken_date(day)}发布" if day else ""]
-    return "，".join(p for p in parts if p) + "。"
 
 
 log = logging.getLogger(__name__)

@@ -48,11 +48,15 @@ class BackgroundPrerender:
         texts: Callable[[], list[str]],
         revision: Callable[[], Hashable],
         check_seconds: float = CHECK_SECONDS,
+        after: Callable[[threading.Event], object] | None = None,
     ):
+        """`after(stop)` runs at the end of each pass, once the texts are ready (the podcast
+        feed's episodes are made from them)."""
         self.speaker = speaker
         self.texts = texts
         self.revision = revision
         self.check_seconds = check_seconds
+        self.after = after
         self.rendered_revision: Hashable | None = None
         self.done = threading.Event()  # set each time a pass has finished
         self._stop = threading.Event()
@@ -101,6 +105,8 @@ class BackgroundPrerender:
                 log.info("prerender: %d of %d texts ready (%.0f%%), %.0f s", index, len(texts), 100 * index / max(1, len(texts)), now - started)
 
         chunks = render_all(self.speaker, texts, list(AudioFormat), progress, self._stop)
+        if self.after is not None and not self._stop.is_set():
+            self.after(self._stop)
         if not self._stop.is_set():
             self.rendered_revision = current
             log.info("prerender: done, %d chunks in both formats in %.0f s", chunks, time.monotonic() - started)
