@@ -21,6 +21,8 @@ from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "deploy" / "tingwen.service"
+BULLETIN_UNIT = ROOT / "deploy" / "tingwen-bulletin.service"
+BULLETIN_TIMER = ROOT / "deploy" / "tingwen-bulletin.timer"
 NGINX = ROOT / "deploy" / "nginx-tingwen.conf"
 
 
@@ -39,6 +41,21 @@ def test_the_systemd_unit_passes_systemds_check(tmp_path):
     verify = shutil.which("systemd-analyze")
     assert verify, "systemd-analyze (Debian's systemd) is needed to check the unit"
     done = subprocess.run([verify, "verify", str(here)], capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_the_bulletin_timer_and_its_service_pass_systemds_check(tmp_path):
+    service = BULLETIN_UNIT.read_text()
+    assert "ExecStart=/opt/tingwen/bin/tingwen bulletin" in service and "Type=oneshot" in service
+    assert "OnCalendar=*:0/15" in BULLETIN_TIMER.read_text()
+    here = tmp_path / BULLETIN_UNIT.name
+    here.write_text(
+        service.replace("/opt/tingwen/bin/tingwen", str(Path(sys.executable).with_name("tingwen")))
+        .replace("User=tingwen", "User=root").replace("Group=tingwen", "Group=root")
+    )  # fmt: skip
+    (tmp_path / BULLETIN_TIMER.name).write_text(BULLETIN_TIMER.read_text())
+    done = subprocess.run([shutil.which("systemd-analyze"), "verify", str(here), str(tmp_path / BULLETIN_TIMER.name)],
+                          capture_output=True, text=True)
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
@@ -116,8 +133,12 @@ def test_only_the_phone_line_is_public_and_the_hall_gets_everything(proxied):
     assert audio.startswith(public + "/ivr/audio/")
     status, wav = _get(audio)
     assert status == 200 and wav[:4] == b"RIFF"
-    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/kiosk/menu", "/kiosk/listen", "/healthz"]:
+    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/kiosk/menu", "/kiosk/listen", "/healthz", "/staff/", "/feedx"]:
         assert _get(public + path)[0] == 404, path
+    status, rss = _get(public + "/feed.xml")  # the podcast feed faces families' phones
+    assert status == 200 and b"<rss" in rss and f"{public}/feed/cover.png".encode() in rss
+    assert _get(public + "/feed/cover.png")[0] == 200
+    assert _get(public + "/feed/episodes/" + "0" * 64 + ".mp3")[0] == 404
     status, _ = _get(public + "/ivr/stream", headers={"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert status == 403  # the stream's upgrade reaches tingwen, which wants a signature
     for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/healthz"]:
