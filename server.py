@@ -399,8 +399,7 @@ def create_app(config: Config | None = None) -> Flask:
     }
     app.config["TINGWEN_FEED"] = {"public_url": config.public_url, "folder": config.episodes_dir, "timezone": config.timezone}
     CallStore.open(config.ivr).close()  # create or migrate it now
-    if config.bulletin_from:
-        _subscribers(config).close()  # create or migrate it, and check the key, now
+    _check_subscribers(config)
     if config.skip_twilio_signature:
         log.warning("TINGWEN_SKIP_TWILIO_SIGNATURE is on: phone webhooks accept UNSIGNED requests (development only)")
     elif not config.twilio_auth_token:
@@ -567,8 +566,7 @@ def _preflight(config: Config) -> None:
             log.info("empty store: loaded %d bundled notices", loaded.added)
     CallStore.open(config.ivr).close()
     StaffStore(config.staff_db).close()
-    if config.bulletin_from:
-        _subscribers(config).close()
+    _check_subscribers(config)
     try:
         load_dictionary(config.pronunciations)
     except ValueError as error:  # names the file and line
@@ -1070,6 +1068,17 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
 
 def _subscribers(config: Config):
     return open_subscribers(config.subscribers_db, config.data_dir / SUBSCRIBER_KEY_FILE)
+
+
+def _check_subscribers(config: Config) -> None:
+    """Create or migrate the bulletin's list and check its key now. A damaged one does not stop
+    the phone line and the kiosk: it is logged, and key 8 says the bulletin cannot be done."""
+    if not config.bulletin_from:
+        return
+    try:
+        _subscribers(config).close()
+    except (StoreUnreadable, StoreBusy, sqlite3.DatabaseError) as error:
+        log.error("BULLETIN: %s; callers pressing 8 hear that it cannot be done now", error)
 
 
 def _hall_day(config: Config) -> str:

@@ -242,6 +242,7 @@ class TwilioStream:
         stream = self.phone.twiml.xpath("/Response/Connect/Stream")[0]
         self.url = stream.get("url")
         self.token = stream.xpath("string(Parameter[@name='token']/@value)")
+        self.parameters = {p.get("name"): p.get("value") for p in stream.xpath("Parameter")}  # Twilio passes them all on
         return self
 
     def connect(self, token=None, signed=True):
@@ -253,7 +254,8 @@ class TwilioStream:
             headers["X-Twilio-Signature"] = RequestValidator(PHONE_TOKEN).compute_signature(self.url, {})
         self.ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{self.port}/ivr/stream", headers=headers)
         self.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        start = {"streamSid": self.stream_sid, "callSid": self.sid, "customParameters": {"token": self.token if token is None else token}}
+        parameters = {**getattr(self, "parameters", {}), "token": self.token if token is None else token}
+        start = {"streamSid": self.stream_sid, "callSid": self.sid, "customParameters": parameters}
         self.send({"event": "start", "sequenceNumber": "1", "start": start, "streamSid": self.stream_sid})
         threading.Thread(target=self._read, daemon=True).start()
         return self

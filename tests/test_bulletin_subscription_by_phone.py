@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import PhoneCall, audio_urls, phone_app
+from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
 from content.menu import Event, Intent, IntentKind, Menu, Mode, Subscribe
 from content.prompts import load_prompts
 from ivr.subscribers import NumberKey, SubscriberStore, dialable, load_number_key, open_subscribers
@@ -139,3 +139,49 @@ def _menu_text(app, subscribed: bool) -> str:
         menu = menu_for(store, app.config["TINGWEN_PHONE_MENU"])
     _, actions = menu.start(subscribed=subscribed)
     return "".join(a.text for a in actions if isinstance(a, Say))
+
+
+def test_key_8_on_a_streaming_call_subscribes_the_caller(tmp_path):
+    app = phone_app(tmp_path / "data", bulletin_from=OUR_NUMBER, phone_mode="stream")
+    port, stop = live_app(app)
+    call = TwilioStream(app, port)
+    try:
+        call.answer().connect()
+        assert call.parameters["caller"] == call.phone.caller
+        call.wait_for(lambda ms: any(m["event"] == "mark" for m in ms))
+        call.press("8")
+        call.wait_for(lambda ms: any(m["event"] == "clear" for m in ms))
+        deadline = __import__("time").monotonic() + 10
+        while not _subscribed(app, call.phone.caller) and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.05)
+        assert _subscribed(app, call.phone.caller)
+    finally:
+        call.close()
+        stop()
+
+
+def _subscribed(app, number: str) -> bool:
+    with subscribers(app) as store:
+        return store.is_subscribed(number)
+
+
+@pytest.mark.parametrize("damage", ["key", "database"])
+def test_a_damaged_subscriber_list_is_said_and_the_line_goes_on(tmp_path, damage):
+    data = tmp_path / "data"
+    phone_app(data, bulletin_from=OUR_NUMBER)  # made once, then damaged
+    if damage == "key":
+        (data / "subscriber-key").write_bytes(b"not a key")
+    else:
+        (data / "subscribers.sqlite3").write_bytes(b"garbage" * 100)
+        for extra in data.glob("subscribers.sqlite3-*"):
+            extra.unlink()
+    load_number_key.cache_clear()
+    app = phone_app(data, bulletin_from=OUR_NUMBER)  # starts all the same, and says why in the log
+    app.testing = False
+    call = PhoneCall(app, caller=CALLER).start()
+    assert call.last.status_code == 200 and call.plays
+    call.press("8")
+    assert call.last.status_code == 200 and heard(call, app, PROMPTS.subscribe_failed)
+    call.press("1")
+    assert call.last.status_code == 200 and call.plays  # the menu goes on
+    load_number_key.cache_clear()

@@ -24,6 +24,7 @@ def _state(**fields):
     base = {
         "mode": "top", "page": 0, "notice_id": None, "path": "", "cursor": 0, "segment": -1, "sentence": 0,
         "stop_at": 0, "greeted": True, "heard": False, "coached": False, "misses": 0, "confirming": 0, "playing": False,
+        "subscribed": False,
     }
     return json.dumps(base | fields)
 
