@@ -281,15 +281,18 @@ class Menu:
         turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
         fresh = [n for n in self.notices if n.id in set(notice_ids)][:BULLETIN_NOTICES]
         turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing)
-        for notice in fresh:
+        for number, notice in enumerate(fresh, 1):
+            turn.say(p.bulletin_number.format(number=number))
             turn.say(self.bulletin_item(notice))
         turn.say(p.bulletin_stop_hint)
         self._enter_top(turn, page=0)
         return turn.state, turn.actions
 
     def bulletin_item(self, notice: Notice) -> str:
+        """A notice as the bulletin reads it: its title and gist (the same words for every
+        subscriber, so its audio is made once, ahead)."""
         gist = self.prompts.notice_gist.format(gist=notice.gist) if notice.gist else ""
-        return self.prompts.bulletin_item.format(number=self.notices.index(notice) + 1, title=notice.spoken_title, gist=gist)
+        return self.prompts.bulletin_item.format(title=notice.spoken_title, gist=gist)
 
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         if not self.is_valid(state) or state.mode is Mode.ENDED:
@@ -455,8 +458,9 @@ class Menu:
         hands-free title, which are reached only by reading to them."""
         texts: dict[str, None] = {}
         events = [Event.press(k) for k in "0123456789*#"] + [Event.timeout(), Event.finished()]
-        start, actions = self.start()
-        pending, seen = [(start, actions)], {start}
+        starts = [self.start()] + ([self.start(subscribed=True)] if self.subscription else [])  # a subscriber's menu says 退订
+        pending, seen = list(starts), {state for state, _ in starts}
+        start = starts[0][0]
         while pending and len(seen) < limit:
             state, actions = pending.pop()
             texts.update((a.text, None) for a in actions if isinstance(a, Say))
@@ -475,7 +479,8 @@ class Menu:
         for number, notice in enumerate(self.notices, 1):
             texts[self.prompts.read_all_notice.format(number=number, title=notice.spoken_title)] = None
         if self.subscription:  # what a bulletin call says before its menu
-            texts.update((self.prompts.bulletin_intro.format(count=n), None) for n in range(1, BULLETIN_NOTICES + 1))
+            for n in range(1, BULLETIN_NOTICES + 1):
+                texts.update({self.prompts.bulletin_intro.format(count=n): None, self.prompts.bulletin_number.format(number=n): None})
             texts.update((self.bulletin_item(notice), None) for notice in self.notices[: 4 * BULLETIN_NOTICES])
         texts.update((t, None) for t in self.prompts.fixed_texts())
         return list(texts)

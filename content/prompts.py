@@ -57,6 +57,7 @@ class Prompts:
     no_number: str  # the caller's number is withheld or not one we can call back
     bulletin_intro: str
     bulletin_nothing: str
+    bulletin_number: str
     bulletin_item: str
     bulletin_stop_hint: str
     unavailable: str  # the phone line cannot go on (a full disk, a fault): said, then hang up

@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 from functools import cache
+from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
@@ -51,10 +52,15 @@ def home():
     with _store() as store:
         notices = store.latest(limit=HOME_PAGE_SIZE)
     feed_url = _kiosk_settings().get("feed_url")
+    if feed_url and urlsplit(feed_url).hostname in _LOOPBACK:
+        feed_url = None  # a phone cannot reach this machine's own address: no code that leads nowhere
     return render_template(
         "kiosk/home.html", notices=notices, voice_status=_voice_status(), settings=_kiosk_settings(),
         feed_url=feed_url, feed_qr=feed_qr(feed_url) if feed_url else None,
     )
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
 @cache

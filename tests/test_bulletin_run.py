@@ -147,7 +147,8 @@ def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bull
         menu = menu_for(store, app.config["TINGWEN_PHONE_MENU"])
         notice = store.get(ids[0])
     plays = phone.plays
-    order = [PROMPTS.bulletin_intro.format(count=1), menu.bulletin_item(notice), PROMPTS.bulletin_stop_hint]
+    order = [PROMPTS.bulletin_intro.format(count=1), PROMPTS.bulletin_number.format(number=1), menu.bulletin_item(notice),
+             PROMPTS.bulletin_stop_hint]
     positions = [_find(plays, audio_urls(app, text)) for text in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
     assert notice.spoken_title in menu.bulletin_item(notice) and notice.gist and notice.gist in menu.bulletin_item(notice)

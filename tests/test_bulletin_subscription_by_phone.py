@@ -185,3 +185,25 @@ def test_a_damaged_subscriber_list_is_said_and_the_line_goes_on(tmp_path, damage
     call.press("1")
     assert call.last.status_code == 200 and call.plays  # the menu goes on
     load_number_key.cache_clear()
+
+
+def test_a_bulletin_reads_at_most_five_new_notices_newest_first_then_the_menu(loaded_store):
+    from content.menu import BULLETIN_NOTICES, Listen, Say
+
+    notices = loaded_store.latest()
+    phone = Menu(notices, subscription=True)
+    state, actions = phone.start_bulletin([n.id for n in reversed(notices)] + [987654])
+    said = [a.text for a in actions if isinstance(a, Say)]
+    chosen = notices[:BULLETIN_NOTICES]
+    assert said[0] == PROMPTS.bulletin_intro.format(count=len(chosen))
+    items = said[1 : 1 + 2 * len(chosen)]
+    assert items[0::2] == [PROMPTS.bulletin_number.format(number=n) for n in range(1, len(chosen) + 1)]
+    assert items[1::2] == [phone.bulletin_item(n) for n in chosen]
+    assert said[1 + 2 * len(chosen)] == PROMPTS.bulletin_stop_hint
+    assert PROMPTS.unsubscribe_item in said[-1]  # then the usual menu, offering to stop
+    assert state.mode is Mode.TOP and state.subscribed and isinstance(actions[-1], Listen)
+    # Nothing known: who is calling and why, how to stop, the menu.
+    _, actions = phone.start_bulletin([])
+    assert [a.text for a in actions if isinstance(a, Say)][:2] == [PROMPTS.bulletin_nothing, PROMPTS.bulletin_stop_hint]
+    # Everything a bulletin says is among the texts made ahead (never synthesised while a subscriber waits).
+    assert set(said) <= set(phone.prompt_texts())

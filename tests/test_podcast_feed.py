@@ -204,3 +204,11 @@ def test_the_kiosk_shows_a_qr_code_that_decodes_to_the_feed_address(tmp_path, br
     finally:
         context.close()
         stop()
+
+
+def test_no_qr_code_for_an_address_only_this_machine_can_reach(tmp_path):
+    from server import Config, create_app
+
+    app = create_app(Config(data_dir=tmp_path / "data", voice="espeak", prerender=False))  # public URL unset: loopback
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "feed-qr" not in page and "<svg" not in page
