@@ -431,6 +431,7 @@ def _set_up_staff(app: Flask, config: Config) -> None:
         "timezone": config.timezone,
     }
     app.extensions["tingwen.call_log"] = lambda: CallStore.open(config.ivr)  # staff reads it; only we know ivr
+    app.extensions["tingwen.hands_free"] = lambda: hands_free_status(config)
     app.register_blueprint(staff.blueprint)
 
 
@@ -1068,6 +1069,19 @@ def listen(ctx: click.Context, wav: Path, model: str | None, phrases: tuple[str,
 
 def _subscribers(config: Config):
     return open_subscribers(config.subscribers_db, config.data_dir / SUBSCRIBER_KEY_FILE)
+
+
+def hands_free_status(config: Config) -> dict:
+    """For the staff console: the daily bulletin's counts today (None when it is off) and how
+    many of the latest notices have a podcast episode ready."""
+    counts = None
+    if config.bulletin_from:
+        with _subscribers(config) as store:
+            counts = store.counts(_hall_day(config))
+    with NoticeStore(config.db_path) as store:
+        listed = {n.id for n in menu_for(store, config.menu).notices}
+    ready = len(set(EpisodeShelf(config.episodes_dir).index()) & listed)
+    return {"bulletin": counts, "episodes": ready, "notices": len(listed), "feed_url": config.feed_url}
 
 
 def _check_subscribers(config: Config) -> None:

@@ -94,13 +94,16 @@ class EpisodeShelf:
                 if current is not None and current.key == key:
                     continue
                 episode = self._make_one(speaker, notice, key)
-            except Exception as error:  # one notice that cannot be read must not stop the rest
+                self._index_one(episode)
+            except Exception as error:  # a notice that cannot be read, a full disk: the rest go on
                 log.error("feed: no episode for notice %s: %s", notice.id, error)
                 continue
-            self._index_one(episode)
             made += 1
             log.info("feed: episode for notice %s made (%.0f s, %d KB)", notice.id, episode.seconds, episode.bytes // 1024)
-        self._tidy({n.id for n in notices})
+        try:
+            self._tidy({n.id for n in notices})
+        except OSError as error:
+            log.error("feed: the episodes in %s cannot be tidied: %s", self.folder, error)
         return made
 
     def _make_one(self, speaker: Speaker, notice: Notice, key: str) -> Episode:
@@ -124,8 +127,11 @@ class EpisodeShelf:
     def _write_index(self, index: dict[int, Episode]) -> None:
         text = json.dumps({str(n): asdict(e) for n, e in sorted(index.items())}, ensure_ascii=False, indent=1)
         temporary = self.folder / f".{INDEX_FILE}.{os.getpid()}.{threading.get_ident()}"
-        temporary.write_text(text, "utf-8")
-        os.replace(temporary, self.folder / INDEX_FILE)
+        try:
+            temporary.write_text(text, "utf-8")
+            os.replace(temporary, self.folder / INDEX_FILE)  # the old index stays whole until then
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def _tidy(self, listed: set[int]) -> None:
         """Forget episodes of notices no longer listed (withdrawn, or older than the menu), and

@@ -236,12 +236,15 @@ def bulletin():
             return _hang_up(sid)
         menu = _menu(notices)
         covered: tuple[int, ...] = ()
-        if settings.subscribers_db is not None:
-            with _subscriptions() as store:
-                attempt = store.attempt(attempt_id)
-                if attempt is not None:
-                    store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
-                    covered = attempt.notices
+        try:
+            if settings.subscribers_db is not None:
+                with _subscriptions() as store:
+                    attempt = store.attempt(attempt_id)
+                    if attempt is not None:
+                        store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
+                        covered = attempt.notices
+        except Exception as error:  # the subscriber answered: they hear the menu all the same
+            log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
         if not covered:
             log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
         state, actions = menu.start_bulletin(covered)
@@ -366,7 +369,7 @@ def _fault(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.error("phone webhook %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
-    if request.path == "/ivr/status":
+    if request.path in ("/ivr/status", "/ivr/bulletin/status"):
         return "the call log cannot be written right now", 503
     apology = [Say(load_prompts().unavailable, interruptible=False), End("fault")]
     return build(apology, _audio_urls, normalize, _settings().url("/ivr/gather"), 1), 200, {"Content-Type": TWIML}

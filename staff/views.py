@@ -330,7 +330,17 @@ def calls():
         "cancels": bar_chart([f"{r['title'] or '最新通知列表'} {r['path'] or ''}".strip() for r in summary["cancels"]], [r["count"] for r in summary["cancels"]], "按星号键取消的位置（次数）", horizontal=True),
         "unclear": bar_chart([r["heard"] for r in summary["not_understood"]], [r["count"] for r in summary["not_understood"]], "没有听懂的语音指令（次数）", horizontal=True),
     }
-    return render_template("staff/calls.html", summary=summary, charts=charts, since=since, until=until, zone=zone)
+    return render_template("staff/calls.html", summary=summary, charts=charts, since=since, until=until, zone=zone,
+                           hands_free=_hands_free())
+
+
+def _hands_free() -> dict | None:
+    """The bulletin's and the feed's state (from the composition root), or None if it cannot be read."""
+    try:
+        return current_app.extensions["tingwen.hands_free"]()
+    except Exception as error:  # the page shows the rest and says this part is missing
+        log.error("staff: the bulletin's and feed's state cannot be read: %s", error)
+        return None
 
 
 def _day(text: str | None, default: date) -> date:

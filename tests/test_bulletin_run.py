@@ -382,3 +382,47 @@ def _find(plays: list[str], urls: list[str]) -> int:
         if plays[index : index + len(urls)] == urls:
             return index
     return -1
+
+
+def test_staff_see_the_bulletin_and_the_feed_as_the_command_line_counts_them(app, cloud):
+    import json
+    import re
+
+    from staff.accounts import StaffStore
+
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    run(app, FakeClock(datetime.now(UTC)))
+    TwilioSide(app, cloud.calls[0]).answer()
+    TwilioSide(app, cloud.calls[1]).status("busy")
+    config = app.config["TINGWEN"]
+    with StaffStore(config.staff_db) as accounts:
+        accounts.add("wang", "correct horse battery")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True)).group(1)
+    client.post("/staff/login", data={"username": "wang", "password": "correct horse battery", "csrf_token": token})
+    page = client.get("/staff/calls").get_data(as_text=True)
+    env = {"TINGWEN_DATA_DIR": str(config.data_dir), "TINGWEN_BULLETIN_FROM": OUR_NUMBER, "TINGWEN_TIMEZONE": config.timezone,
+           "TINGWEN_VOICE": "espeak"}
+    counted = json.loads(CliRunner().invoke(__import__("server").cli, ["subscribers", "--json"], env=env).output)
+    assert counted == {"subscribers": 2, "active": 2, "paused": 0, "calls_today": 2, "heard_today": 1, "unanswered_today": 1}
+    cells = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>", page.split('id="table-bulletin"')[1].split("</table>")[0])
+    assert [int(n) for _, n in cells] == [counted[k] for k in ("subscribers", "paused", "calls_today", "heard_today", "unanswered_today")]
+    assert f"{PUBLIC_URL}/feed.xml" in page
+
+
+def test_a_damaged_subscriber_list_still_lets_an_answered_bulletin_speak(app, cloud):
+    subscribe(app, "+8613900000001")
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    run(app, FakeClock(datetime.now(UTC)))
+    config = app.config["TINGWEN"]
+    config.subscribers_db.write_bytes(b"garbage" * 1000)
+    for extra in config.data_dir.glob("subscribers.sqlite3-*"):
+        extra.unlink()
+    app.testing = False
+    call = cloud.calls[0]
+    phone = TwilioSide(app, call).phone
+    phone.post(call.url[len(PUBLIC_URL):], {**phone.params, "CallSid": call.sid, "CallStatus": "in-progress"})
+    assert phone.last.status_code == 200 and _find(phone.plays, audio_urls(app, PROMPTS.bulletin_nothing)) >= 0
+    status = phone.post(cloud.calls[0].status_callback[len(PUBLIC_URL):], {**phone.params, "CallSid": cloud.calls[0].sid, "CallStatus": "completed"})
+    assert status.status_code == 503
