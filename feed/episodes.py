@@ -62,6 +62,9 @@ class EpisodeShelf:
             found = {int(k): Episode(**v) for k, v in raw.items()}
         except FileNotFoundError:
             return {}
+        except OSError as error:  # the folder is a file, or cannot be read: nothing is listed
+            log.warning("feed: %s cannot be read (%s)", self.folder / INDEX_FILE, error.strerror or error)
+            return {}
         except (ValueError, TypeError, UnicodeDecodeError, AttributeError) as error:
             log.warning("feed: %s is damaged (%s); its episodes will be made again", self.folder / INDEX_FILE, error)
             return {}
@@ -83,7 +86,11 @@ class EpisodeShelf:
     def make(self, speaker: Speaker, notices: list[Notice], stop: threading.Event | None = None) -> int:
         """Make the episodes missing or out of date for `notices`; returns how many were made.
         Each one is written beside its final name and renamed into place, then indexed."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file in its place, a full or read-only disk: said once, tried next pass
+            log.error("feed: episodes cannot be kept in %s: %s", self.folder, error.strerror or error)
+            return 0
         made = 0
         for notice in notices:
             if (stop is not None and stop.is_set()) or exiting():

@@ -212,3 +212,15 @@ def test_no_qr_code_for_an_address_only_this_machine_can_reach(tmp_path):
     app = create_app(Config(data_dir=tmp_path / "data", voice="espeak", prerender=False))  # public URL unset: loopback
     page = app.test_client().get("/").get_data(as_text=True)
     assert "feed-qr" not in page and "<svg" not in page
+
+
+def test_an_episode_folder_that_takes_no_files_is_said_in_one_line(tmp_path, caplog):
+    from server import make_episodes
+
+    app = make_app(tmp_path / "data", prerender=False)
+    config = app.config["TINGWEN"]
+    config.episodes_dir.parent.mkdir(parents=True, exist_ok=True)
+    config.episodes_dir.write_text("a file where the folder should be")
+    assert make_episodes(config, app.extensions["tingwen.speaker"]) == 0
+    assert [r.levelname for r in caplog.records if "episodes cannot be kept" in r.getMessage()] == ["ERROR"]
+    assert app.test_client().get("/feed.xml").status_code == 200
