@@ -118,7 +118,8 @@ class TwilioDialer:
         return call.sid
 
     def find(self, to: str, since: datetime) -> list[tuple[str, str]]:
-        calls = self.client.calls.list(to=to, from_=self.settings.from_number, start_time_after=since - timedelta(days=1), limit=50)
+        # No StartTime filter: a call still queued when the run died has not started yet.
+        calls = self.client.calls.list(to=to, from_=self.settings.from_number, limit=50)
         return [(c.sid, c.status) for c in calls if c.date_created is None or c.date_created >= since - timedelta(minutes=1)]
 
     def status(self, call_sid: str) -> str:
@@ -177,7 +178,12 @@ class BulletinRun:
 
     def run(self) -> RunReport:
         report = RunReport()
-        report.recovered = self.settle_unfinished()
+        try:
+            report.recovered = self.settle_unfinished()
+        except Exception as error:  # Twilio unreachable: call nobody until what happened is known
+            log.error("bulletin: cannot ask Twilio about earlier calls (%s); stopping this run", error)
+            report.stopped = f"Twilio cannot be reached to settle earlier calls ({type(error).__name__}: {error})"
+            return report
         if not self.in_window(self.clock.now()):
             report.outside_window = True
             return report
@@ -187,11 +193,13 @@ class BulletinRun:
             if not self.in_window(now):
                 break
             settings = self.settings
-            due = [s for s in self.store.candidates(self.day(now), now, settings.attempts_per_day, settings.retry_after) if s.id not in seen]
+            due = [n for n in self.store.candidates(self.day(now), now, settings.attempts_per_day, settings.retry_after) if n not in seen]
             if not due:
                 break
-            subscriber = due[0]
-            seen.add(subscriber.id)
+            seen.add(due[0])
+            subscriber = self.store.subscriber(due[0])
+            if subscriber is None:  # unsubscribed this moment
+                continue
             notices = self.news(subscriber.heard_until)[:BULLETIN_NOTICES]
             if not notices:
                 continue

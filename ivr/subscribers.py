@@ -279,12 +279,13 @@ class SubscriberStore:
 
     # A bulletin run (ivr/bulletin.py)
 
-    def candidates(self, day: str, now: datetime, attempts_per_day: int, retry_after: timedelta) -> list[Subscriber]:
-        """Subscribers who may be called now: not paused, not reached today, no call of theirs
-        under way, attempts left today, and the last one long enough ago. (Whether there is news
-        for them is the caller's question: it needs the notice store.)"""
+    def candidates(self, day: str, now: datetime, attempts_per_day: int, retry_after: timedelta) -> list[int]:
+        """The ids of subscribers who may be called now: not paused, not reached today, no call
+        of theirs under way, attempts left today, and the last one long enough ago. (Whether
+        there is news for them is the caller's question: it needs the notice store.) Numbers
+        stay sealed: only the one about to be called is opened."""
         rows = self.conn.query(
-            "SELECT s.*, "
+            "SELECT s.id, "
             f"(SELECT count(*) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ? AND a.status <> ?) AS tries, "
             f"(SELECT count(*) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ? AND a.status IN {_list(DELIVERED + IN_FLIGHT)}) AS busy, "
             "(SELECT max(ended_at) FROM bulletin_attempts a WHERE a.subscriber_id = s.id AND a.day = ?) AS last_end "
@@ -293,7 +294,7 @@ class SubscriberStore:
         )
         cutoff = iso(now - retry_after)
         return [
-            self._subscriber(r)
+            r["id"]
             for r in rows
             if not r["busy"] and r["tries"] < attempts_per_day and (r["last_end"] is None or r["last_end"] <= cutoff)
         ]
@@ -314,8 +315,7 @@ class SubscriberStore:
             if len(recent) >= per_minute:
                 free_at = datetime.fromisoformat(recent[-per_minute]["claimed_at"]) + timedelta(minutes=1)
                 return max(0.5, (free_at - now).total_seconds())
-            due = self.candidates(day, now, attempts_per_day, retry_after)
-            if subscriber.id not in {s.id for s in due}:
+            if subscriber.id not in self.candidates(day, now, attempts_per_day, retry_after):
                 return None
             ids = json.dumps([notice_id for notice_id, _ in notices])
             covers = max(at for _, at in notices)

@@ -426,3 +426,24 @@ def test_a_damaged_subscriber_list_still_lets_an_answered_bulletin_speak(app, cl
     assert phone.last.status_code == 200 and _find(phone.plays, audio_urls(app, PROMPTS.bulletin_nothing)) >= 0
     status = phone.post(cloud.calls[0].status_callback[len(PUBLIC_URL):], {**phone.params, "CallSid": cloud.calls[0].sid, "CallStatus": "completed"})
     assert status.status_code == 503
+
+
+def test_twilio_unreachable_stops_the_run_in_one_line_and_calls_nobody(app, cloud):
+    from server import cli
+
+    subscribe(app, "+8613900000001", "+8613900000002")
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    config = app.config["TINGWEN"]
+    env = {
+        "TINGWEN_DATA_DIR": str(config.data_dir), "TINGWEN_BULLETIN_FROM": OUR_NUMBER, "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": "test-auth-token", "TINGWEN_TWILIO_API_URL": "http://127.0.0.1:9", "TINGWEN_BULLETIN_WINDOW": "00:00-24:00",
+        "TINGWEN_VOICE": "espeak", "TINGWEN_TIMEZONE": zone_at(10),
+    }
+    first = CliRunner().invoke(cli, ["bulletin"], env=env)  # the first call cannot be placed
+    assert first.exit_code == 1 and "Error: Twilio cannot be reached" in first.output and "Traceback" not in first.output
+    again = CliRunner().invoke(cli, ["bulletin"], env=env)  # its claim cannot be settled: nobody is called
+    assert again.exit_code == 1 and "settle earlier calls" in again.output
+    with store_of(app) as store:
+        assert [a.status for a in store.attempts()] == ["dialling"]
+    back = CliRunner().invoke(cli, ["bulletin"], env={**env, "TINGWEN_TWILIO_API_URL": cloud.url})
+    assert back.exit_code == 0 and sorted(c.to for c in cloud.calls) == ["+8613900000001", "+8613900000002"]
