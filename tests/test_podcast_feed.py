@@ -15,7 +15,7 @@ import mutagen.mp3
 import numpy as np
 import pytest
 
-from conftest import live_app
+from conftest import ARTIFACTS, live_app
 from content.model import Notice, Section
 from content.store import NoticeStore
 from feed.episodes import episode_texts
@@ -197,6 +197,8 @@ def test_the_kiosk_shows_a_qr_code_that_decodes_to_the_feed_address(tmp_path, br
         page.goto(f"http://127.0.0.1:{port}/")
         code = page.locator("#feed-qr .qr")
         code.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "kiosk-feed-qr.png"), full_page=True)
         shot = code.screenshot()
         found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
         assert [r.text for r in found] == [f"{PUBLIC}/feed.xml"]
