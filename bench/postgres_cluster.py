@@ -26,7 +26,9 @@ class Cluster:
         self._names = itertools.count()
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_postgres, *args], check=True, capture_output=True, text=True)
+        done = subprocess.run([*self.as_postgres, *args], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): {(done.stderr or done.stdout).strip()}")
 
     def start(self) -> Cluster:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -275,8 +275,8 @@ class Menu:
         return turn.state, turn.actions
 
     def start_bulletin(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
-        """A daily bulletin call: who is calling and why, each new notice's title and gist
-        (numbered as on the menu that follows), how to stop the bulletin, then the usual menu."""
+        """A daily bulletin call: who is calling and why, the new notices' titles and gists
+        (newest first, at most BULLETIN_NOTICES), how to stop the bulletin, then the usual menu."""
         p = self.prompts
         turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
         fresh = [n for n in self.notices if n.id in set(notice_ids)][:BULLETIN_NOTICES]
@@ -371,12 +371,11 @@ class Menu:
                 ]
             bulletin = []
             if state.mode is Mode.TOP and self.subscription:
-                toggle = IntentKind.UNSUBSCRIBE if state.subscribed else IntentKind.SUBSCRIBE
-                bulletin = [
-                    Choice(SUBSCRIBE_KEY, words.subscribe if toggle is IntentKind.SUBSCRIBE else words.unsubscribe, Intent(toggle)),
-                    Choice(None, words.unsubscribe if toggle is IntentKind.SUBSCRIBE else words.subscribe,
-                           Intent(IntentKind.SUBSCRIBE if toggle is IntentKind.UNSUBSCRIBE else IntentKind.UNSUBSCRIBE)),
-                ]
+                # key 8 does what the menu offers (退订 for a subscriber); either can be said
+                on = Choice(None, words.subscribe, Intent(IntentKind.SUBSCRIBE))
+                off = Choice(None, words.unsubscribe, Intent(IntentKind.UNSUBSCRIBE))
+                offered, other = (off, on) if state.subscribed else (on, off)
+                bulletin = [replace(offered, key=SUBSCRIBE_KEY), other]
             if state.mode is Mode.TOP and not self.notices:
                 return (*bulletin, repeat)
             return (*items, *bulletin, read_all, *paging, repeat, cancel)
