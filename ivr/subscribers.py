@@ -176,6 +176,9 @@ class Attempt:
     covers_until: str
 
 
+_keys_checked: set[tuple[str, str]] = set()
+
+
 class SubscriberStore:
     def __init__(self, where: Path | str, key: NumberKey):
         """`where`: the SQLite file, or the postgresql:// URL several servers share."""
@@ -187,18 +190,24 @@ class SubscriberStore:
         self._check_key(where)
 
     def _check_key(self, where) -> None:
-        """The first server to open the store writes its key's fingerprint; any other key is refused."""
-        with self.conn.writing("subscribers"):
-            self.conn.execute(
-                "INSERT INTO subscriber_settings (name, value) VALUES ('key', ?) ON CONFLICT (name) DO NOTHING",
-                [self.key.fingerprint],
-            )
-            stored = self.conn.query("SELECT value FROM subscriber_settings WHERE name = 'key'")[0]["value"]
-        if stored != self.key.fingerprint:
+        """The first server to open the store writes its key's fingerprint; any other key is
+        refused. Checked once per process and store (every call's first webhook opens it)."""
+        if (str(where), self.key.fingerprint) in _keys_checked:
+            return
+        rows = self.conn.query("SELECT value FROM subscriber_settings WHERE name = 'key'")
+        if not rows:
+            with self.conn.writing("subscribers"):
+                self.conn.execute(
+                    "INSERT INTO subscriber_settings (name, value) VALUES ('key', ?) ON CONFLICT (name) DO NOTHING",
+                    [self.key.fingerprint],
+                )
+            rows = self.conn.query("SELECT value FROM subscriber_settings WHERE name = 'key'")
+        if rows[0]["value"] != self.key.fingerprint:
             self.close()
             raise StoreUnreadable(
                 where, STORE_NAME, "its numbers were sealed with another subscriber-key file: copy that file here"
             )
+        _keys_checked.add((str(where), self.key.fingerprint))
 
     def close(self) -> None:
         self.conn.close()
