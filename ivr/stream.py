@@ -225,8 +225,13 @@ class StreamCall:
         self.call_sid = call_sid
         self.stream_sid = str(data.get("streamSid") or start.get("streamSid") or "")
         self.sender.start(self.stream_sid)
-        self.caller = dialable(str((start.get("customParameters") or {}).get("caller", "")))
-        self.state, actions = self.menu.start(subscribed=self._subscribed())
+        parameters = start.get("customParameters") or {}
+        self.caller = dialable(str(parameters.get("caller", "")))
+        if "bulletin" in parameters:  # our daily bulletin call: it starts by reading the news
+            notices = [int(n) for n in str(parameters["bulletin"]).split(",") if n.isascii() and n.isdigit() and len(n) < 19]
+            self.state, actions = self.menu.start_bulletin(notices)
+        else:
+            self.state, actions = self.menu.start(subscribed=self._subscribed())
         self._open_recognizer(actions)
         self._perform(actions)
         self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"streamSid": self.stream_sid})])

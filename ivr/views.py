@@ -131,15 +131,18 @@ def voice():
     return _respond(menu, state, actions)
 
 
-def _connect_stream(token: str, number: str | None):
+def _connect_stream(token: str, number: str | None, bulletin: tuple[int, ...] | None = None):
     """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up.
-    The caller's number travels with it (the stream's start message carries no From) for key 8."""
+    The caller's number travels with it (the stream's start message carries no From) for key 8,
+    and on a bulletin call the notices it reads (the stream starts with the bulletin)."""
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=_settings().websocket_url("/ivr/stream"))
     stream.parameter(name="token", value=token)
     if number:
         stream.parameter(name="caller", value=number)
+    if bulletin is not None:
+        stream.parameter(name="bulletin", value=",".join(map(str, bulletin)))
     response.append(connect)
     response.hangup()
     return str(response), 200, {"Content-Type": TWIML}
@@ -250,6 +253,11 @@ def bulletin():
         state, actions = menu.start_bulletin(covered)
         calls.begin(sid, request.form.get("To"), state.to_json())
         calls.save(sid, state.to_json(), [CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})])
+    if settings.phone_mode == "stream":  # spoken commands on the bulletin call too
+        token = secrets.token_urlsafe(24)
+        calls.set_stream_token(sid, token)
+        calls.close()
+        return _connect_stream(token, _listener_number(), covered)
     calls.close()
     return _respond(menu, state, actions)
 

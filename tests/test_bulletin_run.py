@@ -447,3 +447,51 @@ def test_twilio_unreachable_stops_the_run_in_one_line_and_calls_nobody(app, clou
         assert [a.status for a in store.attempts()] == ["dialling"]
     back = CliRunner().invoke(cli, ["bulletin"], env={**env, "TINGWEN_TWILIO_API_URL": cloud.url})
     assert back.exit_code == 0 and sorted(c.to for c in cloud.calls) == ["+8613900000001", "+8613900000002"]
+
+
+@pytest.mark.parametrize("app", [{"phone_mode": "stream"}], indirect=True, ids=["stream"])
+def test_a_bulletin_call_in_streaming_mode_reads_the_news_and_hears_key_8(app, cloud):
+    import base64
+
+    from conftest import TwilioStream
+    from speech.audio import read_ulaw_wav
+    from speech.speaker import AudioFormat
+
+    subscribe(app, "+8613900000001")
+    ids = publish(app, "关于做好冬季供暖保障工作的通知", "关于开展全民健身活动的通知")
+    run(app, FakeClock(datetime.now(UTC)))
+    call = cloud.calls[0]
+    side = TwilioSide(app, call)
+    side.status("in-progress")
+    answered = side.phone.post(call.url[len(PUBLIC_URL):], {**side.phone.params, "CallSid": call.sid, "CallStatus": "in-progress"})
+    assert answered.status_code == 200
+    stream_element = side.phone.twiml.xpath("/Response/Connect/Stream")[0]
+    port, stop = live_app(app)
+    stream = TwilioStream(app, port, sid=call.sid)
+    try:
+        stream.url = stream_element.get("url")
+        stream.parameters = {p.get("name"): p.get("value") for p in stream_element.xpath("Parameter")}
+        stream.token = stream.parameters["token"]
+        assert stream.parameters["caller"] == "+8613900000001"
+        assert sorted(map(int, stream.parameters["bulletin"].split(","))) == sorted(ids)
+        stream.connect()
+        # The first audio the subscriber hears is the bulletin's greeting, not the menu's.
+        speaker = app.extensions["tingwen.speaker"]
+        first_chunk = speaker.plan(PROMPTS.bulletin_intro.format(count=2), AudioFormat.ULAW)[0]
+        expected = read_ulaw_wav(speaker.audio_file(first_chunk.name, AudioFormat.ULAW))[:1600]
+        heard = stream.wait_for(lambda ms: sum(m["event"] == "media" for m in ms) >= 10)
+        sent = b"".join(base64.b64decode(m["media"]["payload"]) for m in heard if m["event"] == "media")[:1600]
+        assert sent == expected
+        stream.press("8")
+        stream.wait_for(lambda ms: any(m["event"] == "clear" for m in ms))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with store_of(app) as store:
+                if not store.subscribers():
+                    break
+            time.sleep(0.05)
+        with store_of(app) as store:
+            assert store.subscribers() == []  # 退订 on the bulletin call itself
+    finally:
+        stream.close()
+        stop()
