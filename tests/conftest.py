@@ -266,11 +266,12 @@ class TwilioStream:
 
     def _echo(self, message):
         import simple_websocket
+        from wsproto.utilities import LocalProtocolError
 
         try:
             self.send(message)
-        except (simple_websocket.ConnectionClosed, OSError):
-            pass  # the call is over
+        except (simple_websocket.ConnectionClosed, LocalProtocolError, OSError):
+            pass  # the call is over (or closing: a mark echoed as the socket closes)
 
     def _read(self):
         import simple_websocket

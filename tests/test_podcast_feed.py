@@ -226,3 +226,26 @@ def test_an_episode_folder_that_takes_no_files_is_said_in_one_line(tmp_path, cap
     assert make_episodes(config, app.extensions["tingwen.speaker"]) == 0
     assert [r.levelname for r in caplog.records if "episodes cannot be kept" in r.getMessage()] == ["ERROR"]
     assert app.test_client().get("/feed.xml").status_code == 200
+
+
+def test_an_episode_in_the_natural_voice_is_a_valid_mp3_of_its_length(tmp_path):
+    """The service's default voice (the neural one, 24 kHz) makes the episodes in production."""
+    from server import make_episodes
+
+    with NoticeStore(tmp_path / "data" / "tingwen.sqlite3") as store:
+        store.save(small_notices()[:1])
+    from server import Config, create_app
+
+    app = create_app(Config(data_dir=tmp_path / "data", public_url=PUBLIC, prerender=False))  # the default voice
+    speaker = app.extensions["tingwen.speaker"]
+    assert speaker.engine.name == "neural"
+    config = app.config["TINGWEN"]
+    assert make_episodes(config, speaker) == 1
+    (entry,) = feedparser.parse(app.test_client().get("/feed.xml").data).entries
+    data = app.test_client().get(entry.enclosures[0].href[len(PUBLIC):]).data
+    info = mutagen.mp3.MP3(io.BytesIO(data)).info
+    assert info.channels == 1 and info.bitrate <= 64_000
+    decoded = miniaudio.mp3_read_s16(data)
+    (notice,) = listed(app)
+    expected = sum(read_wav(u.path).seconds for text in episode_texts(notice) for u in speaker.render_text(text, AudioFormat.WAV))
+    assert abs(decoded.num_frames / decoded.sample_rate - expected) < 0.2
