@@ -11,7 +11,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -117,6 +117,21 @@ class PostgresConnection:
     def __del__(self) -> None:  # a store a failing request never closed gives its connection back
         with contextlib.suppress(Exception):
             self.close()
+
+
+class Store:
+    """What every store does with its connection: closes it, also as a context manager."""
+
+    conn: Connection
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class SqliteConnection:

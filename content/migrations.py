@@ -215,3 +215,12 @@ def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds
 
 
 _migrated: set[tuple[str, str, int]] = set()
+
+
+def open_connection(where: Path | str, migrations: list[Callable[[Database], None]], postgres_migrations: list[list[str]], name: str):
+    """A store's connection, migrated: PostgreSQL for a postgresql:// URL, else the SQLite file."""
+    from content.database import SqliteConnection, is_postgres
+
+    if is_postgres(str(where)):
+        return open_postgres(str(where), postgres_migrations, name)
+    return SqliteConnection(open_database(Path(where), migrations, name=name).conn)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 
-from content.database import Connection, SqliteConnection, is_postgres, shown
+from content.database import Connection, SqliteConnection, Store, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
 from content.migrations import POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres, schema_version
 from content.model import Notice, Section
@@ -47,7 +47,7 @@ class SearchHit:
     score: float
 
 
-class NoticeStore:
+class NoticeStore(Store):
     def __init__(self, path: Path | str, busy_seconds: float = 5.0):
         """`path`: the SQLite file, or a postgresql:// URL (a store shared by several servers).
         `busy_seconds`: how long a write waits for another process's write to finish."""
@@ -67,15 +67,6 @@ class NoticeStore:
     def location(self) -> str:
         """Where the store is, for messages (a URL without its password)."""
         return shown(self.path)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> NoticeStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # Writing
 

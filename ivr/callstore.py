@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.errors import StoreUnreadable
-from content.database import Connection, SqliteConnection, is_postgres
+from content.database import Connection, SqliteConnection, Store, is_postgres
 from content.migrations import open_database, open_postgres
 from ivr.settings import IvrSettings
 
@@ -113,7 +113,7 @@ class CallEvent:
     detail: dict | None = None
 
 
-class CallStore:
+class CallStore(Store):
     def __init__(self, path: Path | str, salt: bytes | None = None, keep_days: int = 0):
         """`path`: the SQLite file, or a postgresql:// URL shared by several servers (whose
         caller salt is then kept in the database, once for all of them). `keep_days`: calls
@@ -145,9 +145,6 @@ class CallStore:
                 [secrets.token_hex(32)],
             )
             return bytes.fromhex(self.conn.query("SELECT value FROM shared_settings WHERE name = 'caller_salt'")[0]["value"])
-
-    def close(self) -> None:
-        self.conn.close()
 
     def caller_hash(self, number: str | None) -> str | None:
         if not number:

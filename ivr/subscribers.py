@@ -27,9 +27,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from sqlite_utils import Database
 
-from content.database import Connection, SqliteConnection, is_postgres
+from content.database import Store
 from content.errors import StoreUnreadable
-from content.migrations import open_database, open_postgres
+from content.migrations import open_connection
 
 log = logging.getLogger(__name__)
 STORE_NAME = "the bulletin subscribers"
@@ -179,14 +179,11 @@ class Attempt:
 _keys_checked: set[tuple[str, str]] = set()
 
 
-class SubscriberStore:
+class SubscriberStore(Store):
     def __init__(self, where: Path | str, key: NumberKey):
         """`where`: the SQLite file, or the postgresql:// URL several servers share."""
         self.key = key
-        if is_postgres(str(where)):
-            self.conn: Connection = open_postgres(str(where), POSTGRES_MIGRATIONS, STORE_NAME)
-        else:
-            self.conn = SqliteConnection(open_database(Path(where), MIGRATIONS, name=STORE_NAME).conn)
+        self.conn = open_connection(where, MIGRATIONS, POSTGRES_MIGRATIONS, STORE_NAME)
         self._check_key(where)
 
     def _check_key(self, where) -> None:
@@ -208,15 +205,6 @@ class SubscriberStore:
                 where, STORE_NAME, "its numbers were sealed with another subscriber-key file: copy that file here"
             )
         _keys_checked.add((str(where), self.key.fingerprint))
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> SubscriberStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # Subscribing (a caller on the phone menu, or staff on the command line)
 

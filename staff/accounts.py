@@ -17,8 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from content.database import Connection, SqliteConnection, is_postgres
-from content.migrations import open_database, open_postgres
+from content.database import Store
+from content.migrations import open_connection
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=1)
@@ -61,22 +61,10 @@ class AuditEntry:
     detail: dict
 
 
-class StaffStore:
+class StaffStore(Store):
     def __init__(self, path: Path | str):
         """`path`: the SQLite file, or a postgresql:// URL shared by several servers."""
-        if is_postgres(str(path)):
-            self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the staff accounts")
-        else:
-            self.conn = SqliteConnection(open_database(Path(path), MIGRATIONS, name="the staff accounts").conn)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> StaffStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self.conn = open_connection(path, MIGRATIONS, POSTGRES_MIGRATIONS, "the staff accounts")
 
     # Accounts
 
