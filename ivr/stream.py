@@ -18,7 +18,7 @@ import time
 
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from ivr.callstore import CallEvent, CallStore, turn_events
-from ivr.subscribers import carry_out, dialable
+from ivr.subscribers import carry_out, dialable, is_subscribed
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
 from speech.speaker import AudioFormat, Speaker
@@ -231,21 +231,11 @@ class StreamCall:
             notices = [int(n) for n in str(parameters["bulletin"]).split(",") if n.isascii() and n.isdigit() and len(n) < 19]
             self.state, actions = self.menu.start_bulletin(notices)
         else:
-            self.state, actions = self.menu.start(subscribed=self._subscribed())
+            self.state, actions = self.menu.start(subscribed=is_subscribed(self.caller, self.subscriptions))
         self._open_recognizer(actions)
         self._perform(actions)
         self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"streamSid": self.stream_sid})])
         return True
-
-    def _subscribed(self) -> bool:
-        if self.caller is None or self.subscriptions is None:
-            return False
-        try:
-            with self.subscriptions() as store:
-                return store.is_subscribed(self.caller)
-        except Exception as error:
-            log.error("call %s: cannot read the subscribers: %s", self.call_sid, error)
-            return False
 
     def _open_recognizer(self, actions) -> None:
         if self.speech_model is None:

@@ -427,6 +427,19 @@ def open_subscribers(where: Path | str, key_file: Path) -> SubscriberStore:
     return SubscriberStore(where, load_number_key(key_file))
 
 
+def is_subscribed(number: str | None, opener: Callable[[], SubscriberStore] | None) -> bool:
+    """Whether a caller gets the bulletin (their menu then offers 退订); a list that cannot be
+    read is logged and taken as no, so the call goes on and key 8 says what is wrong."""
+    if number is None or opener is None:
+        return False
+    try:
+        with opener() as store:
+            return store.is_subscribed(number)
+    except Exception as error:
+        log.error("bulletin: cannot read the subscribers: %s", error)
+        return False
+
+
 def carry_out(state, actions: list, number: str | None, opener: Callable[[], SubscriberStore] | None):
     """Do the menu's Subscribe actions for the caller's `number` (returns the state and actions
     to play). A withheld number, or a list that cannot be written, is said in place of the

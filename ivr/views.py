@@ -25,7 +25,7 @@ from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
-from ivr.subscribers import SubscriberStore, carry_out, dialable, open_subscribers
+from ivr.subscribers import SubscriberStore, carry_out, dialable, is_subscribed, open_subscribers
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build
@@ -92,17 +92,6 @@ def _listener_number() -> str | None:
     return dialable(form.get("To") if form.get("Direction", "").startswith("outbound") else form.get("From"))
 
 
-def _is_subscribed(number: str | None) -> bool:
-    if number is None or _settings().subscribers_db is None:
-        return False
-    try:
-        with _subscriptions() as store:
-            return store.is_subscribed(number)
-    except Exception as error:  # the menu goes on; key 8 then offers to subscribe
-        log.error("bulletin: cannot read the subscribers: %s", error)
-        return False
-
-
 def _opener():
     return _subscriptions if _settings().subscribers_db is not None else None
 
@@ -110,7 +99,13 @@ def _opener():
 @blueprint.post("/voice")
 @twilio_signed
 def voice():
-    sid = _call_sid()
+    number = _listener_number()
+    return _answer(_call_sid(), request.form.get("From"), lambda menu: menu.start(subscribed=is_subscribed(number, _opener())))
+
+
+def _answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), bulletin: tuple[int, ...] | None = None):
+    """A call begins (ours to a subscriber, or theirs to us): a finished one hangs up; else the
+    menu opens with `opening(menu)`, the call is stored, and it goes on by webhooks or a stream."""
     notices, calls = _open_stores()
     with notices:
         known = calls.get(sid)
@@ -118,15 +113,14 @@ def voice():
             calls.close()
             return _hang_up(sid)
         menu = _menu(notices)
-        number = _listener_number()
-        state, actions = menu.start(subscribed=_is_subscribed(number))
-        calls.begin(sid, request.form.get("From"), state.to_json())
-        calls.save(sid, state.to_json(), [])
+        state, actions = opening(menu)
+        calls.begin(sid, caller, state.to_json())
+        calls.save(sid, state.to_json(), list(events))
     if _settings().phone_mode == "stream":
         token = secrets.token_urlsafe(24)
         calls.set_stream_token(sid, token)
         calls.close()
-        return _connect_stream(token, number)
+        return _connect_stream(token, _listener_number(), bulletin)
     calls.close()
     return _respond(menu, state, actions)
 
@@ -230,36 +224,25 @@ def bulletin():
     attempt's id in the query): the bulletin is heard, then the usual menu goes on by /ivr/gather."""
     sid = _call_sid()
     attempt_id = _attempt_id()
+    covered = _answered(attempt_id, sid)
+    event = CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})
+    return _answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
+
+
+def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
+    """Mark the bulletin attempt heard; the notices it reads (none if it cannot be found)."""
     settings = _settings()
-    notices, calls = _open_stores()
-    with notices:
-        known = calls.get(sid)
-        if known is not None and known.ended:
-            calls.close()
-            return _hang_up(sid)
-        menu = _menu(notices)
-        covered: tuple[int, ...] = ()
-        try:
-            if settings.subscribers_db is not None:
-                with _subscriptions() as store:
-                    attempt = store.attempt(attempt_id)
-                    if attempt is not None:
-                        store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
-                        covered = attempt.notices
-        except Exception as error:  # the subscriber answered: they hear the menu all the same
-            log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
-        if not covered:
-            log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
-        state, actions = menu.start_bulletin(covered)
-        calls.begin(sid, request.form.get("To"), state.to_json())
-        calls.save(sid, state.to_json(), [CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})])
-    if settings.phone_mode == "stream":  # spoken commands on the bulletin call too
-        token = secrets.token_urlsafe(24)
-        calls.set_stream_token(sid, token)
-        calls.close()
-        return _connect_stream(token, _listener_number(), covered)
-    calls.close()
-    return _respond(menu, state, actions)
+    try:
+        if settings.subscribers_db is not None:
+            with _subscriptions() as store:
+                attempt = store.attempt(attempt_id)
+                if attempt is not None:
+                    store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
+                    return attempt.notices
+    except Exception as error:  # the subscriber answered: they hear the menu all the same
+        log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
+    log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
+    return ()
 
 
 @blueprint.post("/bulletin/status")
