@@ -35,11 +35,11 @@ from content.ingest import SourceFormat, ensure_bundled, expand, parse_all
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.commands import load_vocabulary
 from content.database import close_pools, is_postgres, shown
-from feed.episodes import EpisodeShelf
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.outline import outline, pad
 from content.store import NoticeStore
 from content.titles import load_abbreviations
+from feed.episodes import EpisodeShelf
 from ivr.bulletin import BulletinRun, BulletinSettings, TwilioDialer
 from ivr.callstore import CallStore
 from ivr.subscribers import dialable, masked_number, open_subscribers
@@ -1124,11 +1124,15 @@ def subscribers(ctx: click.Context, as_json: bool) -> None:
         click.echo("the bulletin is off: set TINGWEN_BULLETIN_FROM (our Twilio number) to offer it on key 8 and call")
 
 
-def _number_argument(number: str) -> str:
+def _change_subscriber(config: Config, number: str, change: str, done: str) -> None:
+    """Apply the store's `change` (unsubscribe, resume) to NUMBER; say `done` with the number masked."""
     found = dialable(number)
     if found is None:
         raise click.BadParameter(f"{number!r} is not a phone number in E.164 form (+8613800000000)")
-    return found
+    with _subscribers(config) as store:
+        if not getattr(store, change)(found):
+            raise click.ClickException(f"{masked_number(found)} does not get the daily bulletin")
+    click.echo(done.format(number=masked_number(found)))
 
 
 @subscribers.command(name="remove")
@@ -1136,11 +1140,7 @@ def _number_argument(number: str) -> str:
 @click.pass_context
 def subscribers_remove(ctx: click.Context, number: str) -> None:
     """Take NUMBER off the daily bulletin (with its call history)."""
-    number = _number_argument(number)
-    with _subscribers(ctx.obj) as store:
-        if not store.unsubscribe(number):
-            raise click.ClickException(f"{masked_number(number)} does not get the daily bulletin")
-    click.echo(f"removed {masked_number(number)}: no more bulletin calls")
+    _change_subscriber(ctx.obj, number, "unsubscribe", "removed {number}: no more bulletin calls")
 
 
 @subscribers.command(name="resume")
@@ -1148,11 +1148,7 @@ def subscribers_remove(ctx: click.Context, number: str) -> None:
 @click.pass_context
 def subscribers_resume(ctx: click.Context, number: str) -> None:
     """Call a paused NUMBER again (it stopped answering for several days)."""
-    number = _number_argument(number)
-    with _subscribers(ctx.obj) as store:
-        if not store.resume(number):
-            raise click.ClickException(f"{masked_number(number)} does not get the daily bulletin")
-    click.echo(f"{masked_number(number)} will be called again")
+    _change_subscriber(ctx.obj, number, "resume", "{number} will be called again")
 
 
 @cli.command()

@@ -47,6 +47,12 @@ class SearchHit:
     score: float
 
 
+def stored_at(moment: datetime | None = None) -> str:
+    """How the store writes when a notice was stored (UTC, whole seconds): as text, such times
+    compare in time order, which is how a subscriber's bulletin finds what is new."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
 class NoticeStore(Store):
     def __init__(self, path: Path | str, busy_seconds: float = 5.0):
         """`path`: the SQLite file, or a postgresql:// URL (a store shared by several servers).
@@ -86,7 +92,7 @@ class NoticeStore(Store):
     def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
         """Add new notices and update changed ones in place, all or nothing."""
         added = updated = unchanged = 0
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = stored_at()
         with self._writing():
             known = {r["key"]: (r["id"], r["content_hash"]) for r in self.conn.query("SELECT key, id, content_hash FROM notices")}
             for notice in notices:
@@ -188,7 +194,7 @@ class NoticeStore(Store):
         """Withdraw a notice from listeners (it stays stored), or restore it."""
         _check_id(notice_id)
         with self._writing():
-            moment = datetime.now(UTC).isoformat(timespec="seconds") if withdrawn else None
+            moment = stored_at() if withdrawn else None
             cursor = self.conn.execute("UPDATE notices SET withdrawn_at = ? WHERE id = ?", [moment, notice_id])
         if cursor.rowcount == 0:
             raise NoticeNotFound(notice_id)

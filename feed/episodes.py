@@ -92,13 +92,13 @@ class EpisodeShelf:
             log.error("feed: episodes cannot be kept in %s: %s", self.folder, error.strerror or error)
             return 0
         made = 0
+        current = self.index()
         for notice in notices:
             if (stop is not None and stop.is_set()) or exiting():
                 break
             try:
                 key = self.episode_key(speaker, notice)
-                current = self.index().get(notice.id)
-                if current is not None and current.key == key:
+                if notice.id in current and current[notice.id].key == key:
                     continue
                 episode = self._make_one(speaker, notice, key)
                 self._index_one(episode)

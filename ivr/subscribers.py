@@ -30,6 +30,7 @@ from sqlite_utils import Database
 from content.database import Store
 from content.errors import StoreUnreadable
 from content.migrations import open_connection
+from content.store import stored_at as iso
 
 log = logging.getLogger(__name__)
 STORE_NAME = "the bulletin subscribers"
@@ -104,11 +105,6 @@ def dialable(number: str | None) -> str | None:
     if cleaned.lower() in _WITHHELD or not _E164.match(cleaned):
         return None
     return cleaned
-
-
-def iso(moment: datetime) -> str:
-    """The form the notice store writes ingested_at in (UTC, seconds), so they compare as text."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class NumberKey:
@@ -325,11 +321,7 @@ class SubscriberStore(Store):
 
     def attempt(self, attempt_id: int) -> Attempt | None:
         rows = self.conn.query("SELECT * FROM bulletin_attempts WHERE id = ?", [attempt_id])
-        if not rows:
-            return None
-        r = rows[0]
-        return Attempt(r["id"], r["subscriber_id"], r["day"], r["claimed_at"], r["call_sid"], r["status"],
-                       tuple(json.loads(r["notices"])), r["covers_until"])
+        return _attempt(rows[0]) if rows else None
 
     def subscriber(self, subscriber_id: int) -> Subscriber | None:
         rows = self.conn.query("SELECT * FROM subscribers WHERE id = ?", [subscriber_id])
@@ -338,10 +330,8 @@ class SubscriberStore(Store):
     def unfinished(self) -> list[Attempt]:
         """Attempts a run claimed but whose call's end we have not heard of (a crash, a restart,
         a status callback that never came): the next run asks Twilio what became of them."""
-        rows = self.conn.query(
-            f"SELECT id FROM bulletin_attempts WHERE status IN {_list(IN_FLIGHT)} ORDER BY id", list(IN_FLIGHT)
-        )
-        return [self.attempt(r["id"]) for r in rows]
+        rows = self.conn.query(f"SELECT * FROM bulletin_attempts WHERE status IN {_list(IN_FLIGHT)} ORDER BY id", list(IN_FLIGHT))
+        return [_attempt(r) for r in rows]
 
     def placed(self, attempt_id: int, call_sid: str) -> None:
         with self.conn.writing("subscribers"):
@@ -365,7 +355,7 @@ class SubscriberStore(Store):
         failed: retried later that day; when the day's last attempt fails, the day counts as
         failed, and after `pause_after_days` such days in a row the number is paused. Applied
         once: a repeated callback changes nothing. False if the attempt is unknown."""
-        status = {"in-progress": "answered", "completed": "completed"}.get(status, status)
+        status = "answered" if status == "in-progress" else status
         if status not in DELIVERED + FAILED:
             with self.conn.writing("subscribers"):  # queued, ringing…: only the call's id is news
                 cursor = self.conn.execute(
@@ -416,7 +406,12 @@ class SubscriberStore(Store):
 
     def attempts(self, subscriber_id: int | None = None) -> list[Attempt]:
         where, params = ("WHERE subscriber_id = ?", [subscriber_id]) if subscriber_id is not None else ("", [])
-        return [self.attempt(r["id"]) for r in self.conn.query(f"SELECT id FROM bulletin_attempts {where} ORDER BY id", params)]
+        return [_attempt(r) for r in self.conn.query(f"SELECT * FROM bulletin_attempts {where} ORDER BY id", params)]
+
+
+def _attempt(row: dict) -> Attempt:
+    return Attempt(row["id"], row["subscriber_id"], row["day"], row["claimed_at"], row["call_sid"], row["status"],
+                   tuple(json.loads(row["notices"])), row["covers_until"])
 
 
 def _list(values: tuple[str, ...]) -> str:
