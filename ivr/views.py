@@ -78,11 +78,9 @@ def _menu(notices: NoticeStore) -> Menu:
     return menu_for(notices, current_app.config.get("TINGWEN_PHONE_MENU") or current_app.config["TINGWEN_MENU"])
 
 
-def _subscriptions() -> SubscriberStore | None:
-    """The daily bulletin's list, if the bulletin is set up (TINGWEN_BULLETIN_FROM)."""
+def _subscriptions() -> SubscriberStore:
+    """The daily bulletin's list (only when it is set up: TINGWEN_BULLETIN_FROM, see _opener)."""
     settings = _settings()
-    if settings.subscribers_db is None or settings.subscriber_key is None:
-        return None
     return open_subscribers(settings.subscribers_db, settings.subscriber_key)
 
 
@@ -93,6 +91,7 @@ def _listener_number() -> str | None:
 
 
 def _opener():
+    """What opens the bulletin's list, or None when the bulletin is not set up."""
     return _subscriptions if _settings().subscribers_db is not None else None
 
 
