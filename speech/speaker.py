@@ -168,7 +168,9 @@ class Speaker:
         if cache.verify is None:
             cache.verify = wav_problem
         self.primary_cache = cache
-        self.cache = cache  # the primary, or a spare in the temporary folder while it takes no files
+        self.cache = cache  # the primary, or the spare while the primary takes no files
+        self.spare_cache: AudioCache | None = None  # in the temporary folder, made the first time it is needed
+        self._spare_lock = threading.Lock()
         if engine is None:
             from speech.voices import ESPEAK, load_engine
 
@@ -276,21 +278,27 @@ class Speaker:
 
     def _spilling(self, work):
         """Run `work`; if the audio cache cannot take a file (a full or read-only disk), go on
-        with a spare cache in the temporary folder, said loudly once, and run it again there.
+        with the spare cache in the temporary folder, said loudly once, and run it again there.
+        Threads that fail at once share one spare, so nothing one of them names is lost;
         can_speak() moves back when the real cache takes files again."""
+        used = self.cache
         try:
             return work()
         except OSError as error:
-            if self.cache is not self.primary_cache:
+            if used is not self.primary_cache:
                 raise
-            spare = AudioCache(Path(tempfile.mkdtemp(prefix="tingwen-audio-")), _SPARE_CACHE_BYTES, wav_problem)
-            log.error(
-                "audio cache %s cannot take files (%s): using %s until it can",
-                self.primary_cache.folder,
-                error.strerror or error,
-                spare.folder,
-            )
-            self.cache = spare
+            with self._spare_lock:
+                if self.spare_cache is None:
+                    folder = Path(tempfile.mkdtemp(prefix="tingwen-audio-"))
+                    self.spare_cache = AudioCache(folder, _SPARE_CACHE_BYTES, wav_problem)
+                if self.cache is self.primary_cache:
+                    log.error(
+                        "audio cache %s cannot take files (%s): using %s until it can",
+                        self.primary_cache.folder,
+                        error.strerror or error,
+                        self.spare_cache.folder,
+                    )
+                    self.cache = self.spare_cache
             return work()
 
     def plan_pinyin(self, text: str, pinyin: str, fmt: AudioFormat) -> list[Planned]:
@@ -325,7 +333,8 @@ class Speaker:
         key = name[: -len(fmt.suffix)]
         if not _is_hash(key):
             return None
-        caches = [self.cache] + ([self.primary_cache] if self.cache is not self.primary_cache else [])
+        # the one in use first; the other still holds what was named while it was in use
+        caches = [self.cache] + [c for c in (self.primary_cache, self.spare_cache) if c is not None and c is not self.cache]
         for cache in caches:
             path = cache.get(key, fmt.suffix)
             if path is not None:

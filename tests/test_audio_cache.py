@@ -60,6 +60,38 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path):
     assert [p.name for p in tmp_path.rglob(".tmp-*")] == []
 
 
+def test_threads_that_find_the_cache_full_at_once_share_one_spare(tmp_path):
+    """Callers and the background renderer can hit a full disk at the same moment: every name
+    any of them is handed must still be served, from one spare, and the real cache is used
+    again (with what the spare holds still found) once it takes files."""
+    folder = tmp_path / "audio"
+    speaker = Speaker(AudioCache(folder), VoiceSettings(), engine=EspeakCommand())
+    speaker.can_speak()
+    folder.rename(tmp_path / "moved")
+    folder.write_text("not a folder")  # root ignores permissions: a file where the folder was
+    start = threading.Barrier(8)
+    named: list[str] = []
+
+    def plan(n):
+        start.wait()
+        named.extend(p.name for p in speaker.plan(f"第{n + 1}条通知的第一句话。", AudioFormat.ULAW))
+
+    threads = [threading.Thread(target=plan, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(named) == 8
+    assert speaker.spare_cache is not None and speaker.cache is speaker.spare_cache
+    folder.unlink()
+    (tmp_path / "moved").rename(folder)
+    speaker._checked_at = None  # the next probe finds the real cache taking files
+    assert speaker.can_speak() and speaker.cache is speaker.primary_cache
+    for name in named:
+        path = speaker.audio_file(name, AudioFormat.ULAW)
+        assert path is not None and path.stat().st_size > 1000, name
+
+
 def test_failed_write_leaves_nothing(tmp_path):
     cache = AudioCache(tmp_path)
 

@@ -14,7 +14,9 @@ from conftest import FIXTURES, PhoneCall, TwilioStream, live_app, phone_app
 
 from content.prompts import load_prompts
 from ivr.callstore import CallStore
+from speech import speaker as speaker_module
 from speech.audio import ulaw_payload, wav_problem
+from speech.cache import AudioCache
 from speech.speaker import AudioFormat
 
 
@@ -140,7 +142,22 @@ def _fill(folder):
     return filler
 
 
-def test_a_full_disk_gets_an_apology_and_the_line_recovers(small_disk, caplog):
+def test_a_full_disk_is_not_taken_for_a_writable_audio_cache(small_disk):
+    """An empty probe file still fits on a full disk: the probe writes real bytes."""
+    cache = AudioCache(small_disk / "audio")
+    assert cache.writable()
+    filler = _fill(small_disk)
+    assert not cache.writable()
+    assert not list(cache.folder.iterdir())  # no probe left behind
+    os.remove(filler)
+    assert cache.writable()
+
+
+@pytest.mark.parametrize("probe_again_seconds", [30.0, 0.0], ids=["fast machine", "slow machine"])
+def test_a_full_disk_gets_an_apology_and_the_line_recovers(small_disk, caplog, monkeypatch, probe_again_seconds):
+    """On a slow machine the voice is probed again between calls: an empty probe file fits on a
+    full disk, and audio already named in the spare cache must still be served."""
+    monkeypatch.setattr(speaker_module, "_PROBE_AGAIN_SECONDS", probe_again_seconds)
     app = _app(small_disk / "data")
     PhoneCall(app, sid="CAbefore0000000000000000000000000").start()
     filler = _fill(small_disk)
