@@ -112,6 +112,7 @@ class Config:
     bulletin_attempts: int = 3  # calls a day to a number that is busy or does not answer
     bulletin_retry_minutes: int = 60  # between them
     bulletin_pause_days: int = 3  # days in a row without an answer before a number is paused
+    bulletin_voicemail: bool = True  # detect answering machines and leave them a short message
 
     @property
     def db_path(self) -> Path | str:
@@ -175,6 +176,7 @@ class Config:
             attempts_per_day=self.bulletin_attempts,
             retry_minutes=self.bulletin_retry_minutes,
             pause_after_days=self.bulletin_pause_days,
+            voicemail=self.bulletin_voicemail,
         )
 
     @property
@@ -210,8 +212,7 @@ class Config:
             call_log_days=self.call_log_days,
             subscribers_db=self.subscribers_db if self.bulletin_from else None,
             subscriber_key=self.data_dir / SUBSCRIBER_KEY_FILE,
-            bulletin_attempts=self.bulletin_attempts,
-            bulletin_pause_days=self.bulletin_pause_days,
+            bulletin=self.bulletin if self.bulletin_from else None,
         )
 
     @classmethod
@@ -285,6 +286,7 @@ _SETTINGS = {
     "bulletin_attempts": "TINGWEN_BULLETIN_ATTEMPTS",
     "bulletin_retry_minutes": "TINGWEN_BULLETIN_RETRY_MINUTES",
     "bulletin_pause_days": "TINGWEN_BULLETIN_PAUSE_DAYS",
+    "bulletin_voicemail": "TINGWEN_BULLETIN_VOICEMAIL",
 }
 
 
@@ -1118,6 +1120,7 @@ def subscribers(ctx: click.Context, as_json: bool) -> None:
     )
     click.echo(
         f"today ({_hall_day(config)}): {counts['calls_today']} call(s), {counts['heard_today']} heard, "
+        f"{counts['voicemail_today']} message(s) left on answering machines, "
         f"{counts['unanswered_today']} busy or unanswered"
     )
     if not config.bulletin_from:

@@ -279,7 +279,7 @@ class Menu:
         (newest first, at most BULLETIN_NOTICES), how to stop the bulletin, then the usual menu."""
         p = self.prompts
         turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
-        fresh = [n for n in self.notices if n.id in set(notice_ids)][:BULLETIN_NOTICES]
+        fresh = self._bulletin_notices(notice_ids)
         turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing)
         for number, notice in enumerate(fresh, 1):
             turn.say(p.bulletin_number.format(number=number))
@@ -287,6 +287,26 @@ class Menu:
         turn.say(p.bulletin_stop_hint)
         self._enter_top(turn, page=0)
         return turn.state, turn.actions
+
+    def voicemail(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
+        """The message a daily bulletin call leaves on an answering machine: who is calling,
+        the new notices' titles, how to hear them and how to stop the bulletin; then goodbye.
+        Nothing in it waits for a key: a machine presses none."""
+        p = self.prompts
+        turn = _Turn(MenuState(mode=Mode.ENDED, greeted=True, subscribed=self.subscription))
+        fresh = self._bulletin_notices(notice_ids)
+        turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing, interruptible=False)
+        for number, notice in enumerate(fresh, 1):
+            turn.say(p.bulletin_number.format(number=number), interruptible=False)
+            turn.say(p.voicemail_item.format(title=notice.spoken_title), interruptible=False)
+        turn.say(p.voicemail_end, interruptible=False)
+        turn.actions.append(End("voicemail"))
+        return turn.state, turn.actions
+
+    def _bulletin_notices(self, notice_ids: Sequence[int]) -> list[Notice]:
+        """The bulletin's notices among the latest, newest first, at most BULLETIN_NOTICES."""
+        wanted = set(notice_ids)
+        return [n for n in self.notices if n.id in wanted][:BULLETIN_NOTICES]
 
     def bulletin_item(self, notice: Notice) -> str:
         """A notice as the bulletin reads it: its title and gist (the same words for every
@@ -480,7 +500,8 @@ class Menu:
         if self.subscription:  # what a bulletin call says before its menu
             for n in range(1, BULLETIN_NOTICES + 1):
                 texts.update({self.prompts.bulletin_intro.format(count=n): None, self.prompts.bulletin_number.format(number=n): None})
-            texts.update((self.bulletin_item(notice), None) for notice in self.notices[: 4 * BULLETIN_NOTICES])
+            for notice in self.notices[: 4 * BULLETIN_NOTICES]:
+                texts.update({self.bulletin_item(notice): None, self.prompts.voicemail_item.format(title=notice.spoken_title): None})
         texts.update((t, None) for t in self.prompts.fixed_texts())
         return list(texts)
 

@@ -60,6 +60,8 @@ class Prompts:
     bulletin_number: str
     bulletin_item: str
     bulletin_stop_hint: str
+    voicemail_item: str  # a notice as the message left on an answering machine names it
+    voicemail_end: str  # how to hear the rest, and how to stop the bulletin
     unavailable: str  # the phone line cannot go on (a full disk, a fault): said, then hang up
     cannot_read: str  # the kiosk cannot make audio: shown on the page
 

@@ -6,11 +6,14 @@ running at once). Retries: a busy or unanswered call is tried again `retry_minut
 ended, up to `attempts_per_day`; after `pause_after_days` days in a row without an answer the
 number is paused. Restart safety: a call is written down before it is placed and its Twilio id
 right after; a run first asks Twilio about every call it has not heard the end of, so a crash
-between the two neither repeats the call nor forgets the subscriber.
+between the two neither repeats the call nor forgets the subscriber. Answering machines: Twilio
+listens in the background (asynchronous detection, so a person hears the bulletin at once) and
+tells /ivr/bulletin/machine; a machine's call is then moved to a short message after its beep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +43,7 @@ class BulletinSettings:
     attempts_per_day: int = 3
     retry_minutes: int = 60
     pause_after_days: int = 3
+    voicemail: bool = True  # detect answering machines and leave them a short message
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
@@ -76,11 +80,15 @@ class BulletinSettings:
 class Dialer(Protocol):
     """What a run needs of the telephone network (Twilio's REST API, see TwilioDialer)."""
 
-    def place(self, to: str, url: str, status_url: str) -> str: ...
+    def place(self, to: str, url: str, status_url: str, machine_url: str | None = None) -> str: ...
 
     def find(self, to: str, since: datetime) -> list[tuple[str, str]]: ...
 
     def status(self, call_sid: str) -> str: ...
+
+    def redirect(self, call_sid: str, url: str) -> None: ...
+
+    def hang_up(self, call_sid: str) -> None: ...
 
 
 class DialRefused(Exception):
@@ -97,10 +105,15 @@ class TwilioDialer:
         self.client = Client(settings.account_sid, settings.auth_token)
         self.client.api.base_url = settings.api_url.rstrip("/")
 
-    def place(self, to: str, url: str, status_url: str) -> str:
-        from twilio.base.exceptions import TwilioRestException
-
-        try:
+    def place(self, to: str, url: str, status_url: str, machine_url: str | None = None) -> str:
+        """Call `to`; Twilio fetches `url` when it is answered. With `machine_url`, Twilio also
+        listens for an answering machine, to the end of its greeting, without holding the call
+        up, and posts what answered there."""
+        detection = {}
+        if machine_url:
+            detection = dict(machine_detection="DetectMessageEnd", async_amd="true",
+                             async_amd_status_callback=machine_url, async_amd_status_callback_method="POST")
+        with _refusals():
             call = self.client.calls.create(
                 to=to,
                 from_=self.settings.from_number,
@@ -110,12 +123,18 @@ class TwilioDialer:
                 status_callback_method="POST",
                 status_callback_event=["initiated", "answered", "completed"],
                 timeout=30,  # seconds of ringing: elderly listeners walk to the phone
+                **detection,
             )
-        except TwilioRestException as error:
-            if error.status is not None and 400 <= error.status < 500:
-                raise DialRefused(f"Twilio {error.status} {error.code}: {error.msg}") from None
-            raise
         return call.sid
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        """Move a call under way to the TwiML at `url` (what it was playing stops)."""
+        with _refusals():
+            self.client.calls(call_sid).update(url=url, method="POST")
+
+    def hang_up(self, call_sid: str) -> None:
+        with _refusals():
+            self.client.calls(call_sid).update(status="completed")
 
     def find(self, to: str, since: datetime) -> list[tuple[str, str]]:
         # No StartTime filter: a call still queued when the run died has not started yet.
@@ -124,6 +143,20 @@ class TwilioDialer:
 
     def status(self, call_sid: str) -> str:
         return self.client.calls(call_sid).fetch().status
+
+
+@contextlib.contextmanager
+def _refusals():
+    """Twilio's 4xx answers (a bad number, a call no longer under way) as DialRefused; anything
+    else (Twilio unreachable, a 5xx) goes through as it is."""
+    from twilio.base.exceptions import TwilioRestException
+
+    try:
+        yield
+    except TwilioRestException as error:
+        if error.status is not None and 400 <= error.status < 500:
+            raise DialRefused(f"Twilio {error.status} {error.code}: {error.msg}") from None
+        raise
 
 
 class Clock:
@@ -225,6 +258,7 @@ class BulletinRun:
                 number,
                 settings.url(f"/ivr/bulletin?attempt={attempt.id}"),
                 settings.url(f"/ivr/bulletin/status?attempt={attempt.id}"),
+                settings.url(f"/ivr/bulletin/machine?attempt={attempt.id}") if settings.voicemail else None,
             )
         except DialRefused as error:
             log.warning("bulletin: Twilio refused the call to %s: %s", masked(number), error)

@@ -107,7 +107,7 @@ class Call:
 
 @dataclass(frozen=True)
 class CallEvent:
-    kind: str  # start, key, play, cancel, invalid, timeout, hangup, limit, end
+    kind: str  # start, key, play, cancel, invalid, timeout, hangup, limit, end; bulletin, machine, voicemail
     notice_id: int | None = None
     path: str | None = None
     detail: dict | None = None
@@ -200,6 +200,15 @@ class CallStore(Store):
             )
             for event in events:
                 self._log(sid, now, event)
+
+    def note(self, sid: str, event: CallEvent) -> bool:
+        """Log what happened on a known call without changing its state; False if unknown."""
+        now = _now()
+        with self.conn.writing("calls"):
+            if not self.conn.query("SELECT 1 FROM calls WHERE sid = ?", [sid]):
+                return False
+            self._log(sid, now, event)
+        return True
 
     def set_stream_token(self, sid: str, token: str) -> None:
         with self.conn.writing("calls"):

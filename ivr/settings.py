@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.bulletin import BulletinSettings
+
 DEFAULT_GATHER_TIMEOUT = 8  # seconds of silence before a menu is repeated: generous for elderly callers
 READING_GATHER_TIMEOUT = 1  # after a sentence: go on reading unless a key comes at once
 DEFAULT_MAX_CALL_MINUTES = 30
@@ -28,8 +30,7 @@ class IvrSettings:
     call_log_days: int = 365  # calls older than this are purged with their events (0: never)
     subscribers_db: Path | str | None = None  # the daily bulletin's list (None: no key 8 on the menu)
     subscriber_key: Path | None = None  # seals subscribers' numbers (ivr/subscribers.py)
-    bulletin_attempts: int = 3  # calls a day to a subscriber who does not answer
-    bulletin_pause_days: int = 3  # days in a row without an answer before a number is paused
+    bulletin: BulletinSettings | None = None  # the daily bulletin's calls (None: it is off)
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path

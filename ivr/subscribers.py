@@ -35,7 +35,9 @@ from content.store import stored_at as iso
 log = logging.getLogger(__name__)
 STORE_NAME = "the bulletin subscribers"
 IN_FLIGHT = ("dialling", "placed", "answered")  # an attempt whose call is not over
-DELIVERED = ("answered", "completed")  # the bulletin was heard (the callee picked up)
+HEARD = ("answered", "completed")  # the callee picked up and heard the bulletin
+VOICEMAIL = "voicemail"  # an answering machine picked up: a short message was left after its beep
+DELIVERED = HEARD + (VOICEMAIL,)  # done for the day: not called again
 FAILED = ("busy", "no-answer", "failed", "canceled")  # Twilio's unanswered outcomes
 NOT_PLACED = "not placed"  # a claim whose call never reached Twilio: it does not count
 
@@ -238,16 +240,19 @@ class SubscriberStore(Store):
             "SELECT status, count(*) AS n FROM bulletin_attempts WHERE day = ? AND status <> ? GROUP BY status", [day, NOT_PLACED]
         )
         by_status = {r["status"]: r["n"] for r in attempts}
-        delivered = self.conn.query(
-            f"SELECT count(DISTINCT subscriber_id) AS n FROM bulletin_attempts WHERE day = ? AND status IN {_list(DELIVERED)}",
-            [day, *DELIVERED],
-        )[0]["n"]
+        def reached(statuses: tuple[str, ...]) -> int:
+            return self.conn.query(
+                f"SELECT count(DISTINCT subscriber_id) AS n FROM bulletin_attempts WHERE day = ? AND status IN {_list(statuses)}",
+                [day, *statuses],
+            )[0]["n"]
+
         return {
             "subscribers": row["total"],
             "active": row["total"] - row["paused"],
             "paused": row["paused"],
             "calls_today": sum(by_status.values()),
-            "heard_today": delivered,
+            "heard_today": reached(HEARD),
+            "voicemail_today": reached((VOICEMAIL,)),
             "unanswered_today": sum(by_status.get(s, 0) for s in FAILED),
         }
 
@@ -356,7 +361,7 @@ class SubscriberStore(Store):
         failed, and after `pause_after_days` such days in a row the number is paused. Applied
         once: a repeated callback changes nothing. False if the attempt is unknown."""
         status = "answered" if status == "in-progress" else status
-        if status not in DELIVERED + FAILED:
+        if status not in HEARD + FAILED:
             with self.conn.writing("subscribers"):  # queued, ringing…: only the call's id is news
                 cursor = self.conn.execute(
                     "UPDATE bulletin_attempts SET call_sid = coalesce(call_sid, ?), "
@@ -370,9 +375,10 @@ class SubscriberStore(Store):
                 return False
             ended = iso(now) if status != "answered" else None
             if attempt.status in DELIVERED:  # answered first, completed later: just the end
+                kept = "completed" if status == "completed" and attempt.status == "answered" else attempt.status
                 self.conn.execute(
                     "UPDATE bulletin_attempts SET status = ?, ended_at = coalesce(ended_at, ?) WHERE id = ?",
-                    ["completed" if status == "completed" else attempt.status, ended, attempt_id],
+                    [kept, ended, attempt_id],
                 )
                 return True
             if attempt.status in FAILED:
@@ -403,6 +409,22 @@ class SubscriberStore(Store):
                     [iso(now), attempt.subscriber_id, pause_after_days],
                 )
         return True
+
+    def left_message(self, attempt_id: int, call_sid: str, now: datetime, pause_after_days: int, attempts_per_day: int) -> Attempt | None:
+        """An answering machine took the bulletin call: the short message left after its beep
+        counts as the day's bulletin (a machine is not called again and again). The attempt
+        (None if unknown)."""
+        attempt = self.attempt(attempt_id)
+        if attempt is None:
+            return None
+        if attempt.status not in DELIVERED:  # the machine's news came before the call's own
+            self.outcome(attempt_id, "answered", call_sid, now, pause_after_days, attempts_per_day)
+        with self.conn.writing("subscribers"):
+            self.conn.execute(
+                f"UPDATE bulletin_attempts SET status = ? WHERE id = ? AND status IN {_list(HEARD)}",
+                [VOICEMAIL, attempt_id, *HEARD],
+            )
+        return self.attempt(attempt_id)
 
     def attempts(self, subscriber_id: int | None = None) -> list[Attempt]:
         where, params = ("WHERE subscriber_id = ?", [subscriber_id]) if subscriber_id is not None else ("", [])

@@ -1,5 +1,5 @@
 """Twilio voice webhooks: /ivr/voice answers a call, /ivr/gather carries it on, /ivr/status
-closes it, /ivr/audio/… serves our own phone audio.
+closes it, /ivr/audio/… serves our own phone audio (the bulletin's calls: ivr/bulletin_webhooks.py).
 
 Every webhook is checked against X-Twilio-Signature before anything else; the call's menu state
 lives in the call store between webhooks; whatever arrives garbled gets a safe reprompt or a 400
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 from functools import wraps
 
 import secrets
@@ -216,61 +215,6 @@ def gather():
     return _respond(menu, state, actions)
 
 
-@blueprint.post("/bulletin")
-@twilio_signed
-def bulletin():
-    """A subscriber has answered our daily bulletin call (placed by `tingwen bulletin`, the
-    attempt's id in the query): the bulletin is heard, then the usual menu goes on by /ivr/gather."""
-    sid = _call_sid()
-    attempt_id = _attempt_id()
-    covered = _answered(attempt_id, sid)
-    event = CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})
-    return _answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
-
-
-def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
-    """Mark the bulletin attempt heard; the notices it reads (none if it cannot be found)."""
-    settings = _settings()
-    try:
-        if settings.subscribers_db is not None:
-            with _subscriptions() as store:
-                attempt = store.attempt(attempt_id)
-                if attempt is not None:
-                    store.outcome(attempt.id, "answered", sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
-                    return attempt.notices
-    except Exception as error:  # the subscriber answered: they hear the menu all the same
-        log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
-    log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
-    return ()
-
-
-@blueprint.post("/bulletin/status")
-@twilio_signed
-def bulletin_status():
-    """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
-    sid = _call_sid()
-    attempt_id = _attempt_id()
-    settings = _settings()
-    call_status = request.form.get("CallStatus", "")[:32]
-    if settings.subscribers_db is None:
-        return "the bulletin is not set up here", 404
-    with _subscriptions() as store:
-        known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), settings.bulletin_pause_days, settings.bulletin_attempts)
-    if call_status in ("completed", "busy", "no-answer", "failed", "canceled"):
-        duration = request.form.get("CallDuration", "")
-        calls = CallStore.open(settings)
-        calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
-        calls.close()
-    return ("", 204) if known else ("unknown bulletin attempt", 404)
-
-
-def _attempt_id() -> int:
-    raw = request.args.get("attempt", "")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        abort(400, "attempt is missing or malformed")
-    return int(raw)
-
-
 def _hang_up(sid: str):
     """A webhook for a call that has ended (a replayed request): nothing more is played."""
     log.warning("webhook %s for the finished call %s: hanging up", request.path, sid)
@@ -359,7 +303,7 @@ def _fault(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.error("phone webhook %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
-    if request.path in ("/ivr/status", "/ivr/bulletin/status"):
+    if request.path in ("/ivr/status", "/ivr/bulletin/status", "/ivr/bulletin/machine"):  # Twilio's notes, not calls
         return "the call log cannot be written right now", 503
     apology = [Say(load_prompts().unavailable, interruptible=False), End("fault")]
     return build(apology, _audio_urls, normalize, _settings().url("/ivr/gather"), 1), 200, {"Content-Type": TWIML}

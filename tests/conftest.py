@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("bulletin_harness")  # its asserts read well when they fail
+
 from content.ingest import BUNDLED_ISSUER, bundled_corpus, read_text
 from content.model import Notice, Section
 from content.sources import listpage

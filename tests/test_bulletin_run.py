@@ -6,131 +6,21 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app, phone_app
+from bulletin_harness import OUR_NUMBER, PROMPTS, FakeClock, TwilioSide, find_sequence, publish, run, store_of, subscribe, zone_at
+from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app
 from content.menu import menu_for
-from content.model import Notice, Section
-from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.bulletin import BulletinRun, TwilioDialer
-from ivr.subscribers import masked_number, open_subscribers
-from twilio_rest_fake import ACCOUNT_SID, FakeTwilio, PlacedCall
+from ivr.subscribers import masked_number
+from twilio_rest_fake import ACCOUNT_SID
 
-OUR_NUMBER = "+861088880000"
-PROMPTS = load_prompts()
-
-
-def zone_at(hour: int) -> str:
-    """A fixed-offset zone in which it is now about `hour` o'clock: tests never straddle midnight."""
-    offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
-
-
-class FakeClock:
-    def __init__(self, start: datetime):
-        self.moment = start
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.moment += timedelta(seconds=seconds)
-
-    def advance(self, **delta) -> None:
-        self.moment += timedelta(**delta)
-
-
-@pytest.fixture
-def cloud():
-    fake = FakeTwilio()
-    port, stop = live_app(fake.app())
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    stop()
-
-
-@pytest.fixture
-def app(tmp_path, cloud, request):
-    settings = dict(getattr(request, "param", {}))
-    if settings.pop("database", "sqlite") == "postgresql":
-        settings["database_url"] = request.getfixturevalue("postgres_server")()
-    app = phone_app(
-        tmp_path / "data", bulletin_from=OUR_NUMBER, twilio_account_sid=ACCOUNT_SID, twilio_api_url=cloud.url,
-        timezone=zone_at(10), bulletin_window="00:00-24:00", **settings,
-    )
-    time.sleep(1.1)  # the bundled notices are older than any subscription (the store counts in seconds)
-    return app
-
-
-def subscribe(app, *numbers: str) -> None:
-    config = app.config["TINGWEN"]
-    with open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key") as store:
-        for number in numbers:
-            store.subscribe(number)
-
-
-def publish(app, *titles: str) -> list[int]:
-    """New notices, stored a second after the subscriptions."""
-    time.sleep(1.1)
-    notices = [
-        Notice(
-            title=title, spoken_title=title, doc_number=f"测试〔2026〕{n + 1}号",
-            body=f"各盟市：经自治区人民政府同意，决定自2026年12月{n + 1}日起开展{title.removeprefix('关于').removesuffix('的通知')}。",
-            published_date=datetime.now(UTC).date(),
-            sections=[Section("1", 1, "一、", "工作要求", f"各地区要认真落实{title}，确保取得实效。")],
-        )
-        for n, title in enumerate(titles)
-    ]
-    with NoticeStore(app.config["TINGWEN_DB"]) as store:
-        store.save(notices)
-        return [n.id for n in store.latest() if n.title in titles]
-
-
-def run(app, clock, **overrides):
-    config = app.config["TINGWEN"]
-    settings = replace(config.bulletin, **overrides)
-    with open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key") as subs, NoticeStore(config.db_path) as notices:
-        return BulletinRun(subs, notices.published_since, TwilioDialer(settings), settings, clock).run()
-
-
-def store_of(app):
-    config = app.config["TINGWEN"]
-    return open_subscribers(config.subscribers_db, config.data_dir / "subscriber-key")
-
-
-class TwilioSide:
-    """Twilio's part after calls.create: the callee answers (our Url is fetched, signed), keys
-    are pressed, and status callbacks go to the StatusCallback the client sent."""
-
-    def __init__(self, app, call: PlacedCall):
-        assert call.url.startswith(PUBLIC_URL) and call.status_callback.startswith(PUBLIC_URL)
-        self.app, self.call = app, call
-        self.phone = PhoneCall(app, sid=call.sid, caller=call.to)
-        self.phone.params = {"From": call.from_, "To": call.to, "Direction": "outbound-api"}
-
-    def answer(self) -> PhoneCall:
-        self.status("in-progress")
-        self.phone.post(self.call.url[len(PUBLIC_URL) :], {**self.phone.params, "CallSid": self.call.sid, "CallStatus": "in-progress"})
-        assert self.phone.last.status_code == 200, self.phone.last.data
-        return self.phone
-
-    def status(self, status: str, duration: int | None = None):
-        params = {**self.phone.params, "CallSid": self.call.sid, "CallStatus": status}
-        if duration is not None:
-            params["CallDuration"] = str(duration)
-        response = self.phone.post(self.call.status_callback[len(PUBLIC_URL) :], params)
-        assert response.status_code == 204, response.data
-        return response
-
-
+pytest_plugins = ["bulletin_harness"]  # the app and cloud fixtures
 def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bulletin(app, cloud):
     subscribe(app, "+8613900000001")
     ids = publish(app, "关于做好冬季供暖保障工作的通知")
@@ -149,18 +39,18 @@ def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bull
     plays = phone.plays
     order = [PROMPTS.bulletin_intro.format(count=1), PROMPTS.bulletin_number.format(number=1), menu.bulletin_item(notice),
              PROMPTS.bulletin_stop_hint]
-    positions = [_find(plays, audio_urls(app, text)) for text in order]
+    positions = [find_sequence(plays, audio_urls(app, text)) for text in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
     assert notice.spoken_title in menu.bulletin_item(notice) and notice.gist and notice.gist in menu.bulletin_item(notice)
     # Then the usual menu: 1 opens the newest notice, the one just read out.
     phone.press("1")
-    assert _find(phone.plays, audio_urls(app, notice.spoken_title)) >= 0 or phone.last.status_code == 200
+    assert find_sequence(phone.plays, audio_urls(app, notice.spoken_title)) >= 0 or phone.last.status_code == 200
     state = app.extensions["tingwen.call_log"]().get(call.sid).state
     assert '"mode": "notice"' in state or '"mode": "reading"' in state
     # The bulletin caller stops it with 8, on the same call.
     phone.press("*")
     phone.press("8")
-    assert _find(phone.plays, audio_urls(app, PROMPTS.unsubscribed)) >= 0
+    assert find_sequence(phone.plays, audio_urls(app, PROMPTS.unsubscribed)) >= 0
     with store_of(app) as store:
         assert store.subscribers() == []
 
@@ -288,8 +178,8 @@ def test_a_crash_after_placing_is_settled_with_twilio_not_called_again(app, clou
     settings = config.bulletin
 
     class DiesAfterPlacing(TwilioDialer):
-        def place(self, to, url, status_url):
-            super().place(to, url, status_url)
+        def place(self, to, url, status_url, machine_url=None):
+            super().place(to, url, status_url, machine_url)
             raise ConnectionResetError("the run was killed before it wrote the call's id")
 
     with store_of(app) as subs, NoticeStore(config.db_path) as notices:
@@ -377,24 +267,20 @@ def test_command_line_counts_removes_and_runs(app, cloud, monkeypatch):
     assert closed.exit_code == 2 and "TINGWEN_BULLETIN_WINDOW" in closed.output
 
 
-def _find(plays: list[str], urls: list[str]) -> int:
-    for index in range(len(plays) - len(urls) + 1):
-        if plays[index : index + len(urls)] == urls:
-            return index
-    return -1
-
-
 def test_staff_see_the_bulletin_and_the_feed_as_the_command_line_counts_them(app, cloud):
     import json
     import re
 
     from staff.accounts import StaffStore
 
-    subscribe(app, "+8613900000001", "+8613900000002")
+    subscribe(app, "+8613900000001", "+8613900000002", "+8613900000003")
     publish(app, "关于做好冬季供暖保障工作的通知")
     run(app, FakeClock(datetime.now(UTC)))
     TwilioSide(app, cloud.calls[0]).answer()
     TwilioSide(app, cloud.calls[1]).status("busy")
+    machine = TwilioSide(app, cloud.calls[2])
+    machine.answer()
+    assert machine.machine("machine_end_beep").status_code == 204
     config = app.config["TINGWEN"]
     with StaffStore(config.staff_db) as accounts:
         accounts.add("wang", "correct horse battery")
@@ -405,9 +291,11 @@ def test_staff_see_the_bulletin_and_the_feed_as_the_command_line_counts_them(app
     env = {"TINGWEN_DATA_DIR": str(config.data_dir), "TINGWEN_BULLETIN_FROM": OUR_NUMBER, "TINGWEN_TIMEZONE": config.timezone,
            "TINGWEN_VOICE": "espeak"}
     counted = json.loads(CliRunner().invoke(__import__("server").cli, ["subscribers", "--json"], env=env).output)
-    assert counted == {"subscribers": 2, "active": 2, "paused": 0, "calls_today": 2, "heard_today": 1, "unanswered_today": 1}
+    assert counted == {"subscribers": 3, "active": 3, "paused": 0, "calls_today": 3, "heard_today": 1, "voicemail_today": 1,
+                       "unanswered_today": 1}
     cells = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>", page.split('id="table-bulletin"')[1].split("</table>")[0])
-    assert [int(n) for _, n in cells] == [counted[k] for k in ("subscribers", "paused", "calls_today", "heard_today", "unanswered_today")]
+    shown = ("subscribers", "paused", "calls_today", "heard_today", "voicemail_today", "unanswered_today")
+    assert [int(n) for _, n in cells] == [counted[k] for k in shown]
     assert f"{PUBLIC_URL}/feed.xml" in page
 
 
@@ -423,7 +311,7 @@ def test_a_damaged_subscriber_list_still_lets_an_answered_bulletin_speak(app, cl
     call = cloud.calls[0]
     phone = TwilioSide(app, call).phone
     phone.post(call.url[len(PUBLIC_URL):], {**phone.params, "CallSid": call.sid, "CallStatus": "in-progress"})
-    assert phone.last.status_code == 200 and _find(phone.plays, audio_urls(app, PROMPTS.bulletin_nothing)) >= 0
+    assert phone.last.status_code == 200 and find_sequence(phone.plays, audio_urls(app, PROMPTS.bulletin_nothing)) >= 0
     status = phone.post(cloud.calls[0].status_callback[len(PUBLIC_URL):], {**phone.params, "CallSid": cloud.calls[0].sid, "CallStatus": "completed"})
     assert status.status_code == 503
 

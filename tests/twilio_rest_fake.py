@@ -30,6 +30,8 @@ class PlacedCall:
     status_callback_events: list[str]
     created: datetime
     status: str = "queued"
+    machine_detection: dict[str, str] = field(default_factory=dict)  # MachineDetection, AsyncAmd…, as sent
+    updates: list[dict[str, str]] = field(default_factory=list)  # what calls(sid).update asked, in order
 
 
 @dataclass
@@ -39,6 +41,7 @@ class FakeTwilio:
     calls: list[PlacedCall] = field(default_factory=list)
     refused_numbers: set[str] = field(default_factory=set)  # answered 400 (21211), as for a bad number
     rejected: list[str] = field(default_factory=list)  # why requests were refused
+    failing: bool = False  # every request answered 503, as while Twilio has an outage
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> Flask:
@@ -47,6 +50,8 @@ class FakeTwilio:
 
         @app.before_request
         def authorised():
+            if self.failing:
+                return _error(503, 20500, "Service Unavailable")
             expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
             if request.headers.get("Authorization") != expected:
                 self.rejected.append("authentication")
@@ -76,6 +81,7 @@ class FakeTwilio:
                     status_callback_method=form.get("StatusCallbackMethod", "POST"),
                     status_callback_events=form.getlist("StatusCallbackEvent"),
                     created=datetime.now(UTC),
+                    machine_detection={k: v for k, v in form.items() if k.startswith(("MachineDetection", "AsyncAmd"))},
                 )
                 self.calls.append(call)
             return jsonify(self._resource(call)), 201
@@ -91,6 +97,25 @@ class FakeTwilio:
             call = next((c for c in self.calls if c.sid == sid), None)
             if call is None:
                 return _error(404, 20404, "The requested resource was not found")
+            return jsonify(self._resource(call))
+
+        @app.post(f"{base}/Calls/<sid>.json")
+        def update(account, sid):
+            """A call under way moved to new TwiML (Url) or ended (Status=completed); a call
+            that is over cannot be (Twilio's 21220)."""
+            call = next((c for c in self.calls if c.sid == sid), None)
+            if call is None:
+                return _error(404, 20404, "The requested resource was not found")
+            if call.status not in ("queued", "ringing", "in-progress"):
+                return _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            change = request.form.to_dict()
+            if not change.get("Url") and change.get("Status") not in ("completed", "canceled") and not change.get("Twiml"):
+                self.rejected.append("update without Url, Twiml or Status")
+                return _error(400, 21218, "Invalid update")
+            with self.lock:
+                call.updates.append(change)
+                if change.get("Status") in ("completed", "canceled"):
+                    call.status = "completed"
             return jsonify(self._resource(call))
 
         return app

@@ -1,0 +1,144 @@
+"""The webhooks of our daily bulletin calls (placed by `tingwen bulletin`, the attempt's id in
+each URL): /ivr/bulletin when the call is answered, /ivr/bulletin/status for Twilio's word on
+it, /ivr/bulletin/machine for what answered (a person, an answering machine, a fax), and
+/ivr/bulletin/voicemail, the short message a machine gets after its beep.
+
+Twilio listens for a machine in the background, so a person hears the bulletin at once; when a
+machine's greeting has ended, the call is moved (Twilio's REST API) to the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import abort, current_app, request
+
+from content.store import NoticeStore
+from ivr.bulletin import DialRefused, TwilioDialer
+from ivr.callstore import CallEvent, CallStore
+from ivr.views import _answer, _call_sid, _menu, _respond, _settings, _subscriptions, blueprint, twilio_signed
+
+log = logging.getLogger(__name__)
+# What Twilio's answering machine detection says once a machine's greeting has ended
+# (MachineDetection=DetectMessageEnd): after a beep, after silence, or it could not tell.
+MACHINE_ENDS = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+FAX = "fax"
+
+
+@blueprint.post("/bulletin")
+@twilio_signed
+def bulletin():
+    """A subscriber has answered: the bulletin is heard, then the usual menu goes on by /ivr/gather."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    covered = _answered(attempt_id, sid)
+    event = CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})
+    return _answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
+
+
+def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
+    """Mark the bulletin attempt heard; the notices it reads (none if it cannot be found)."""
+    settings = _settings()
+    try:
+        if settings.bulletin is not None:
+            with _subscriptions() as store:
+                attempt = store.attempt(attempt_id)
+                if attempt is not None:
+                    store.outcome(attempt.id, "answered", sid, datetime.now(UTC), *_limits())
+                    return attempt.notices
+    except Exception as error:  # the subscriber answered: they hear the menu all the same
+        log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
+    log.warning("bulletin call %s: attempt %s unknown; the menu alone is read", sid, attempt_id)
+    return ()
+
+
+@blueprint.post("/bulletin/status")
+@twilio_signed
+def bulletin_status():
+    """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    settings = _settings()
+    call_status = request.form.get("CallStatus", "")[:32]
+    if settings.bulletin is None:
+        return "the bulletin is not set up here", 404
+    with _subscriptions() as store:
+        known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), *_limits())
+    if call_status in ("completed", "busy", "no-answer", "failed", "canceled"):
+        duration = request.form.get("CallDuration", "")
+        calls = CallStore.open(settings)
+        calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
+        calls.close()
+    return ("", 204) if known else ("unknown bulletin attempt", 404)
+
+
+@blueprint.post("/bulletin/machine")
+@twilio_signed
+def bulletin_machine():
+    """What answered the bulletin call (AnsweredBy). A machine whose greeting has ended gets the
+    short message instead of the bulletin; a fax is hung up on; a person (or "unknown") goes on
+    hearing the bulletin untouched."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    settings = _settings()
+    answered_by = request.form.get("AnsweredBy", "")[:32]
+    if settings.bulletin is None:
+        return "the bulletin is not set up here", 404
+    if answered_by not in MACHINE_ENDS + (FAX,):
+        return "", 204
+    with _subscriptions() as store:
+        if answered_by == FAX:
+            known = store.attempt(attempt_id) is not None
+        else:
+            known = store.left_message(attempt_id, sid, datetime.now(UTC), *_limits()) is not None
+    if not known:
+        return "unknown bulletin attempt", 404
+    calls = CallStore.open(settings)
+    calls.note(sid, CallEvent("machine", detail={"attempt": attempt_id, "answered_by": answered_by}))
+    calls.close()
+    dialer = TwilioDialer(settings.bulletin)
+    try:
+        if answered_by == FAX:
+            dialer.hang_up(sid)
+        else:
+            dialer.redirect(sid, settings.url(f"/ivr/bulletin/voicemail?attempt={attempt_id}"))
+    except DialRefused as error:  # the call ended meanwhile: nothing is left to move
+        log.warning("bulletin call %s: Twilio would not move it (%s)", sid, error)
+    except Exception as error:
+        log.error("bulletin call %s: a machine answered, but Twilio cannot be reached to leave the message: %s", sid, error)
+        return "Twilio cannot be reached to move the call", 503
+    return "", 204
+
+
+@blueprint.post("/bulletin/voicemail")
+@twilio_signed
+def bulletin_voicemail():
+    """The message left on an answering machine: our own audio, made ahead, then hang up."""
+    sid = _call_sid()
+    attempt_id = _attempt_id()
+    notices = ()
+    if _settings().bulletin is not None:
+        with _subscriptions() as store:
+            attempt = store.attempt(attempt_id)
+            notices = attempt.notices if attempt is not None else ()
+    with NoticeStore(current_app.config["TINGWEN_DB"]) as store:
+        menu = _menu(store)
+    state, actions = menu.voicemail(notices)
+    calls = CallStore.open(_settings())
+    calls.note(sid, CallEvent("voicemail", detail={"attempt": attempt_id, "notices": list(notices)}))
+    calls.close()
+    return _respond(menu, state, actions)
+
+
+def _limits() -> tuple[int, int]:
+    """(days without an answer before a number is paused, calls a day) for the store's outcome."""
+    bulletin = _settings().bulletin
+    return bulletin.pause_after_days, bulletin.attempts_per_day
+
+
+def _attempt_id() -> int:
+    raw = request.args.get("attempt", "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        abort(400, "attempt is missing or malformed")
+    return int(raw)
