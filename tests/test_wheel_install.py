@@ -15,7 +15,7 @@ import pytest
 from test_production_server import Served, environment, signed_call
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("content", "speech", "ivr", "kiosk", "staff")
+PACKAGES = ("content", "speech", "ivr", "kiosk", "staff", "feed", "commands")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 def test_the_wheel_carries_every_file_of_every_package(wheel):
-    tracked = subprocess.run(["git", "ls-files", *PACKAGES, "server.py"], cwd=ROOT, capture_output=True, text=True, check=True)
+    tracked = subprocess.run(["git", "ls-files", *PACKAGES, "server.py", "config.py"], cwd=ROOT, capture_output=True, text=True, check=True)
     wanted = {name for name in tracked.stdout.split() if "__pycache__" not in name}
     shipped = set(zipfile.ZipFile(wheel).namelist())
     assert wanted - shipped == set()
