@@ -117,11 +117,14 @@ def bulletin_voicemail():
     """The message left on an answering machine: our own audio, made ahead, then hang up."""
     sid = _call_sid()
     attempt_id = _attempt_id()
-    notices = ()
-    if _settings().bulletin is not None:
-        with _subscriptions() as store:
-            attempt = store.attempt(attempt_id)
-            notices = attempt.notices if attempt is not None else ()
+    notices: tuple[int, ...] = ()
+    try:
+        if _settings().bulletin is not None:
+            with _subscriptions() as store:
+                attempt = store.attempt(attempt_id)
+                notices = attempt.notices if attempt is not None else ()
+    except Exception as error:  # the machine is recording: it gets the message without the titles
+        log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
     with NoticeStore(current_app.config["TINGWEN_DB"]) as store:
         menu = _menu(store)
     state, actions = menu.voicemail(notices)

@@ -209,3 +209,22 @@ def test_messages_left_are_counted_on_postgresql(app, cloud):
     assert (counted["calls_today"], counted["heard_today"], counted["voicemail_today"]) == (2, 1, 1)
     text = CliRunner().invoke(__import__("server").cli, ["subscribers"], env=env).output
     assert "1 message(s) left on answering machines" in text
+
+
+def test_a_damaged_subscriber_list_still_leaves_a_message(app, cloud):
+    subscribe(app, NUMBER)
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    run(app, FakeClock(datetime.now(UTC)))
+    twilio = TwilioSide(app, cloud.calls[0])
+    twilio.answer()
+    config = app.config["TINGWEN"]
+    config.subscribers_db.write_bytes(b"garbage" * 1000)
+    for extra in config.data_dir.glob("subscribers.sqlite3-*"):
+        extra.unlink()
+    app.testing = False
+    assert twilio.machine("machine_end_beep").status_code == 503  # Twilio's note cannot be kept: said, not a 500
+    attempt = cloud.calls[0].url.rpartition("=")[2]
+    message = twilio.phone.post(f"/ivr/bulletin/voicemail?attempt={attempt}", {**twilio.phone.params, "CallSid": cloud.calls[0].sid})
+    assert message.status_code == 200 and twilio.phone.hung_up
+    assert find_sequence(twilio.phone.plays, audio_urls(app, PROMPTS.bulletin_nothing)) >= 0
+    assert find_sequence(twilio.phone.plays, audio_urls(app, PROMPTS.voicemail_end)) >= 0
