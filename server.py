@@ -13,6 +13,7 @@ import os
 import secrets
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -136,7 +137,7 @@ def _set_up_staff(app: Flask, config: Config) -> None:
         "timezone": config.timezone,
     }
     app.extensions["tingwen.call_log"] = lambda: CallStore.open(config.ivr)  # staff reads it; only we know ivr
-    app.extensions["tingwen.hands_free"] = lambda: hands_free_status(config)
+    app.extensions["tingwen.hands_free"] = lambda since, until: hands_free_status(config, since, until)
     app.register_blueprint(staff.blueprint)
 
 
@@ -195,17 +196,19 @@ def _health(app: Flask):
     return body, 200 if not problems else 503
 
 
-def hands_free_status(config: Config) -> dict:
-    """For the staff console: the daily bulletin's counts today (None when it is off) and how
-    many of the latest notices have a podcast episode ready."""
-    counts = None
+def hands_free_status(config: Config, since: date, until: date) -> dict:
+    """For the staff console: the daily bulletin's counts today and each day from `since` to
+    `until` (None and [] when it is off), and how many of the latest notices have a podcast
+    episode ready."""
+    counts, days = None, []
     if config.bulletin_from:
         with open_subscriber_list(config) as store:
             counts = store.counts(hall_day(config))
+            days = store.per_day(since.isoformat(), until.isoformat())
     with NoticeStore(config.db_path) as store:
         listed = {n.id for n in menu_for(store, config.menu).notices}
     ready = len(set(EpisodeShelf(config.episodes_dir).index()) & listed)
-    return {"bulletin": counts, "episodes": ready, "notices": len(listed), "feed_url": config.feed_url}
+    return {"bulletin": counts, "bulletin_days": days, "episodes": ready, "notices": len(listed), "feed_url": config.feed_url}
 
 
 def _check_subscribers(config: Config) -> None:

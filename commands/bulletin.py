@@ -14,26 +14,37 @@ from ivr.subscribers import dialable, masked_number
 
 @click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="Also each day's calls from this day (in TINGWEN_TIMEZONE).")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Last day of those (default: today).")
 @click.pass_context
-def subscribers(ctx: click.Context, as_json: bool) -> None:
-    """How many numbers get the daily phone bulletin, how many are paused, today's calls."""
+def subscribers(ctx: click.Context, as_json: bool, since, until) -> None:
+    """How many numbers get the daily phone bulletin, how many are paused, today's calls (and
+    each day's, with --from/--to: the staff console's figures)."""
     if ctx.invoked_subcommand is not None:
         return
     config: Config = ctx.obj
+    today = hall_day(config)
+    period = None
+    if since or until:
+        period = ((since or until).date().isoformat(), until.date().isoformat() if until else today)
     with open_subscriber_list(config) as store:
-        counts = store.counts(hall_day(config))
+        counts = store.counts(today)
+        days = store.per_day(*period) if period else None
     if as_json:
-        click.echo(json.dumps(counts))
+        click.echo(json.dumps(counts if days is None else {**counts, "per_day": days}))
         return
     click.echo(
         f"{counts['subscribers']} subscriber(s): {counts['active']} active, {counts['paused']} paused "
         f"(no answer for {config.bulletin_pause_days} days in a row)"
     )
     click.echo(
-        f"today ({hall_day(config)}): {counts['calls_today']} call(s), {counts['heard_today']} heard, "
+        f"today ({today}): {counts['calls_today']} call(s), {counts['heard_today']} heard, "
         f"{counts['voicemail_today']} message(s) left on answering machines, "
         f"{counts['unanswered_today']} busy or unanswered"
     )
+    for day in days or []:
+        click.echo(f"  {day['day']}  {day['calls']:>4} call(s), {day['heard']} heard, {day['voicemail']} on machines, "
+                   f"{day['unanswered']} busy or unanswered")
     if not config.bulletin_from:
         click.echo("the bulletin is off: set TINGWEN_BULLETIN_FROM (our Twilio number) to offer it on key 8 and call")
 

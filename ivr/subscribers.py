@@ -256,6 +256,23 @@ class SubscriberStore(Store):
             "unanswered_today": sum(by_status.get(s, 0) for s in FAILED),
         }
 
+    def per_day(self, since: str, until: str) -> list[dict]:
+        """Each day from `since` to `until` (hall days, ISO) with bulletin calls: how many were
+        placed, heard by a person, left on an answering machine, and busy or unanswered."""
+        rows = self.conn.query(
+            "SELECT day, status, count(*) AS n FROM bulletin_attempts WHERE day >= ? AND day <= ? AND status <> ? "
+            "GROUP BY day, status ORDER BY day",
+            [since, until, NOT_PLACED],
+        )
+        days: dict[str, dict] = {}
+        for row in rows:
+            day = days.setdefault(row["day"], {"day": row["day"], "calls": 0, "heard": 0, "voicemail": 0, "unanswered": 0})
+            day["calls"] += row["n"]
+            kind = "heard" if row["status"] in HEARD else "voicemail" if row["status"] == VOICEMAIL else "unanswered" if row["status"] in FAILED else None
+            if kind:
+                day[kind] += row["n"]  # a number is reached at most once a day, so calls count numbers here
+        return list(days.values())
+
     def subscribers(self) -> list[Subscriber]:
         rows = self.conn.query("SELECT * FROM subscribers ORDER BY id")
         return [self._subscriber(r) for r in rows]

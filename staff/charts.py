@@ -23,25 +23,57 @@ matplotlib.rcParams.update(
 )
 _lock = threading.Lock()  # pyplot keeps global state
 COLOUR = "#1f4e79"  # 8.6:1 against white
+SERIES_COLOURS = (COLOUR, "#9c4a00", "#595959")  # blue, brown, grey: each at least 6:1 against white
+SERIES_HATCHES = ("", "//", "..")
 
 
 def bar_chart(labels: list[str], values: list[float], title: str, horizontal: bool = False) -> str:
     """An SVG bar chart (an <svg> element), titled for screen readers too."""
+
+    def draw(axes) -> None:
+        if horizontal:
+            axes.barh(range(len(labels)), values, color=COLOUR)
+            axes.set_yticks(range(len(labels)), [_short(label) for label in labels])
+            axes.invert_yaxis()
+        else:
+            axes.bar(range(len(labels)), values, color=COLOUR)
+            _day_ticks(axes, labels)
+
+    height = max(2.4, 0.45 * len(labels) + 1.2) if horizontal else 3.6
+    return _svg(title, height, bool(labels), draw, counts_on_x=horizontal)
+
+
+def stacked_bar_chart(labels: list[str], series: dict[str, list[float]], title: str) -> str:
+    """Bars of several parts stacked (e.g. each day's calls by outcome), with a legend; each
+    part has its own colour and hatching, so it reads without colour too."""
+
+    def draw(axes) -> None:
+        bottom = [0.0] * len(labels)
+        for (name, values), colour, hatch in zip(series.items(), SERIES_COLOURS, SERIES_HATCHES):
+            axes.bar(range(len(labels)), values, bottom=bottom, color=colour, hatch=hatch, edgecolor="white", label=name)
+            bottom = [b + v for b, v in zip(bottom, values)]
+        _day_ticks(axes, labels)
+        axes.legend(frameon=False)
+
+    return _svg(title, 3.6, bool(labels), draw, counts_on_x=False)
+
+
+def _day_ticks(axes, labels: list[str]) -> None:
+    crowded = len(labels) > 6
+    axes.set_xticks(range(len(labels)), labels, rotation=45 if crowded else 0, ha="right" if crowded else "center")
+
+
+def _svg(title: str, height: float, has_data: bool, draw, counts_on_x: bool) -> str:
+    """Draw with `draw(axes)` (or say there is no data yet) and return the <svg> element."""
     with _lock:
-        height = max(2.4, 0.45 * len(labels) + 1.2) if horizontal else 3.6
         figure, axes = plt.subplots(figsize=(8, height))
         try:
-            if not labels:
+            if has_data:
+                draw(axes)
+            else:
                 axes.text(0.5, 0.5, "暂无数据", ha="center", va="center", transform=axes.transAxes)
                 axes.set_axis_off()
-            elif horizontal:
-                axes.barh(range(len(labels)), values, color=COLOUR)
-                axes.set_yticks(range(len(labels)), [_short(label) for label in labels])
-                axes.invert_yaxis()
-            else:
-                axes.bar(range(len(labels)), values, color=COLOUR)
-                axes.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
-            (axes.xaxis if horizontal else axes.yaxis).set_major_locator(MaxNLocator(integer=True))  # counts
+            (axes.xaxis if counts_on_x else axes.yaxis).set_major_locator(MaxNLocator(integer=True))  # counts
             axes.set_title(title)
             figure.tight_layout()
             out = io.StringIO()

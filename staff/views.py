@@ -20,7 +20,7 @@ from speech.normalize import normalize
 from speech.pronounce import check_entry, dictionary_entries, save_entry, to_pinyin
 from speech.speaker import AudioFormat, Speaker
 from staff.accounts import StaffStore
-from staff.charts import bar_chart
+from staff.charts import bar_chart, stacked_bar_chart
 from staff.drafts import Drafts
 from staff.security import csrf_token, guard, sign_in, signed_in
 
@@ -331,13 +331,21 @@ def calls():
         "unclear": bar_chart([r["heard"] for r in summary["not_understood"]], [r["count"] for r in summary["not_understood"]], "没有听懂的语音指令（次数）", horizontal=True),
     }
     return render_template("staff/calls.html", summary=summary, charts=charts, since=since, until=until, zone=zone,
-                           hands_free=_hands_free())
+                           hands_free=_hands_free(since, until, charts))
 
 
-def _hands_free() -> dict | None:
-    """The bulletin's and the feed's state (from the composition root), or None if it cannot be read."""
+def _hands_free(since: date, until: date, charts: dict) -> dict | None:
+    """The bulletin's and the feed's state (from the composition root), or None if it cannot be
+    read; the bulletin's days go into `charts` as one more chart."""
     try:
-        return current_app.extensions["tingwen.hands_free"]()
+        state = current_app.extensions["tingwen.hands_free"](since, until)
+        days = state["bulletin_days"]
+        charts["bulletin"] = stacked_bar_chart(
+            [d["day"][5:] for d in days],
+            {"接听": [d["heard"] for d in days], "答录机留言": [d["voicemail"] for d in days], "占线或未接": [d["unanswered"] for d in days]},
+            "每日播报电话（每天的号码数）",
+        )
+        return state
     except Exception as error:  # the page shows the rest and says this part is missing
         log.error("staff: the bulletin's and feed's state cannot be read: %s", error)
         return None

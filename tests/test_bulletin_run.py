@@ -299,6 +299,59 @@ def test_staff_see_the_bulletin_and_the_feed_as_the_command_line_counts_them(app
     assert f"{PUBLIC_URL}/feed.xml" in page
 
 
+def test_staff_see_each_days_bulletin_calls_by_outcome_as_the_command_line_counts_them(app, cloud):
+    import json
+    import re
+
+    from staff.accounts import StaffStore
+
+    numbers = ["+8613900000001", "+8613900000002", "+8613900000003"]
+    subscribe(app, *numbers)
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    clock = FakeClock(datetime.now(UTC))
+    run(app, clock)
+    first = {c.to: TwilioSide(app, c) for c in cloud.calls}
+    first[numbers[0]].answer()
+    first[numbers[0]].status("completed", 90)
+    first[numbers[1]].answer()
+    first[numbers[1]].machine("machine_end_silence")
+    first[numbers[1]].status("completed", 35)
+    first[numbers[2]].status("no-answer")
+    clock.advance(days=1)
+    publish(app, "关于开展冬季安全生产检查的通知")
+    run(app, clock)
+    for call in cloud.calls[3:]:
+        (TwilioSide(app, call).answer() if call.to == numbers[2] else TwilioSide(app, call).status("busy"))
+    zone = ZoneInfo(app.config["TINGWEN"].timezone)
+    day_one, day_two = (clock.now() - timedelta(days=1)).astimezone(zone).date(), clock.now().astimezone(zone).date()
+
+    config = app.config["TINGWEN"]
+    env = {"TINGWEN_DATA_DIR": str(config.data_dir), "TINGWEN_BULLETIN_FROM": OUR_NUMBER, "TINGWEN_TIMEZONE": config.timezone,
+           "TINGWEN_VOICE": "espeak"}
+    period = ["--from", day_one.isoformat(), "--to", day_two.isoformat()]
+    counted = json.loads(CliRunner().invoke(__import__("server").cli, ["subscribers", "--json", *period], env=env).output)
+    assert counted["per_day"] == [
+        {"day": day_one.isoformat(), "calls": 3, "heard": 1, "voicemail": 1, "unanswered": 1},
+        {"day": day_two.isoformat(), "calls": 3, "heard": 1, "voicemail": 0, "unanswered": 2},
+    ]
+    text = CliRunner().invoke(__import__("server").cli, ["subscribers", *period], env=env).output
+    assert f"{day_two.isoformat()}     3 call(s), 1 heard, 0 on machines, 2 busy or unanswered" in text
+
+    with StaffStore(config.staff_db) as accounts:
+        accounts.add("wang", "correct horse battery")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True)).group(1)
+    client.post("/staff/login", data={"username": "wang", "password": "correct horse battery", "csrf_token": token})
+    page = client.get(f"/staff/calls?from={day_one.isoformat()}&to={day_two.isoformat()}").get_data(as_text=True)
+    table = page.split('id="table-bulletin-days"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>([\d-]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", table)
+    assert [(d, *map(int, n)) for d, *n in rows] == [
+        (r["day"], r["calls"], r["heard"], r["voicemail"], r["unanswered"]) for r in counted["per_day"]
+    ]
+    chart = page.split('id="bulletin-days"')[1].split("</figure>")[0]
+    assert 'role="img" aria-label="每日播报电话（每天的号码数）"' in chart and "答录机留言" in chart
+
+
 def test_a_damaged_subscriber_list_still_lets_an_answered_bulletin_speak(app, cloud):
     subscribe(app, "+8613900000001")
     publish(app, "关于做好冬季供暖保障工作的通知")
