@@ -26,7 +26,8 @@ from content.store import NoticeStore
 from feed.episodes import EpisodeShelf
 from ivr.bulletin import BulletinSettings
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
-from ivr.subscribers import SubscriberStore, dialable, open_subscribers
+from ivr.numbers import dialable
+from ivr.subscribers import SubscriberStore, open_subscribers
 from speech.cache import AudioCache, DEFAULT_MAX_BYTES
 from speech.engine import DEFAULT_RATE, VoiceSettings
 from speech.models import ModelStore, SpeechModelStatus, watch_speech_model

@@ -9,7 +9,7 @@ import click
 from config import Config, hall_day, open_subscriber_list
 from content.store import NoticeStore
 from ivr.bulletin import BulletinRun, TwilioDialer
-from ivr.subscribers import dialable, masked_number
+from ivr.numbers import dialable, masked_number
 
 
 @click.group(invoke_without_command=True)

@@ -23,7 +23,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from content.menu import BULLETIN_NOTICES
-from ivr.subscribers import DELIVERED, FAILED, Attempt, SubscriberStore, masked_number as masked
+from ivr.numbers import masked_number as masked
+from ivr.subscribers import DELIVERED, FAILED, Attempt, SubscriberStore
 
 log = logging.getLogger(__name__)
 UNHEARD_AFTER = timedelta(minutes=30)  # a placed call with no news this long after: ask Twilio

@@ -18,7 +18,8 @@ import time
 
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from ivr.callstore import CallEvent, CallStore, turn_events
-from ivr.subscribers import carry_out, dialable, is_subscribed
+from ivr.numbers import dialable
+from ivr.subscribers import carry_out, is_subscribed
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
 from speech.speaker import AudioFormat, Speaker

@@ -2,35 +2,30 @@
 shared PostgreSQL).
 
 A number is kept twice, neither readable in a copy of the database: a keyed hash (HMAC-SHA256)
-to find it, and a Fernet token (AES-128-CBC with HMAC) to dial it. The key is a file in the data
-folder (subscriber-key), like the caller salt; several servers on one PostgreSQL need the same
-file, and a server with another key is refused by name rather than sealing numbers no one can
-open. Every call of a bulletin run is written down (claimed) before it is placed, so a run that
+to find it, and a Fernet token (AES-128-CBC with HMAC) to dial it (ivr/numbers.py). The key is a
+file in the data folder (subscriber-key), like the caller salt; several servers on one PostgreSQL
+need the same file, and a server with another key is refused by name rather than sealing numbers
+no one can open. Every call of a bulletin run is written down (claimed) before it is placed, so a run that
 crashes or restarts neither skips nor repeats anyone (ivr/bulletin.py).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from sqlite_utils import Database
 
 from content.database import Store
 from content.errors import StoreUnreadable
 from content.migrations import open_connection
 from content.store import stored_at as iso
+from ivr.numbers import NumberKey, load_number_key, masked_number
 
 log = logging.getLogger(__name__)
 STORE_NAME = "the bulletin subscribers"
@@ -92,65 +87,6 @@ POSTGRES_MIGRATIONS = [
         "CREATE TABLE subscriber_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]
 ]
-
-# Twilio's From for a withheld number, and what its docs list for restricted/blocked/unknown.
-_WITHHELD = {"anonymous", "restricted", "unknown", "blocked", "private", "+266696687", "+7378742833", "+2562533", "+8656696"}
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-def dialable(number: str | None) -> str | None:
-    """The number in E.164 form if it can be called back, else None (withheld, a client name,
-    anything else): spaces and dashes are dropped, nothing else is guessed."""
-    if not number:
-        return None
-    cleaned = re.sub(r"[\s\-().]", "", number.strip())
-    if cleaned.lower() in _WITHHELD or not _E164.match(cleaned):
-        return None
-    return cleaned
-
-
-class NumberKey:
-    """Seals numbers (Fernet) and finds them again (an HMAC under a key derived from the same file)."""
-
-    def __init__(self, key: bytes):
-        self._fernet = Fernet(key)
-        self._lookup = hashlib.sha256(b"tingwen subscriber lookup\0" + base64.urlsafe_b64decode(key)).digest()
-
-    def lookup(self, number: str) -> str:
-        return hmac.new(self._lookup, number.encode("ascii"), hashlib.sha256).hexdigest()
-
-    def seal(self, number: str) -> str:
-        return self._fernet.encrypt(number.encode("ascii")).decode("ascii")
-
-    def open(self, sealed: str) -> str:
-        return self._fernet.decrypt(sealed.encode("ascii")).decode("ascii")
-
-    @property
-    def fingerprint(self) -> str:
-        return self.lookup("+0 key check")[:16]
-
-
-@cache
-def load_number_key(path: Path) -> NumberKey:
-    """The key in `path`, made on first use (readable by us alone); a damaged one is refused by
-    name: making a new one would leave every stored number sealed for ever."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(handle, "wb") as out:
-            out.write(Fernet.generate_key())
-        try:
-            os.link(temporary, path)  # never over a key another process has just made
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    try:
-        return NumberKey(path.read_bytes().strip())
-    except ValueError:
-        raise StoreUnreadable(path, "the subscriber key", "not the Fernet key tingwen wrote") from None
-
 
 @dataclass(frozen=True)
 class Subscriber:
@@ -501,8 +437,3 @@ def carry_out(state, actions: list, number: str | None, opener: Callable[[], Sub
             if confirmation < len(actions) and isinstance(actions[confirmation], Say):
                 actions[confirmation] = Say(action.failed if problem == "failed" else action.no_number)
     return state, [a for a in actions if not isinstance(a, Subscribe)]
-
-
-def masked_number(number: str) -> str:
-    """For logs and reports: enough to recognise a number, not to dial it."""
-    return number[:4] + "*" * max(0, len(number) - 8) + number[-4:]

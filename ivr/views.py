@@ -24,7 +24,8 @@ from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallEvent, CallStore, turn_events
-from ivr.subscribers import SubscriberStore, carry_out, dialable, is_subscribed, open_subscribers
+from ivr.numbers import dialable
+from ivr.subscribers import SubscriberStore, carry_out, is_subscribed, open_subscribers
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from ivr.twiml import build

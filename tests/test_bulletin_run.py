@@ -17,7 +17,7 @@ from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app
 from content.menu import menu_for
 from content.store import NoticeStore
 from ivr.bulletin import BulletinRun, TwilioDialer
-from ivr.subscribers import masked_number
+from ivr.numbers import masked_number
 from twilio_rest_fake import ACCOUNT_SID
 
 pytest_plugins = ["bulletin_harness"]  # the app and cloud fixtures

@@ -11,7 +11,8 @@ import pytest
 from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
 from content.menu import Event, Intent, IntentKind, Menu, Mode, Subscribe
 from content.prompts import load_prompts
-from ivr.subscribers import NumberKey, SubscriberStore, dialable, load_number_key, open_subscribers
+from ivr.numbers import NumberKey, dialable, load_number_key
+from ivr.subscribers import SubscriberStore, open_subscribers
 
 OUR_NUMBER = "+861088880000"
 CALLER = "+8613912345678"
