@@ -9,11 +9,19 @@ from pathlib import Path
 import click
 
 from commands.common import open_store
-from config import ABBREVIATIONS_FILE, CALLS_DB_FILE, CONFIG_FILE, Config, DB_FILE, PRONUNCIATIONS_FILE, SALT_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE, SUBSCRIBER_KEY_FILE
+from config import (
+    ABBREVIATIONS_FILE, CALLS_DB_FILE, CONFIG_FILE, DB_FILE, PRONUNCIATIONS_FILE, SALT_FILE, STAFF_DB_FILE, SUBSCRIBER_KEY_FILE,
+    SUBSCRIBERS_DB_FILE, Config,
+)
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.database import shown
 from ivr.callstore import CallStore
 from staff.accounts import AccountError, StaffStore
+
+# What `tingwen backup` copies from the data folder: the databases (consistently), and the files
+# without which they cannot be read (the caller salt, the subscriber key) or sound as they did.
+BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE]
+BACKED_UP_FILES = [SALT_FILE, SUBSCRIBER_KEY_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
 
 
 @click.command()
@@ -49,8 +57,8 @@ def calls(ctx: click.Context, as_json: bool, since, until) -> None:
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def backup_command(ctx: click.Context, destination: Path) -> None:
-    """Copy both databases (consistently, while the service runs), the caller salt and the
-    settings into DESTINATION, a new folder."""
+    """Copy the databases (consistently, while the service runs), the caller salt, the
+    subscriber key and the settings into DESTINATION, a new folder."""
     config: Config = ctx.obj
     try:
         manifest = make_backup(config.data_dir, destination, BACKED_UP_DATABASES, BACKED_UP_FILES)
@@ -58,7 +66,7 @@ def backup_command(ctx: click.Context, destination: Path) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"backed up {', '.join(manifest['files'])} to {destination}")
     if config.database_url:
-        click.echo(f"the notices, calls and staff accounts are in PostgreSQL ({shown(config.database_url)}): back them up with pg_dump")
+        click.echo(f"the notices, calls, staff accounts and subscribers are in PostgreSQL ({shown(config.database_url)}): back them up with pg_dump")
 
 
 @click.command(name="restore-backup")
@@ -77,10 +85,6 @@ def restore_backup_command(ctx: click.Context, source: Path, yes: bool) -> None:
         click.confirm(f"replace {', '.join(manifest['files'])} in {config.data_dir} with the backup of {manifest['made_at']}?", abort=True)
     kept = restore_backup(source, config.data_dir)
     click.echo(f"restored the backup of {manifest['made_at']}; the replaced files are in {kept}")
-
-
-BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE]
-BACKED_UP_FILES = [SALT_FILE, SUBSCRIBER_KEY_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
 
 
 @click.group(name="staff")
