@@ -169,32 +169,22 @@ class SubscriberStore(Store):
 
     def counts(self, day: str) -> dict[str, int]:
         """For `tingwen subscribers`: how many subscribe, are paused, and were called on `day`."""
-        row = self.conn.query(
-            "SELECT count(*) AS total, count(paused_at) AS paused FROM subscribers"
-        )[0]
-        attempts = self.conn.query(
-            "SELECT status, count(*) AS n FROM bulletin_attempts WHERE day = ? AND status <> ? GROUP BY status", [day, NOT_PLACED]
-        )
-        by_status = {r["status"]: r["n"] for r in attempts}
-        def reached(statuses: tuple[str, ...]) -> int:
-            return self.conn.query(
-                f"SELECT count(DISTINCT subscriber_id) AS n FROM bulletin_attempts WHERE day = ? AND status IN {_list(statuses)}",
-                [day, *statuses],
-            )[0]["n"]
-
+        row = self.conn.query("SELECT count(*) AS total, count(paused_at) AS paused FROM subscribers")[0]
+        today = next(iter(self.per_day(day, day)), _day(day))
         return {
             "subscribers": row["total"],
             "active": row["total"] - row["paused"],
             "paused": row["paused"],
-            "calls_today": sum(by_status.values()),
-            "heard_today": reached(HEARD),
-            "voicemail_today": reached((VOICEMAIL,)),
-            "unanswered_today": sum(by_status.get(s, 0) for s in FAILED),
+            "calls_today": today["calls"],
+            "heard_today": today["heard"],
+            "voicemail_today": today["voicemail"],
+            "unanswered_today": today["unanswered"],
         }
 
     def per_day(self, since: str, until: str) -> list[dict]:
         """Each day from `since` to `until` (hall days, ISO) with bulletin calls: how many were
-        placed, heard by a person, left on an answering machine, and busy or unanswered."""
+        placed, heard by a person, left on an answering machine, and busy or unanswered. A number
+        is reached at most once a day, so the reached counts are numbers as well as calls."""
         rows = self.conn.query(
             "SELECT day, status, count(*) AS n FROM bulletin_attempts WHERE day >= ? AND day <= ? AND status <> ? "
             "GROUP BY day, status ORDER BY day",
@@ -202,11 +192,11 @@ class SubscriberStore(Store):
         )
         days: dict[str, dict] = {}
         for row in rows:
-            day = days.setdefault(row["day"], {"day": row["day"], "calls": 0, "heard": 0, "voicemail": 0, "unanswered": 0})
+            day = days.setdefault(row["day"], _day(row["day"]))
             day["calls"] += row["n"]
-            kind = "heard" if row["status"] in HEARD else "voicemail" if row["status"] == VOICEMAIL else "unanswered" if row["status"] in FAILED else None
-            if kind:
-                day[kind] += row["n"]  # a number is reached at most once a day, so calls count numbers here
+            outcome = _OUTCOMES.get(row["status"])
+            if outcome:
+                day[outcome] += row["n"]
         return list(days.values())
 
     def subscribers(self) -> list[Subscriber]:
@@ -382,6 +372,14 @@ class SubscriberStore(Store):
     def attempts(self, subscriber_id: int | None = None) -> list[Attempt]:
         where, params = ("WHERE subscriber_id = ?", [subscriber_id]) if subscriber_id is not None else ("", [])
         return [_attempt(r) for r in self.conn.query(f"SELECT * FROM bulletin_attempts {where} ORDER BY id", params)]
+
+
+# How an attempt's status is counted for staff (those still under way count only as calls).
+_OUTCOMES = {**dict.fromkeys(HEARD, "heard"), VOICEMAIL: "voicemail", **dict.fromkeys(FAILED, "unanswered")}
+
+
+def _day(day: str) -> dict:
+    return {"day": day, "calls": 0, "heard": 0, "voicemail": 0, "unanswered": 0}
 
 
 def _attempt(row: dict) -> Attempt:
