@@ -17,7 +17,9 @@ from flask import abort, current_app, request
 from content.store import NoticeStore
 from ivr.bulletin import DialRefused, TwilioDialer
 from ivr.callstore import CallEvent, CallStore
-from ivr.views import _answer, _call_sid, _menu, _respond, _settings, _subscriptions, blueprint, twilio_signed
+from ivr.views import (
+    _answer, _call_sid, _menu, _respond, _settings, _subscriptions, blueprint, close_call_record, twilio_signed,
+)
 
 log = logging.getLogger(__name__)
 # What Twilio's answering machine detection says once a machine's greeting has ended
@@ -57,19 +59,12 @@ def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
 @twilio_signed
 def bulletin_status():
     """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
-    sid = _call_sid()
-    attempt_id = _attempt_id()
-    settings = _settings()
+    sid, attempt_id = _bulletin_callback()
     call_status = request.form.get("CallStatus", "")[:32]
-    if settings.bulletin is None:
-        return "the bulletin is not set up here", 404
     with _subscriptions() as store:
         known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), *_limits())
     if call_status in ("completed", "busy", "no-answer", "failed", "canceled"):
-        duration = request.form.get("CallDuration", "")
-        calls = CallStore.open(settings)
-        calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
-        calls.close()
+        close_call_record(sid, call_status)
     return ("", 204) if known else ("unknown bulletin attempt", 404)
 
 
@@ -79,12 +74,9 @@ def bulletin_machine():
     """What answered the bulletin call (AnsweredBy). A machine whose greeting has ended gets the
     short message instead of the bulletin; a fax is hung up on; a person (or "unknown") goes on
     hearing the bulletin untouched."""
-    sid = _call_sid()
-    attempt_id = _attempt_id()
+    sid, attempt_id = _bulletin_callback()
     settings = _settings()
     answered_by = request.form.get("AnsweredBy", "")[:32]
-    if settings.bulletin is None:
-        return "the bulletin is not set up here", 404
     if answered_by not in MACHINE_ENDS + (FAX,):
         return "", 204
     with _subscriptions() as store:
@@ -132,6 +124,15 @@ def bulletin_voicemail():
     calls.note(sid, CallEvent("voicemail", detail={"attempt": attempt_id, "notices": list(notices)}))
     calls.close()
     return _respond(menu, state, actions)
+
+
+def _bulletin_callback() -> tuple[str, int]:
+    """(CallSid, attempt id) of Twilio's note on a bulletin call; 400 if either is malformed,
+    404 where the bulletin is not set up."""
+    sid, attempt_id = _call_sid(), _attempt_id()
+    if _settings().bulletin is None:
+        abort(404, "the bulletin is not set up here")
+    return sid, attempt_id
 
 
 def _limits() -> tuple[int, int]:

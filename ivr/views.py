@@ -232,14 +232,18 @@ def _phone_seconds(text: str) -> float:
 @blueprint.post("/status")
 @twilio_signed
 def status():
-    sid = _call_sid()
-    call_status = request.form.get("CallStatus", "")[:32] or "unknown"
-    duration = request.form.get("CallDuration", "")
-    seconds = int(duration) if duration.isdigit() and len(duration) < 9 else None
-    calls = CallStore.open(_settings())
-    known = calls.finish(sid, call_status, seconds)
-    calls.close()
+    known = close_call_record(_call_sid(), request.form.get("CallStatus", "")[:32] or "unknown")
     return ("", 204) if known else ("unknown CallSid", 404)
+
+
+def close_call_record(sid: str, call_status: str) -> bool:
+    """The call is over (Twilio's status callback, with its CallDuration): close its record."""
+    duration = request.form.get("CallDuration", "")
+    calls = CallStore.open(_settings())
+    try:
+        return calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
+    finally:
+        calls.close()
 
 
 @blueprint.get("/audio/<name>")
