@@ -22,7 +22,6 @@ from pathlib import Path
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 _VERIFIED_LIMIT = 50_000  # files remembered as checked
-_PROBE_BYTES = 256 * 1024  # about eight seconds of phone audio: what writable() writes to be sure
 _ROOM_NEEDED_BYTES = 4 * 1024 * 1024  # free space below this counts as full
 log = logging.getLogger(__name__)
 
@@ -90,21 +89,16 @@ class AudioCache:
         return final
 
     def writable(self) -> bool:
-        """Whether an entry fits in the folder now: room for a few seconds of audio, and a probe
-        of that size written and removed again. An empty file is not enough of a probe: a full
-        disk still makes one (it takes no blocks)."""
+        """Whether an entry fits in the folder now: room for a few seconds of audio (a full disk
+        still makes an empty file, so the probe alone is not enough), and a probe file made and
+        removed again (a read-only disk, a file in the folder's place). Cheap: /healthz asks."""
         try:
             room = os.statvfs(self.folder)
             if room.f_bavail * room.f_frsize < _ROOM_NEEDED_BYTES:
                 return False
             handle, probe = tempfile.mkstemp(dir=self.folder, prefix=".tmp-probe-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(b"\0" * _PROBE_BYTES)
-                    out.flush()
-                    os.fsync(out.fileno())
-            finally:
-                os.unlink(probe)
+            os.close(handle)
+            os.unlink(probe)
             return True
         except OSError:
             return False
