@@ -30,6 +30,16 @@ def _attempt(app):
         return store.attempts()[-1]
 
 
+def _answered_bulletin(app, cloud) -> TwilioSide:
+    """A subscriber with one new notice is called, and the call is answered (by whom, the test says)."""
+    subscribe(app, NUMBER)
+    publish(app, "关于做好冬季供暖保障工作的通知")
+    run(app, FakeClock(datetime.now(UTC)))
+    twilio = TwilioSide(app, cloud.calls[0])
+    twilio.answer()
+    return twilio
+
+
 def _events(app, sid):
     calls = CallStore.open(app.config["TINGWEN_IVR"])
     try:
@@ -113,11 +123,8 @@ def test_the_message_is_made_ahead_and_names_at_most_five(loaded_store):
 
 @pytest.mark.parametrize("answered_by", ["human", "unknown", "machine_start"])
 def test_a_person_hears_the_bulletin_untouched(app, cloud, answered_by):
-    subscribe(app, NUMBER)
-    publish(app, "关于做好冬季供暖保障工作的通知")
-    run(app, FakeClock(datetime.now(UTC)))
-    twilio = TwilioSide(app, cloud.calls[0])
-    phone = twilio.answer()
+    twilio = _answered_bulletin(app, cloud)
+    phone = twilio.phone
     assert twilio.machine(answered_by).status_code == 204
     assert cloud.calls[0].updates == []
     assert phone.press("1").last.status_code == 200 and phone.plays  # the menu goes on
@@ -126,11 +133,7 @@ def test_a_person_hears_the_bulletin_untouched(app, cloud, answered_by):
 
 
 def test_a_fax_is_hung_up_on(app, cloud):
-    subscribe(app, NUMBER)
-    publish(app, "关于做好冬季供暖保障工作的通知")
-    run(app, FakeClock(datetime.now(UTC)))
-    twilio = TwilioSide(app, cloud.calls[0])
-    twilio.answer()
+    twilio = _answered_bulletin(app, cloud)
     assert twilio.machine("fax").status_code == 204
     assert cloud.calls[0].updates == [{"Status": "completed"}] and cloud.calls[0].status == "completed"
 
@@ -155,11 +158,7 @@ def test_a_call_over_before_the_machine_was_heard_and_twilio_down(app, cloud, ca
 
 
 def test_the_machine_webhook_refuses_unsigned_unknown_and_malformed(app, cloud):
-    subscribe(app, NUMBER)
-    publish(app, "关于做好冬季供暖保障工作的通知")
-    run(app, FakeClock(datetime.now(UTC)))
-    twilio = TwilioSide(app, cloud.calls[0])
-    twilio.answer()
+    twilio = _answered_bulletin(app, cloud)
     path = "/ivr/bulletin/machine"
     form = {"CallSid": cloud.calls[0].sid, "AnsweredBy": "machine_end_beep"}
     assert app.test_client().post(f"{path}?attempt=1", data=form).status_code == 403
@@ -177,11 +176,8 @@ def test_the_machine_webhook_refuses_unsigned_unknown_and_malformed(app, cloud):
 
 @pytest.mark.parametrize("app", [{"phone_mode": "stream"}], indirect=True)
 def test_a_streaming_bulletin_call_is_moved_to_the_message_too(app, cloud):
-    subscribe(app, NUMBER)
-    publish(app, "关于做好冬季供暖保障工作的通知")
-    run(app, FakeClock(datetime.now(UTC)))
-    twilio = TwilioSide(app, cloud.calls[0])
-    phone = twilio.answer()
+    twilio = _answered_bulletin(app, cloud)
+    phone = twilio.phone
     assert phone.twiml.xpath("//Connect/Stream")
     assert twilio.machine("machine_end_beep").status_code == 204
     message = twilio.follow_redirect()
@@ -212,11 +208,7 @@ def test_messages_left_are_counted_on_postgresql(app, cloud):
 
 
 def test_a_damaged_subscriber_list_still_leaves_a_message(app, cloud):
-    subscribe(app, NUMBER)
-    publish(app, "关于做好冬季供暖保障工作的通知")
-    run(app, FakeClock(datetime.now(UTC)))
-    twilio = TwilioSide(app, cloud.calls[0])
-    twilio.answer()
+    twilio = _answered_bulletin(app, cloud)
     config = app.config["TINGWEN"]
     config.subscribers_db.write_bytes(b"garbage" * 1000)
     for extra in config.data_dir.glob("subscribers.sqlite3-*"):
