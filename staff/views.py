@@ -330,22 +330,22 @@ def calls():
         "cancels": bar_chart([f"{r['title'] or '最新通知列表'} {r['path'] or ''}".strip() for r in summary["cancels"]], [r["count"] for r in summary["cancels"]], "按星号键取消的位置（次数）", horizontal=True),
         "unclear": bar_chart([r["heard"] for r in summary["not_understood"]], [r["count"] for r in summary["not_understood"]], "没有听懂的语音指令（次数）", horizontal=True),
     }
-    return render_template("staff/calls.html", summary=summary, charts=charts, since=since, until=until, zone=zone,
-                           hands_free=_hands_free(since, until, charts))
-
-
-def _hands_free(since: date, until: date, charts: dict) -> dict | None:
-    """The bulletin's and the feed's state (from the composition root), or None if it cannot be
-    read; the bulletin's days go into `charts` as one more chart."""
-    try:
-        state = current_app.extensions["tingwen.hands_free"](since, until)
-        days = state["bulletin_days"]
+    hands_free = _hands_free(since, until)
+    if hands_free is not None and hands_free["bulletin"] is not None:  # drawn only when the bulletin is on
+        days = hands_free["bulletin_days"]
         charts["bulletin"] = stacked_bar_chart(
             [d["day"][5:] for d in days],
             {"接听": [d["heard"] for d in days], "答录机留言": [d["voicemail"] for d in days], "占线或未接": [d["unanswered"] for d in days]},
             "每日播报电话（每天的号码数）",
         )
-        return state
+    return render_template("staff/calls.html", summary=summary, charts=charts, since=since, until=until, zone=zone,
+                           hands_free=hands_free)
+
+
+def _hands_free(since: date, until: date) -> dict | None:
+    """The bulletin's and the feed's state (from the composition root), or None if it cannot be read."""
+    try:
+        return current_app.extensions["tingwen.hands_free"](since, until)
     except Exception as error:  # the page shows the rest and says this part is missing
         log.error("staff: the bulletin's and feed's state cannot be read: %s", error)
         return None
