@@ -115,6 +115,8 @@ def test_serve_runs_gunicorn_with_sockets_access_lines_and_a_graceful_stop(serve
         socket_ = simple_websocket.Client.connect(f"ws://127.0.0.1:{server.port}/kiosk/listen")  # 101, or it raises
         with contextlib.suppress(simple_websocket.ConnectionClosed):
             heard.append(json.loads(socket_.receive(timeout=10)))
+        # our close may find the socket already shut by the client's reader (EBADF): nothing to close
+        with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
             socket_.close()
     assert {"error": "语音识别未开启"} in heard  # the WebSocket route, carried by gunicorn
     code = server.stop()
