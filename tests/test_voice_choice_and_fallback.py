@@ -28,9 +28,9 @@ def _tingwen(tmp_path, *args, **env):
 def damaged_model(tmp_path):
     folder = tmp_path / "damaged-model"
     shutil.copytree(model_folder(), folder)
-    data = bytearray((folder / "mb_melgan.tflite").read_bytes())
+    data = bytearray((folder / "mb_melgan.onnx").read_bytes())
     data[5000:5100] = bytes(100)
-    (folder / "mb_melgan.tflite").write_bytes(bytes(data))
+    (folder / "mb_melgan.onnx").write_bytes(bytes(data))
     return folder
 
 
@@ -68,14 +68,14 @@ def test_the_server_falls_back_and_says_so_once(tmp_path, damaged_model, caplog)
         first = phone_app(tmp_path / "a", voice=NEURAL, neural_model_dir=str(damaged_model))
         phone_app(tmp_path / "b", voice=NEURAL, neural_model_dir=str(damaged_model))
     speaker = first.extensions["tingwen.speaker"]
-    assert speaker.engine.name in ("pyttsx3", "espeak-ng")  # espeak-ng as a process where TensorFlow runs
+    assert speaker.engine.name in ("pyttsx3", "espeak-ng")  # espeak-ng as its own process beside the neural voice
     assert speaker.render("您好。", AudioFormat.ULAW).path.stat().st_size > 1000
     loud = [r for r in caplog.records if "VOICE:" in r.getMessage()]
     assert len(loud) == 1 and "damaged" in loud[0].getMessage()
 
 
 def test_a_damaged_model_file_is_refused_by_name(damaged_model):
-    with pytest.raises(NeuralUnavailable, match="mb_melgan.tflite"):
+    with pytest.raises(NeuralUnavailable, match="mb_melgan.onnx"):
         NeuralVoice(damaged_model)
     assert set(MODEL_FILES) <= {p.name for p in damaged_model.iterdir()}
 
