@@ -10,7 +10,12 @@ Each voice is measured in a process of its own (its peak memory is that process'
 - first audio of a short prompt once loaded, uncached (target <= 300 ms),
 - first byte of an uncached phone prompt through the server: a fresh data folder, POST /ivr/voice,
   GET the first <Play> URL, time to its first byte (target <= 600 ms),
-- time to pre-render everything in both formats (target <= 10 min), and peak memory.
+- time to pre-render everything in both formats (target <= 10 min), and peak memory,
+- the neural voice's two models run bare on the same phoneme ids by ONNX Runtime (what the
+  service uses) and by TensorFlow Lite (what it used before): load time and real-time factor.
+  TensorFlow comes from a throwaway environment of the bench's own (made once, about 1 GB, in
+  --tflite-env); the service never needs it. --tiny runs the ONNX side only, unless that
+  environment already exists.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +47,14 @@ from speech.engine import VoiceSettings  # noqa: E402
 from speech.normalize import normalize  # noqa: E402
 from speech.pronounce import to_pinyin  # noqa: E402
 from speech.speaker import AudioFormat, Speaker  # noqa: E402
+from speech.neural import NeuralModel, model_folder, phrases, speed_ratio  # noqa: E402
 from speech.voices import VOICES, choose_voice  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from convert_neural_voice import RELEASE, fetch_sources, make_environment  # noqa: E402
+
+TFLITE_RUNTIME = ["tensorflow-cpu==2.18.1", "numpy==2.0.2"]  # the last that ran these models (see DESIGN)
+DEFAULT_TFLITE_ENV = Path.home() / ".cache" / "tingwen" / "bench-tflite"
 
 SHORT_PROMPTS = ["请按一到八选择。", "没有听清，请再说一遍。", "已停止朗读。", "按星号键返回。", "感谢您的收听，再见。",
                  "下一部分。", "这是最后一条。", "请按井号键继续。"]  # fmt: skip
@@ -146,11 +159,49 @@ def plain_espeak(items: list[str]) -> tuple[float, float]:
     return wall, speech
 
 
+def runtime_phrases(items: list[str]) -> list[list]:
+    """Every phrase of the texts as [phoneme ids, speed ratio], as the service feeds the models."""
+    model = NeuralModel.shared()
+    speed = speed_ratio(VoiceSettings().rate)
+    return [[model.phoneme_ids(p.syllables), speed] for text in items for p in phrases(to_pinyin(normalize(text)))]
+
+
+def tflite_environment(folder: Path) -> tuple[str, Path]:
+    """(python, model folder) of the throwaway TensorFlow Lite environment, made if missing."""
+    python, models = folder / "venv" / "bin" / "python", folder / "models"
+    if not (models / "mb_melgan.tflite").is_file():
+        print(f"making the TensorFlow Lite environment in {folder} (once, about 1 GB)", flush=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        models.mkdir(parents=True)
+        make_environment(folder / "venv", TFLITE_RUNTIME)
+        fetch_sources(str(python), models)
+    return str(python), models
+
+
+def compare_runtimes(items: list[str], tflite_env: Path | None) -> list[dict]:
+    """The bare models by each runtime, each in a process of its own, on the same phrases."""
+    with tempfile.TemporaryDirectory() as folder:
+        listed = Path(folder) / "phrases.json"
+        listed.write_text(json.dumps(runtime_phrases(items)))
+        runs = [("onnx", sys.executable, model_folder())]
+        if tflite_env is not None:
+            runs.append(("tflite", *tflite_environment(tflite_env)))
+        results = []
+        for runtime, python, models in runs:
+            done = subprocess.run([python, str(ROOT / "bench" / "neural_runtimes.py"), runtime, str(models), str(listed)],
+                                  capture_output=True, text=True)  # fmt: skip
+            if done.returncode != 0:
+                raise SystemExit(f"running the models by {runtime} failed:\n{done.stderr[-3000:]}")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="a few texts: checks that the bench runs")
     parser.add_argument("--measure", choices=list(VOICES), help=argparse.SUPPRESS)
     parser.add_argument("--voices", nargs="+", default=list(VOICES), choices=list(VOICES))
+    parser.add_argument("--tflite-env", type=Path, default=DEFAULT_TFLITE_ENV, help="the throwaway TensorFlow Lite environment")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.tiny)))
@@ -187,6 +238,22 @@ def main() -> None:
     row("pre-render all, both formats, s (<= 600)", [f"{r['prompts']['wall_s'] + r['sentences']['wall_s']:.0f}" for r in results])
     row("minutes of speech", [f"{(r['prompts']['speech_s'] + r['sentences']['speech_s']) / 60:.1f}" for r in results])
     row("peak memory (MB)", [f"{r['peak_mb']:.0f}" for r in results])
+
+    with_tflite = not args.tiny or (args.tflite_env / "models" / "mb_melgan.tflite").is_file()
+    runtimes = compare_runtimes(prompts + sentences, args.tflite_env if with_tflite else None)
+    print()
+    print(f"the neural voice's models run bare on the same {len(runtime_phrases(prompts + sentences))} phrases "
+          f"({RELEASE} models), each runtime in a process of its own:")
+    print(f"{'':<46}" + "".join(f"{r['runtime']:>14}" for r in runtimes))
+    row("load + first phrase (s) (ONNX goal <= 1)", [f"{r['load_s']:.2f}" for r in runtimes])
+    row("real-time factor", [f"{r['wall_s'] / r['speech_s']:.3f}" for r in runtimes])
+    row("peak memory of the process (MB)", [f"{r['peak_mb']:.0f}" for r in runtimes])
+    if len(runtimes) == 2:
+        onnx, tflite = runtimes
+        ratio = (onnx["wall_s"] / onnx["speech_s"]) / (tflite["wall_s"] / tflite["speech_s"])
+        print(f"ONNX Runtime's real-time factor / TensorFlow Lite's: {ratio:.2f}x (goal <= 1.00)")
+    else:
+        print(f"TensorFlow Lite not measured (--tiny without {args.tflite_env}); a full run makes that environment")
 
 
 if __name__ == "__main__":
