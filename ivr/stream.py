@@ -2,9 +2,12 @@
 
 With plain webhooks Twilio hears the caller, not us. Here the call's audio comes to our own
 offline recogniser, and we send our audio ourselves, paced a second ahead at most, with a mark
-after each chunk so we always know what the caller has heard. A `*`, a recognised 取消/停止, or
-any recognised command while we speak sends `clear` at once and stops our audio (no stale frame
-follows the clear). The menu, call state, call log and limits are the webhook mode's.
+after each chunk so we always know what the caller has heard. A turn starts to play as soon as
+its first chunk exists: the call's renderer makes the chunks in order (the first before anyone
+else's waiting chunks) and hands each to the sender as it is made, while the ones before it play.
+A `*`, a recognised 取消/停止, or any recognised command while we speak sends `clear` at once,
+stops our audio (no stale frame follows the clear) and drops what was still to be made. The menu,
+call state, call log and limits are the webhook mode's.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ivr.numbers import dialable
 from ivr.subscribers import carry_out, is_subscribed
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import AudioFormat, Recipe, Speaker
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,18 @@ class Sender:
         with self._lock:
             self._stream_sid = stream_sid
 
-    def play(self, chunks: list[tuple[list[bytes], str]]) -> None:
+    @property
+    def generation(self) -> int:
+        """Moves on at every clear: audio made for an older generation is never sent."""
         with self._lock:
+            return self._generation
+
+    def play(self, chunks: list[tuple[list[bytes], str]], generation: int | None = None) -> None:
+        """Queue chunks (frames and the mark after them); those made for a generation that a
+        clear has ended are dropped."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             for frames_, mark in chunks:
                 self._queue.append((self._generation, frames_, mark))
             self._lock.notify()
@@ -115,6 +128,40 @@ class Sender:
                     self._send_json({"event": "mark", "streamSid": self._stream_sid, "mark": {"name": mark}})
 
 
+class TurnRenderer:
+    """One call's audio maker: turns (their chunks' recipes and marks) are made in order, one
+    chunk at a time, each handed to the sender as soon as it exists; a clear ends the turn."""
+
+    def __init__(self, speaker: Speaker, sender: Sender, call_label):
+        self.speaker = speaker
+        self.sender = sender
+        self._label = call_label  # the call's id for log lines (known only after start)
+        self._turns: queue.Queue[tuple[int, list[tuple[Recipe, str]]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="tingwen-stream-render", daemon=True)
+        self._thread.start()
+
+    def play(self, turn: list[tuple[Recipe, str]]) -> None:
+        self._turns.put((self.sender.generation, turn))
+
+    def close(self) -> None:
+        self._turns.put(None)
+
+    def _run(self) -> None:
+        while (item := self._turns.get()) is not None:
+            generation, turn = item
+            for index, (recipe, mark) in enumerate(turn):
+                if self.sender.generation != generation:
+                    break  # cleared: the rest of this turn is not wanted any more
+                self.sender.play([(self._frames(recipe, first=index == 0), mark)], generation)
+
+    def _frames(self, recipe: Recipe, first: bool) -> list[bytes]:
+        try:
+            return frames(read_ulaw_wav(self.speaker.render_recipe(recipe, AudioFormat.ULAW, first=first).path))
+        except Exception:  # its mark still goes, so the turn ends and the menu goes on
+            log.exception("call %s: could not render %r; skipped", self._label(), recipe.text[:40])
+            return []
+
+
 class StreamCall:
     """One call's WebSocket: inbound events drive the menu; the menu's actions become audio."""
 
@@ -131,6 +178,7 @@ class StreamCall:
         self.caller: str | None = None
         self._send_lock = threading.Lock()
         self.sender = Sender(self._send_json, settings.stream_lead_ms)
+        self.renderer = TurnRenderer(speaker, self.sender, lambda: self.call_sid)
         self.events: queue.Queue[tuple[str, object]] = queue.Queue()
         self.stream_sid: str | None = None
         self.call_sid: str | None = None
@@ -170,6 +218,7 @@ class StreamCall:
                 log.exception("stream for call %s failed", self.call_sid)
             self._close_record("dropped")
         finally:
+            self.renderer.close()
             self.sender.close()
             if self.ending:
                 self._close_record("completed")
@@ -324,7 +373,7 @@ class StreamCall:
         self.calls.save(self.call_sid, self.state.to_json(), log_events)
 
     def _perform(self, actions) -> None:
-        chunks = []
+        recipes: list[Recipe] = []
         for action in actions:
             if isinstance(action, Stop):
                 self.sender.clear()
@@ -332,18 +381,18 @@ class StreamCall:
                 if self.session is not None:
                     self.session.reset()  # nothing heard before the barge-in leaks into the next utterance
             elif isinstance(action, (Say, Play)):
-                chunks += self._audio(action.text)
+                recipes += self._recipes(action.text)
             elif isinstance(action, Listen):
                 self.words = {w: c.intent for c in action.choices for w in c.words}
                 if self.session is not None:
                     self._update_grammar(list(self.words))
             elif isinstance(action, End):
                 self.ending = True
-        if chunks:
+        if recipes:
             self.turn += 1
-            named = [(f, f"t{self.turn}-{i}") for i, f in enumerate(chunks)]
+            named = [(r, f"t{self.turn}-{i}") for i, r in enumerate(recipes)]
             self.marks_pending = {name for _, name in named}
-            self.sender.play(named)
+            self.renderer.play(named)
         elif not self.ending:
             self._playback_finished()
 
@@ -356,11 +405,12 @@ class StreamCall:
             log.error("call %s: speech off for this call: %s", self.call_sid, error)
             self.session = None
 
-    def _audio(self, text: str) -> list[list[bytes]]:
+    def _recipes(self, text: str) -> list[Recipe]:
+        """What the text's chunks are made from, at once (nothing is synthesised here)."""
         try:
-            return [frames(read_ulaw_wav(u.path)) for u in self.speaker.render_text(text, AudioFormat.ULAW)]
+            return self.speaker.recipes(text)
         except Exception:
-            log.exception("call %s: could not render %r; skipped", self.call_sid, text[:40])
+            log.exception("call %s: could not prepare %r; skipped", self.call_sid, text[:40])
             return []
 
     def _close_record(self, status: str) -> None:

@@ -14,7 +14,7 @@ from functools import wraps
 
 import secrets
 
-from flask import Blueprint, abort, current_app, request, send_file
+from flask import Blueprint, abort, current_app, g, request, send_file
 from werkzeug.exceptions import HTTPException
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
@@ -283,10 +283,13 @@ def _event(state: MenuState, digits: str | None) -> Event:
 
 def _audio_urls(text: str) -> list[str] | None:
     """The URLs of the text's phone audio at once (made in the background or when Twilio
-    fetches them), or None: the caller hears <Say> instead of silence."""
+    fetches them), or None: the caller hears <Say> instead of silence. The first text of an
+    answer is what the caller hears first: its first chunk is made before anything else waiting."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    first = not g.get("tingwen_audio_planned")
+    g.tingwen_audio_planned = True
     try:
-        return [_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW)]
+        return [_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW, first=first)]
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None

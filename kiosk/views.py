@@ -110,8 +110,8 @@ def speech(kind: str, notice_id: int, path: str = ""):
     # next when it gets there, so a request's work is bounded and nothing is made ahead unheard.
     chosen = list(itertools.islice((s for text in texts for s in split_sentences(text)), start, start + SPEECH_PAGE + 1))
     sentences = []
-    for sentence in chosen[:SPEECH_PAGE]:
-        audio = _audio_urls(sentence)
+    for index, sentence in enumerate(chosen[:SPEECH_PAGE]):
+        audio = _audio_urls(sentence, first=index == 0)
         if audio:
             sentences.append({"text": sentence, "audio": audio})
     if chosen and not sentences:
@@ -128,11 +128,12 @@ def _rate() -> int | None:
     return None if speed == "slow" or speed not in PACES else PACES[speed]
 
 
-def _audio_urls(text: str) -> list[str]:
-    """The names of the text's audio, at once: it is made in the background or when fetched."""
+def _audio_urls(text: str, first: bool) -> list[str]:
+    """The names of the text's audio, at once: it is made in the background or when fetched
+    (`first`: what the visitor hears first, made before anything else waiting)."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
     try:
-        return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate())]
+        return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate(), first=first)]
     except Exception:  # no voice can speak: the page shows the text and says it cannot read
         log.exception("could not plan kiosk audio")
         return []
@@ -256,7 +257,7 @@ def menu_turn():
     out = []
     for action in actions:
         if isinstance(action, (Say, Play)):
-            audio = _audio_urls(action.text)
+            audio = _audio_urls(action.text, first=not any(o["type"] == "say" for o in out))
             out.append({"type": "say", "text": action.text, "audio": audio})
         elif isinstance(action, Stop):
             out.append({"type": "stop"})

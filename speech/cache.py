@@ -2,9 +2,11 @@
 
 Files are written to a temporary name and renamed into place, so a reader never sees half a
 file; and each file is checked (`verify`) before it is first handed out, so one damaged on disk
-is removed and made again rather than served. `lock(key)` makes the threads and processes that want the same missing entry wait for one
-of them to make it (a lock file per key stripe, under `locks/`). Reads touch the file's time, and
-when the folder grows past its bound the least recently used files are removed. Recipes (what a
+is removed and made again rather than served (a file rewritten in place is checked again: its
+modification time tells). `lock(key)` makes the threads and processes that want the same missing entry wait for one
+of them to make it (a lock file per key stripe, under `locks/`). Reads set the file's access time
+(its modification time stays the file's own), and when the folder grows past its bound the least
+recently used files are removed. Recipes (what a
 planned entry will be made from) are small JSON files under `recipes/`, outside the bound.
 """
 
@@ -17,6 +19,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,7 +44,7 @@ class AudioCache:
             log.error("audio cache %s cannot be made (%s)", self.folder, error.strerror or error)
         self.max_bytes = max_bytes
         self.verify = verify
-        self._verified: dict[Path, tuple[int, int]] = {}
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # (inode, size, modified) when checked
         self._lock = threading.Lock()
         self._size: int | None = None
 
@@ -53,15 +56,17 @@ class AudioCache:
         it is made again: a cached file is never served broken)."""
         path = self.path_for(key, suffix)
         try:
-            os.utime(path)  # mark as recently used
             stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))  # recently used; modified stays its own
         except FileNotFoundError:
             return None
         except OSError:  # a read-only cache can still serve what it holds
-            if not path.is_file():
-                return None
-            stat = path.stat()
-        if self.verify is not None and self._verified.get(path) != (stat.st_ino, stat.st_size):
+            pass
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self.verify is not None and self._verified.get(path) != version:
             problem = self.verify(path)
             if problem:
                 log.warning("damaged cache file %s (%s): removed, it will be made again", path, problem)
@@ -70,7 +75,7 @@ class AudioCache:
             with self._lock:
                 if len(self._verified) >= _VERIFIED_LIMIT:
                     self._verified.clear()
-                self._verified[path] = (stat.st_ino, stat.st_size)
+                self._verified[path] = version
         return path
 
     def put(self, key: str, suffix: str, write: Callable[[Path], None]) -> Path:
@@ -159,7 +164,7 @@ class AudioCache:
                 stat = path.stat()
             except FileNotFoundError:
                 continue
-            entries.append((stat.st_mtime, stat.st_size, path))
+            entries.append((max(stat.st_atime, stat.st_mtime), stat.st_size, path))
         entries.sort()
         total = sum(size for _, size, _ in entries)
         target = self.max_bytes * 9 // 10

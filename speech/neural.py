@@ -268,6 +268,7 @@ class NeuralVoice:
 
     def __init__(self, folder: Path | None = None):
         self.model = NeuralModel.shared(folder)
+        self.places = self.model.gate.places  # syntheses it runs at once
 
     def synthesize(self, pinyin: str, out: Path, settings) -> None:
         audio = self.model.speak(pinyin, settings.rate)

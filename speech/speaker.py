@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import json
 import logging
 import queue
@@ -27,7 +28,7 @@ from pathlib import Path
 from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text
-from speech.engine import DEFAULT_RATE, Engine, EngineUnavailable, VoiceSettings
+from speech.engine import DEFAULT_RATE, Engine, EngineUnavailable, Priority, VoiceSettings, current_priority, synthesis_priority
 from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
 
@@ -178,8 +179,10 @@ class Speaker:
         self.engine = engine
         self.fallback = fallback
         self._prepared: dict[str, tuple[tuple[str, str, str], ...]] = {}
-        self._ahead: queue.Queue[Planned] = queue.Queue(maxsize=_AHEAD_LIMIT)
-        self._ahead_thread: threading.Thread | None = None
+        # (priority, arrival, chunk): a turn's first chunk before the rest, whoever planned first
+        self._ahead: queue.PriorityQueue[tuple[int, int, Planned]] = queue.PriorityQueue(maxsize=_AHEAD_LIMIT)
+        self._ahead_arrivals = itertools.count()
+        self._ahead_threads: list[threading.Thread] = []
         self._ahead_lock = threading.Lock()
         self._checked_at: float | None = None  # when can_speak last asked the voice
         self._speaks = False
@@ -218,9 +221,6 @@ class Speaker:
             self._prepared.clear()
             return True
         return False
-
-    def spoken(self, text: str) -> str:
-        return normalize(text)
 
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
@@ -261,19 +261,23 @@ class Speaker:
         self._checked_at = now
         return self._speaks
 
-    def plan(self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS) -> list[Planned]:
+    def plan(
+        self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS, first: bool = True
+    ) -> list[Planned]:
         """The names the text's audio will have, at once, without synthesising: each missing
-        chunk's recipe is stored and the chunk is queued for rendering in the background.
-        Raises EngineUnavailable when no voice can speak, so a front end can use its own."""
+        chunk's recipe is stored and the chunk is queued for rendering in the background, in
+        order; with `first` (the text a listener hears first) its first chunk goes before every
+        chunk anyone else is waiting for. Raises EngineUnavailable when no voice can speak, so a
+        front end can use its own."""
         if not self.can_speak():
             raise EngineUnavailable("no voice can speak right now")
         planned = []
-        for recipe in self.recipes(text, rate, final_pause_ms):
+        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms)):
             key = self.key(recipe, fmt)
             planned.append(Planned(key, fmt, recipe))
             if not self.cache.path_for(key, fmt.suffix).exists():
                 self._spilling(lambda: self.cache.put_recipe(key, recipe.to_json()))
-                self._render_ahead(planned[-1])
+                self._render_ahead(planned[-1], Priority.FIRST_SOUND if first and index == 0 else Priority.LISTENER)
         return planned
 
     def _spilling(self, work):
@@ -347,7 +351,8 @@ class Speaker:
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable recipe for %s; it cannot be made", name)
             return None
-        return self._made(recipe, fmt).path
+        with synthesis_priority(Priority.FIRST_SOUND):  # a request is waiting for this very file
+            return self._made(recipe, fmt).path
 
     # Rendering
 
@@ -362,9 +367,18 @@ class Speaker:
     def render_text(
         self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS, rate: int | None = None
     ) -> Iterator[Utterance]:
-        """A section's text as chunks, rendered one at a time so the first can play at once."""
-        for recipe in self.recipes(text, rate, final_pause_ms):
-            yield self._made(recipe, fmt)
+        """A section's text as chunks, rendered one at a time so the first can play at once
+        (for a listener, its first chunk goes before the rest of anyone's)."""
+        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms)):
+            yield self.render_recipe(recipe, fmt, first=index == 0)
+
+    def render_recipe(self, recipe: Recipe, fmt: AudioFormat, first: bool = False) -> Utterance:
+        """One chunk, cached; `first`: the first sound of what a listener waits for, made before
+        every other chunk waiting for the voice (background work stays background)."""
+        if first and current_priority() is not Priority.BACKGROUND:
+            with synthesis_priority(Priority.FIRST_SOUND):
+                return self._made(recipe, fmt)
+        return self._made(recipe, fmt)
 
     def _made(self, recipe: Recipe, fmt: AudioFormat) -> Utterance:
         """The chunk's audio in `fmt`, from the cache or made now; if the engine fails, the
@@ -395,6 +409,9 @@ class Speaker:
                 other_key = self.key(recipe, other, engine)
                 if other is fmt or not self.cache.path_for(other_key, other.suffix).exists():
                     self.cache.put(other_key, other.suffix, lambda out, f=other: _write(out, pcm, f))
+                # kept beside the audio: a file damaged or removed later, behind a name already
+                # handed out, is made again when it is asked for
+                self.cache.put_recipe(other_key, recipe.to_json())
             return self.cache.path_for(key, fmt.suffix)
 
     def _synthesize(self, recipe: Recipe, engine: Engine) -> Pcm:
@@ -414,24 +431,27 @@ class Speaker:
 
     # Rendering ahead, in the background
 
-    def _render_ahead(self, planned: Planned) -> None:
+    def _render_ahead(self, planned: Planned, priority: Priority) -> None:
         with self._ahead_lock:
-            if self._ahead_thread is None:
-                self._ahead_thread = threading.Thread(target=self._ahead_loop, name="tingwen-render-ahead", daemon=True)
-                self._ahead_thread.start()
+            # as many renderers as the engine runs syntheses at once (the gate keeps listeners first)
+            while len(self._ahead_threads) < max(1, getattr(self.engine, "places", 1)):
+                thread = threading.Thread(target=self._ahead_loop, name="tingwen-render-ahead", daemon=True)
+                thread.start()
+                self._ahead_threads.append(thread)
         try:
-            self._ahead.put_nowait(planned)
+            self._ahead.put_nowait((int(priority), next(self._ahead_arrivals), planned))
         except queue.Full:  # far behind: it will be made when it is fetched
             pass
 
     def _ahead_loop(self) -> None:
         while True:
-            planned = self._ahead.get()
+            priority, _, planned = self._ahead.get()
             if _Synthesis.exiting.is_set():
                 self._ahead.task_done()
                 continue
             try:
-                self._made(planned.recipe, planned.format)
+                with synthesis_priority(Priority(priority)):
+                    self._made(planned.recipe, planned.format)
             except Exception as error:  # a file system or engine fault (or the process exiting): said, not a traceback
                 level = logging.DEBUG if exiting() else logging.ERROR
                 log.log(level, "could not render %r ahead (%s); it will be tried again when fetched", planned.recipe.text[:40], error)
