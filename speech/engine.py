@@ -68,11 +68,21 @@ def current_priority() -> Priority:
     return getattr(_work, "priority", Priority.LISTENER)
 
 
+def yield_the_cpu() -> None:
+    """Run this thread at the lowest CPU priority (Linux: a thread's own nice value): a thread
+    that only works ahead (prerendering) then takes only what callers leave. ONNX Runtime
+    computes on the calling thread, so this reaches the synthesis too."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (OSError, AttributeError):  # not Linux, or not allowed: it still goes last at the gate
+        log.debug("could not lower the CPU priority of thread %s", threading.current_thread().name)
+
+
 class SynthesisGate:
     """The places for syntheses running at once on one engine, handed out most urgent first
-    (then in order of arrival). Background work never holds the last place when there are
-    several, so a listener's phrase waits for no prerender; with one place it waits at most for
-    the phrase in progress."""
+    (then in order of arrival). Background work never holds the last of `places` when there are
+    several, so a listener's phrase waits for no prerender; and one more place is kept for a
+    turn's first sound alone, so it never waits for another listener's later phrase either."""
 
     def __init__(self, places: int = 1) -> None:
         self.places = max(1, places)
@@ -83,12 +93,17 @@ class SynthesisGate:
         self._waiting: set[tuple[int, int]] = set()  # (priority, arrival) of each waiter
         self._arrivals = itertools.count()
 
+    def _limit(self, priority: int) -> int:
+        """How many may run at once while this priority starts."""
+        return self.places + 1 if priority == Priority.FIRST_SOUND else self.places
+
     def _may_start(self, ticket: tuple[int, int]) -> bool:
-        if self._busy >= self.places:
-            return False
         background_full = self._background_busy >= self._background_places
-        eligible = [t for t in self._waiting if not (t[0] == Priority.BACKGROUND and background_full)]
-        return bool(eligible) and min(eligible) == ticket
+
+        def eligible(t: tuple[int, int]) -> bool:
+            return self._busy < self._limit(t[0]) and not (t[0] == Priority.BACKGROUND and background_full)
+
+        return eligible(ticket) and min(t for t in self._waiting if eligible(t)) == ticket
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
-from speech.engine import background_work
+from speech.engine import background_work, yield_the_cpu
 from speech.speaker import AudioFormat, Speaker, exiting
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ class BackgroundPrerender:
         self._poked.set()
 
     def _run(self) -> None:
-        with background_work():  # a caller waiting for audio goes first
+        yield_the_cpu()  # this thread only works ahead: callers' requests take the cores first
+        with background_work():  # and a caller waiting for audio goes first at the voice
             self._watch()
 
     def _watch(self) -> None:

@@ -104,3 +104,56 @@ def test_every_place_is_used_by_listeners_at_once():
     for thread in threads:
         thread.join(5)
     assert not together.broken
+
+
+def test_a_first_sound_has_a_place_of_its_own_while_listeners_hold_the_rest():
+    gate = SynthesisGate(2)
+    release = threading.Event()
+    inside = threading.Barrier(3, timeout=5)
+    got_in: list[str] = []
+
+    def hold():
+        with gate.held():
+            inside.wait()
+            release.wait(5)
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    inside.wait()  # both places are held by listeners' later phrases
+
+    def wait_as(name, priority):
+        with synthesis_priority(priority), gate.held():
+            got_in.append(name)
+
+    later = threading.Thread(target=wait_as, args=("later phrase", Priority.LISTENER))
+    later.start()
+    time.sleep(0.05)
+    first = threading.Thread(target=wait_as, args=("first sound", Priority.FIRST_SOUND))
+    first.start()
+    first.join(2)
+    assert got_in == ["first sound"]  # in at once, while the later phrase still waits
+    release.set()
+    for thread in [*holders, later]:
+        thread.join(5)
+    assert got_in == ["first sound", "later phrase"]
+
+
+def test_prerendering_runs_at_the_lowest_cpu_priority(tmp_path):
+    import os
+
+    from speech.cache import AudioCache
+    from speech.engine import VoiceSettings
+    from speech.prerender import BackgroundPrerender
+    from speech.speaker import Speaker
+
+    seen = []
+
+    def texts():
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return []
+
+    job = BackgroundPrerender(Speaker(AudioCache(tmp_path / "audio"), VoiceSettings()), texts, lambda: 1).start()
+    assert job.done.wait(30)
+    job.stop()
+    assert seen == [19] and os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19  # only that thread
