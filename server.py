@@ -34,6 +34,7 @@ from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
 from content.database import close_pools, shown
 from content.menu import menu_for
+from content.migrations import defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf
@@ -76,6 +77,7 @@ def configure_logging() -> None:
 
 def create_app(config: Config | None = None) -> Flask:
     configure_logging()
+    defer_checkpoints()  # a request never folds a database's log into it: a background thread does
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)

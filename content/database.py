@@ -10,7 +10,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, Self
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -135,12 +135,15 @@ class Store:
 
 
 class SqliteConnection:
-    """A sqlite3 connection (the sqlite-utils Database's), rows as dicts."""
+    """A sqlite3 connection (the sqlite-utils Database's), rows as dicts. `close` gives a
+    connection that came from the thread's idle ones (content.migrations.open_database) back to
+    them instead of closing it."""
 
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, release: Callable[[], None] | None = None):
         self.conn = conn
+        self.release = release
 
     def execute(self, sql: str, params: Sequence[Any] = ()):
         return self.conn.execute(sql, list(params))
@@ -164,4 +167,8 @@ class SqliteConnection:
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.close()
+        if self.release is not None:
+            release, self.release = self.release, None
+            release()
+        else:
+            self.conn.close()

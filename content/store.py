@@ -16,7 +16,7 @@ from pathlib import Path
 
 from content.database import Connection, SqliteConnection, Store, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
-from content.migrations import POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres, schema_version
+from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -64,10 +64,9 @@ class NoticeStore(Store):
             self.schema_version = len(POSTGRES_MIGRATIONS)
         else:
             self.path = Path(path)
-            db = open_database(self.path, busy_seconds=busy_seconds)
-            db.execute("PRAGMA foreign_keys = ON")
-            self.conn = SqliteConnection(db.conn)
-            self.schema_version = schema_version(db)
+            db = open_database(self.path, busy_seconds=busy_seconds, pragmas=("foreign_keys = ON",))
+            self.conn = SqliteConnection(db.conn, db.give_back)
+            self.schema_version = len(MIGRATIONS)  # open_database has brought it there
 
     @property
     def location(self) -> str:

@@ -27,7 +27,9 @@ from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
 PURGE_EVERY = timedelta(hours=1)
+EXPIRE_EVERY = timedelta(minutes=1)
 _last_purge: datetime | None = None  # when this process last applied the retention setting
+_last_expiry: datetime | None = None  # when this process last closed calls dropped without a callback
 
 
 def _v1_calls(db: Database) -> None:
@@ -124,11 +126,11 @@ class CallStore(Store):
             self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the call log")
             self.salt = self._shared_salt()
         else:
-            self.db = open_database(Path(path), MIGRATIONS, name="the call log")
-            # With WAL this keeps every write atomic and survives a crash of the service; only a
-            # power cut can lose the last turns of a call's state, which a caller barely notices.
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.conn = SqliteConnection(self.db.conn)
+            # With WAL, synchronous NORMAL keeps every write atomic and survives a crash of the
+            # service; only a power cut can lose the last turns of a call's state, which a caller
+            # barely notices.
+            self.db = open_database(Path(path), MIGRATIONS, name="the call log", pragmas=("synchronous = NORMAL",))
+            self.conn = SqliteConnection(self.db.conn, self.db.give_back)
             self.salt = salt if salt is not None else secrets.token_bytes(32)
 
     @classmethod
@@ -158,19 +160,27 @@ class CallStore(Store):
         row = rows[0]
         return Call(row["sid"], datetime.fromisoformat(row["started_at"]), row["state"], row["turns"], row["ended_at"] is not None, row["reading"])
 
-    def begin(self, sid: str, caller: str | None, state: str) -> Call:
-        """Open a call (or reopen one Twilio asks about again), and expire stale ones."""
+    def begin(self, sid: str, caller: str | None, state: str, events: list[CallEvent] = (), stream_token: str | None = None) -> None:
+        """Open a call (or reopen one Twilio asks about again) with its first turn's events and,
+        on a streaming call, its WebSocket's one-time token: one transaction. Stale calls are
+        expired and old ones purged now and then, not on every call."""
         now = _now()
         with self.conn.writing("calls"):
             self.conn.execute(
-                "INSERT INTO calls (sid, caller_hash, started_at, updated_at, state, turns) VALUES (?, ?, ?, ?, ?, 0) "
-                "ON CONFLICT(sid) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
-                [sid, self.caller_hash(caller), _iso(now), _iso(now), state],
+                "INSERT INTO calls (sid, caller_hash, started_at, updated_at, state, turns, stream_token) VALUES (?, ?, ?, ?, ?, 0, ?) "
+                "ON CONFLICT(sid) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state, "
+                "stream_token = excluded.stream_token",
+                [sid, self.caller_hash(caller), _iso(now), _iso(now), state, stream_token],
             )
-            self._log(sid, now, CallEvent("start"))
-            self._expire(now)
+            self._log_all(sid, now, [CallEvent("start"), *events])
+            self._expire_now_and_then(now)
         self._purge_now_and_then(now)
-        return self.get(sid)
+
+    def _expire_now_and_then(self, now: datetime) -> None:
+        global _last_expiry
+        if _last_expiry is None or now - _last_expiry > EXPIRE_EVERY:
+            _last_expiry = now
+            self._expire(now)
 
     def _purge_now_and_then(self, now: datetime) -> None:
         """Apply the retention setting at most once an hour per process (calls begin often)."""
@@ -198,8 +208,7 @@ class CallStore(Store):
                 "UPDATE calls SET state = ?, reading = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?",
                 [state, reading, _iso(now), sid],
             )
-            for event in events:
-                self._log(sid, now, event)
+            self._log_all(sid, now, events)
 
     def note(self, sid: str, event: CallEvent) -> bool:
         """Log what happened on a known call without changing its state; False if unknown."""
@@ -238,10 +247,14 @@ class CallStore(Store):
         return bool(cursor.rowcount)
 
     def _log(self, sid: str, at: datetime, event: CallEvent) -> None:
-        self.conn.execute(
-            "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            [sid, _iso(at), event.kind, event.notice_id, event.path, json.dumps(event.detail, ensure_ascii=False) if event.detail else None],
-        )
+        self._log_all(sid, at, [event])
+
+    def _log_all(self, sid: str, at: datetime, events: list[CallEvent]) -> None:
+        if events:
+            self.conn.executemany(
+                "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                [[sid, _iso(at), e.kind, e.notice_id, e.path, json.dumps(e.detail, ensure_ascii=False) if e.detail else None] for e in events],
+            )
 
     def _expire(self, now: datetime) -> None:
         """Calls with no webhook for a long time were dropped without a status callback: close them."""

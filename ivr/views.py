@@ -113,14 +113,11 @@ def _answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (),
             return _hang_up(sid)
         menu = _menu(notices)
         state, actions = opening(menu)
-        calls.begin(sid, caller, state.to_json())
-        calls.save(sid, state.to_json(), list(events))
-    if _settings().phone_mode == "stream":
-        token = secrets.token_urlsafe(24)
-        calls.set_stream_token(sid, token)
-        calls.close()
-        return _connect_stream(token, _listener_number(), bulletin)
+        token = secrets.token_urlsafe(24) if _settings().phone_mode == "stream" else None
+        calls.begin(sid, caller, state.to_json(), list(events), stream_token=token)
     calls.close()
+    if token is not None:
+        return _connect_stream(token, _listener_number(), bulletin)
     return _respond(menu, state, actions)
 
 
@@ -191,7 +188,6 @@ def gather():
         if call is None:  # a call we do not know (lost, or expired): greet it afresh
             state, actions = menu.start()
             calls.begin(sid, request.form.get("From"), state.to_json())
-            calls.save(sid, state.to_json(), [])
             calls.close()
             return _respond(menu, state, actions)
         if call.ended:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 
 from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
 from content.menu import Event, Intent, IntentKind, Menu, Mode, Subscribe
+from content.migrations import close_idle
 from content.prompts import load_prompts
 from ivr.numbers import NumberKey, dialable, load_number_key
 from ivr.subscribers import SubscriberStore, open_subscribers
@@ -80,6 +82,8 @@ def test_numbers_are_not_readable_in_a_copy_of_the_database(app, tmp_path):
     config = app.config["TINGWEN"]
     copy = tmp_path / "copy.sqlite3"
     shutil.copy(config.subscribers_db, copy)
+    if Path(f"{config.subscribers_db}-wal").exists():  # a live database is its file and its log
+        shutil.copy(f"{config.subscribers_db}-wal", f"{copy}-wal")
     raw = copy.read_bytes() + b"".join(p.read_bytes() for p in config.data_dir.glob("subscribers.sqlite3-*"))
     for number in numbers:
         for form in (number, number.lstrip("+"), number[-8:]):
@@ -170,6 +174,7 @@ def _subscribed(app, number: str) -> bool:
 def test_a_damaged_subscriber_list_is_said_and_the_line_goes_on(tmp_path, damage):
     data = tmp_path / "data"
     phone_app(data, bulletin_from=OUR_NUMBER)  # made once, then damaged
+    close_idle()  # as when that server stopped: its connections are closed (and their logs folded in)
     if damage == "key":
         (data / "subscriber-key").write_bytes(b"not a key")
     else:

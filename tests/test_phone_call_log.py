@@ -86,13 +86,16 @@ def test_calls_summary_for_staff(tmp_path):
     assert "calls: 3, average duration: 90 s" in table and "森林草原防灭火命令" in table
 
 
-def test_stale_calls_expire(tmp_path):
+def test_stale_calls_expire(tmp_path, monkeypatch):
+    from ivr import callstore
+
     app = phone_app(tmp_path / "data")
     call = PhoneCall(app, sid="CAstale0000000000000000000000000").start()
     store = _calls(app)
     old = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="milliseconds")
     store.db.execute("UPDATE calls SET updated_at = ? WHERE sid = ?", [old, call.sid])
     store.db.conn.commit()
+    monkeypatch.setattr(callstore, "_last_expiry", None)  # a call begun a minute later: expiry runs once a minute
     PhoneCall(app, sid="CAfresh0000000000000000000000000").start()
     status = _calls(app).db.execute("SELECT status, ended_at FROM calls WHERE sid = ?", [call.sid]).fetchone()
     assert status[0] == "expired" and status[1]

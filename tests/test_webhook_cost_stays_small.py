@@ -1,0 +1,114 @@
+"""What one request costs the databases: no connection is opened once the server is warm (the
+stores' connections are kept for the next request, the schema checked once per process), every
+webhook that writes does so in one transaction, and the statements per request stay few, so the
+cost of the phone line cannot creep back unnoticed."""
+
+import sqlite3
+
+import pytest
+from conftest import PhoneCall, phone_app
+
+# (what happens, the most SQL statements it may take)
+WEBHOOKS = [
+    ("a call is answered", 8),
+    ("a key chooses a notice", 9),
+    ("a key chooses a part", 9),
+    ("a reading goes on (no key)", 9),
+    ("a key cancels", 9),
+    ("the status callback", 6),
+    ("a kiosk menu turn", 3),
+]
+
+
+@pytest.fixture
+def counted(tmp_path, monkeypatch):
+    """The app, with every SQLite connection opened from now on counted and its statements traced."""
+    opened: list[sqlite3.Connection] = []
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def counting_connect(*args, **kwargs):
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(statements.append)
+        opened.append(connection)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", counting_connect)
+    app = phone_app(tmp_path / "data")
+    PhoneCall(app, sid="CAwarm00000000000000000000000000").start().press("4")  # warm: the stores opened once
+    return app, opened, statements
+
+
+def _do(app, call, what):
+    if what == "a call is answered":
+        call.start()
+    elif what == "a key chooses a notice":
+        call.press("4")
+    elif what == "a key chooses a part":
+        call.press("1")
+    elif what == "a reading goes on (no key)":
+        call.silence()
+    elif what == "a key cancels":
+        call.press("*")
+    elif what == "the status callback":
+        call.post("/ivr/status", {"CallSid": call.sid, "CallStatus": "completed", "CallDuration": "30"})
+    else:
+        call.last = app.test_client().post("/kiosk/menu", json={})
+    return call.last.status_code
+
+
+def test_every_webhook_opens_no_connection_and_takes_few_statements(counted):
+    app, opened, statements = counted
+    call = PhoneCall(app)
+    for what, most in WEBHOOKS:
+        before_open, before = len(opened), len(statements)
+        assert _do(app, call, what) in (200, 204), what
+        done = statements[before:]
+        assert len(opened) == before_open, f"{what}: opened a database connection"
+        assert len(done) <= most, f"{what}: {len(done)} statements: {done}"
+        writes = [s for s in done if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+        if writes:
+            assert done.count("BEGIN IMMEDIATE") == 1, f"{what}: its writes are not one transaction: {done}"
+
+
+def test_no_checkpoint_in_a_request_and_the_background_folds_the_log(counted, monkeypatch):
+    import time
+
+    from content import migrations
+
+    app, _, _ = counted
+    calls_db = app.config["TINGWEN"].ivr.calls_db
+    for _, db in migrations._idle[calls_db]:
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    folded = []
+    monkeypatch.setattr(migrations.checkpoints, "checkpoint", folded.append)  # the background thread holds off
+    before = calls_db.stat().st_mtime_ns, calls_db.stat().st_size
+    call = PhoneCall(app, sid="CAcheckpoint00000000000000000000")
+    log = calls_db.with_name(calls_db.name + "-wal")
+    rounds = 0
+    while rounds < 20 or log.stat().st_size <= 1000 * 4096:  # past the log SQLite would fold in on a commit
+        call.start().press("4").press("*")
+        rounds += 1
+    assert (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) == before  # nothing folded into the file
+    monkeypatch.undo()
+    deadline = time.monotonic() + 4 * migrations.CHECKPOINT_SECONDS
+    while time.monotonic() < deadline and (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) == before:
+        time.sleep(0.1)
+    assert (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) != before, "the background never folded the log in"
+
+
+def test_a_request_after_the_file_was_replaced_opens_it_afresh(counted, tmp_path):
+    """A restored or replaced database is never read through a connection to the old file."""
+    import shutil
+
+    app, opened, _ = counted
+    calls_db = app.config["TINGWEN"].ivr.calls_db
+    from content.migrations import close_idle
+
+    close_idle()
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(calls_db, copy)
+    shutil.move(copy, calls_db)  # a new file (a new inode) in its place, as a restore does
+    before = len(opened)
+    assert PhoneCall(app, sid="CAafter00000000000000000000000000").start().last.status_code == 200
+    assert len(opened) > before
