@@ -118,6 +118,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
+    app.register_blueprint(ivr.bulletin_blueprint)  # the daily bulletin's calls (ivr/bulletin_webhooks.py)
     app.register_blueprint(feed.blueprint)
     _set_up_staff(app, config)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))
@@ -261,11 +262,6 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
         load_abbreviations(ctx.obj.abbreviations)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-
-
-def _store(ctx: click.Context) -> NoticeStore:
-    config: Config = ctx.obj
-    return NoticeStore(config.db_path, busy_seconds=config.busy_seconds)
 
 
 @cli.command()

@@ -53,7 +53,6 @@ class IntentKind(StrEnum):
     REPEAT = "repeat"
     NEXT = "next"
     PREVIOUS = "previous"
-    BACK = "back"
     HELP = "help"
     YES = "yes"  # confirming an easily misheard choice (第四条/第十条)
     NO = "no"
@@ -512,8 +511,6 @@ class Menu:
         if event.kind == "key":
             return next((c.intent for c in choices if c.key is not None and c.key == event.key), None)
         if event.kind == "intent" and event.intent is not None:
-            if event.intent.kind is IntentKind.BACK:
-                event = Event.said(Intent(IntentKind.CANCEL))
             if event.intent.kind is IntentKind.HELP and any(c.intent.kind is IntentKind.REPEAT for c in choices):
                 return Intent(IntentKind.HELP)
             return event.intent if any(c.intent == event.intent for c in choices) else None
@@ -892,7 +889,7 @@ class Menu:
 
 
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
-_cached: dict[tuple, Menu] = {}
+_cached: dict[tuple, tuple[MenuSettings, Menu]] = {}
 
 
 @dataclass(frozen=True)
@@ -907,20 +904,24 @@ class MenuSettings:
     subscription: bool = False  # the phone's key 8: the daily bulletin on or off
 
 
+_DEFAULT_SETTINGS = MenuSettings()
+
+
 def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
     """The one menu factory: the menu over the store's latest `settings.notices` notices
     (withdrawn ones left out), rebuilt whenever the store is written (every webhook and kiosk
     request needs one; loading the notices each time would dominate)."""
-    settings = settings or MenuSettings()
-    key = (str(store.path), store.revision(), id(settings.prompts), settings.max_misses, id(settings.vocabulary), settings.notices,
-           settings.subscription)
-    menu = _cached.get(key)
-    if menu is None:
+    settings = settings or _DEFAULT_SETTINGS
+    # The settings themselves are kept with the menu, so the id in the key cannot be reused by
+    # other settings while the entry lives (their vocabulary holds dicts: no hash by value).
+    key = (str(store.path), store.revision(), id(settings))
+    cached = _cached.get(key)
+    if cached is None or cached[0] is not settings:
         if len(_cached) >= 8:  # the phone's and the kiosk's menus live side by side; old revisions go
             _cached.clear()
         notices = store.latest(limit=settings.notices)
-        menu = _cached[key] = Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription)
-    return menu
+        cached = _cached[key] = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription))
+    return cached[1]
 
 
 def spoken_texts(menu: Menu) -> list[str]:

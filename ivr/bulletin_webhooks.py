@@ -12,23 +12,25 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import abort, current_app, request
+from flask import Blueprint, abort, current_app, request
 
 from content.store import NoticeStore
 from ivr.bulletin import DialRefused, TwilioDialer
 from ivr.callstore import CallEvent, CallStore
 from ivr.views import (
-    _answer, _call_sid, _menu, _respond, _settings, _subscriptions, blueprint, close_call_record, twilio_signed,
+    _answer, _call_sid, _fault, _menu, _respond, _settings, _subscriptions, close_call_record, twilio_signed,
 )
 
 log = logging.getLogger(__name__)
+bulletin_blueprint = Blueprint("ivr_bulletin", __name__, url_prefix="/ivr")  # registered by the app factory
+bulletin_blueprint.register_error_handler(Exception, _fault)  # never a 500: as every phone webhook
 # What Twilio's answering machine detection says once a machine's greeting has ended
 # (MachineDetection=DetectMessageEnd): after a beep, after silence, or it could not tell.
 MACHINE_ENDS = ("machine_end_beep", "machine_end_silence", "machine_end_other")
 FAX = "fax"
 
 
-@blueprint.post("/bulletin")
+@bulletin_blueprint.post("/bulletin")
 @twilio_signed
 def bulletin():
     """A subscriber has answered: the bulletin is heard, then the usual menu goes on by /ivr/gather."""
@@ -55,7 +57,7 @@ def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
     return ()
 
 
-@blueprint.post("/bulletin/status")
+@bulletin_blueprint.post("/bulletin/status")
 @twilio_signed
 def bulletin_status():
     """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
@@ -68,7 +70,7 @@ def bulletin_status():
     return ("", 204) if known else ("unknown bulletin attempt", 404)
 
 
-@blueprint.post("/bulletin/machine")
+@bulletin_blueprint.post("/bulletin/machine")
 @twilio_signed
 def bulletin_machine():
     """What answered the bulletin call (AnsweredBy). A machine whose greeting has ended gets the
@@ -103,7 +105,7 @@ def bulletin_machine():
     return "", 204
 
 
-@blueprint.post("/bulletin/voicemail")
+@bulletin_blueprint.post("/bulletin/voicemail")
 @twilio_signed
 def bulletin_voicemail():
     """The message left on an answering machine: our own audio, made ahead, then hang up."""

@@ -31,7 +31,7 @@ def test_invariants(loaded_store, events):
         # every turn ends by listening, or by ending the call
         assert isinstance(actions[-1], (Listen, End))
         assert all(isinstance(a, (Say, Play, Listen, Stop, End)) for a in actions)
-        is_cancel = event.key == "*" or (event.intent is not None and event.intent.kind in (IntentKind.CANCEL, IntentKind.BACK))
+        is_cancel = event.key == "*" or (event.intent is not None and event.intent.kind is IntentKind.CANCEL)
         if is_cancel and was_playing and state.mode is not Mode.ENDED:
             assert actions[0] == Stop()
     # the listener can always get back to the top menu
