@@ -34,7 +34,7 @@ from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
 from content.database import close_pools, shown
 from content.menu import menu_for
-from content.migrations import defer_checkpoints
+from content.migrations import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf
@@ -305,6 +305,7 @@ def _preflight(config: Config) -> None:
             raise
         log.error("VOICE: %s; the %s voice speaks with no fallback behind it", error, config.voice)
     close_pools()  # PostgreSQL connections are each worker's own, made after the fork
+    close_idle()  # and so are SQLite's: a connection must never cross a fork
 
 
 class ProductionServer(BaseApplication):

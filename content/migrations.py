@@ -129,6 +129,8 @@ def migrate(
 IDLE_PER_FILE = 16  # SQLite connections kept open for the next request, per file and process
 _idle: dict[Path, list[tuple[tuple[int, int, int, int] | None, Database]]] = {}  # most recent last
 _idle_lock = threading.Lock()
+_idle_pid = os.getpid()  # the process the idle connections belong to
+_forked_away: list[Database] = []  # a parent's connections, held so nothing closes them in a child
 _checked: set[tuple[int, str, int, int, str, int]] = set()  # files whose schema this process has checked
 
 
@@ -148,6 +150,7 @@ def _reused(path: Path) -> Database | None:
     show the new file through the old log."""
     identity = _identity(path)
     with _idle_lock:
+        _forget_after_fork()
         idle = _idle.get(path)
         if not idle:
             return None
@@ -157,6 +160,16 @@ def _reused(path: Path) -> Database | None:
     for _, db in stale:
         db.close()
     return None
+
+
+def _forget_after_fork() -> None:
+    """In a forked child the parent's connections are never used nor closed (closing could
+    fold the parent's log or drop its locks): they are set aside and forgotten."""
+    global _idle_pid
+    if _idle_pid != os.getpid():
+        _forked_away.extend(db for idle in _idle.values() for _, db in idle)
+        _idle.clear()
+        _idle_pid = os.getpid()
 
 
 def _give_back(path: Path, db: Database) -> None:
@@ -170,6 +183,10 @@ def _give_back(path: Path, db: Database) -> None:
         return
     identity = _identity(path)
     with _idle_lock:
+        _forget_after_fork()
+        if getattr(db, "pid", None) != os.getpid():  # opened before a fork: not ours to keep
+            _forked_away.append(db)
+            return
         idle = _idle.setdefault(path, [])
         stale = [entry for entry in idle if entry[0] != identity]
         idle[:] = [entry for entry in idle if entry[0] == identity] + [(identity, db)]
@@ -289,6 +306,7 @@ def open_database(
             db.execute("PRAGMA wal_autocheckpoint = 0")
             checkpoints.register(path)
         db.busy_ms = busy_ms  # type: ignore[attr-defined]
+        db.pid = os.getpid()  # type: ignore[attr-defined]
         db.give_back = lambda: _give_back(path, db)  # type: ignore[attr-defined]
         return db
     except sqlite3.DatabaseError as error:

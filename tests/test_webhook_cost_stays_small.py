@@ -112,3 +112,32 @@ def test_a_request_after_the_file_was_replaced_opens_it_afresh(counted, tmp_path
     before = len(opened)
     assert PhoneCall(app, sid="CAafter00000000000000000000000000").start().last.status_code == 200
     assert len(opened) > before
+
+
+def test_a_connection_never_crosses_a_fork(tmp_path):
+    """gunicorn forks its workers: a child opens its own connections and leaves the parent's alone."""
+    import os
+
+    from content.store import NoticeStore
+
+    path = tmp_path / "notices.sqlite3"
+    NoticeStore(path).close()  # the parent keeps it for its next request
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: a store of its own, and the parent's connection untouched
+        try:
+            from content import migrations
+
+            kept = [db for idle in migrations._idle.values() for _, db in idle]
+            store = NoticeStore(path)
+            fresh = all(store.conn.conn is not db.conn for db in kept + migrations._forked_away)
+            store.count()
+            store.close()
+            os.write(write, b"fresh" if fresh else b"reused")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 16) == b"fresh"
+    with NoticeStore(path) as store:  # and the parent's own still works
+        assert store.count() == 0
