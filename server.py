@@ -43,7 +43,7 @@ from speech.engine import EngineUnavailable, VoiceSettings, check_voice
 from speech.recognizer import RecognitionPool
 from speech.pronounce import load_dictionary
 from speech.prerender import BackgroundPrerender
-from speech.speaker import Speaker
+from speech.speaker import Speaker, settle_synthesis
 from staff.accounts import StaffStore
 
 log = logging.getLogger("tingwen")
@@ -327,6 +327,7 @@ class ProductionServer(BaseApplication):
             "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"',
             "proc_name": "tingwen",
             "control_socket_disable": True,  # gunicorn 25+: no shared socket in $HOME to collide on
+            "worker_exit": lambda server, worker: settle_synthesis(),  # no synthesis cut off as a worker stops
         }
         super().__init__()
 

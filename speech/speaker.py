@@ -86,6 +86,13 @@ def exiting() -> bool:
     return _Synthesis.exiting.is_set()
 
 
+def settle_synthesis(timeout: float = 15.0) -> None:
+    """Take no new synthesis and let what is running write its files: for a server's worker as
+    it stops, before the interpreter tears down what a synthesis in progress still uses (its
+    temporary folder). atexit does the same for any other process, as a last resort."""
+    _Synthesis.settle(timeout)
+
+
 class AudioFormat(StrEnum):
     WAV = "wav"  # 16-bit PCM at the engine's rate, for the kiosk
     ULAW = "ulaw"  # 8 kHz mono mu-law WAV, for the phone
@@ -387,7 +394,7 @@ class Speaker:
         try:
             path = self._spilling(lambda: self._cached_or_made(recipe, fmt, engine))
         except Exception as error:
-            if self.fallback is None or isinstance(error, OSError):
+            if self.fallback is None or isinstance(error, OSError) or exiting():  # nothing new starts at exit
                 raise
             log.error("%s voice failed on %r (%s); using %s for it", engine.name, recipe.text[:40], error, self.fallback.name)
             engine = self.fallback
@@ -403,15 +410,15 @@ class Speaker:
             path = self.cache.get(key, fmt.suffix)
             if path is not None:
                 return path
-            with _Synthesis.running():
+            with _Synthesis.running():  # exiting waits for the files to be written too
                 pcm = self._synthesize(recipe, engine)
-            for other in AudioFormat:
-                other_key = self.key(recipe, other, engine)
-                if other is fmt or not self.cache.path_for(other_key, other.suffix).exists():
-                    self.cache.put(other_key, other.suffix, lambda out, f=other: _write(out, pcm, f))
-                # kept beside the audio: a file damaged or removed later, behind a name already
-                # handed out, is made again when it is asked for
-                self.cache.put_recipe(other_key, recipe.to_json())
+                for other in AudioFormat:
+                    other_key = self.key(recipe, other, engine)
+                    if other is fmt or not self.cache.path_for(other_key, other.suffix).exists():
+                        self.cache.put(other_key, other.suffix, lambda out, f=other: _write(out, pcm, f))
+                    # kept beside the audio: a file damaged or removed later, behind a name
+                    # already handed out, is made again when it is asked for
+                    self.cache.put_recipe(other_key, recipe.to_json())
             return self.cache.path_for(key, fmt.suffix)
 
     def _synthesize(self, recipe: Recipe, engine: Engine) -> Pcm:

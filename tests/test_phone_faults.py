@@ -174,7 +174,9 @@ def test_a_full_disk_gets_an_apology_and_the_line_recovers(small_disk, caplog, m
             for url in call.plays:
                 assert call.client.get(url[len("https://ivr.example.gov.cn") :]).status_code == 200
         assert call.post("/ivr/gather", {"CallSid": call.sid, "Digits": "1"}).status_code == 200
-        assert call.hang_up().status_code == 503  # Twilio may retry; nothing was half-written
+        # the call could not be stored when it began (the disk was full), so its end is of a call
+        # we do not know (404), or the log cannot take it (503, Twilio may retry): never a 500
+        assert call.hang_up().status_code in (404, 503)
     assert app.test_client().get("/kiosk/speech/card/1").status_code in (200, 503)
     assert app.test_client().get("/").status_code in (200, 503)
     assert not [r for r in caplog.records if "Traceback" in r.getMessage()]
