@@ -90,6 +90,11 @@ class Sender:
         with self._lock:
             return not self._queue
 
+    def queued_ms(self) -> int:
+        """Audio handed over and not yet sent (Twilio holds at most `lead_ms` more)."""
+        with self._lock:
+            return sum(len(frames_) for _, frames_, _ in self._queue) * FRAME_MS
+
     def _run(self) -> None:
         try:
             self._pace()
@@ -130,13 +135,18 @@ class Sender:
 
 class TurnRenderer:
     """One call's audio maker: turns (their chunks' recipes and marks) are made in order, one
-    chunk at a time, each handed to the sender as soon as it exists; a clear ends the turn."""
+    chunk at a time, each handed to the sender as soon as it exists, and never more than
+    AHEAD_SECONDS ahead of what the caller has heard (the voice is shared by every call); a clear
+    ends the turn, a hang-up everything."""
+
+    AHEAD_SECONDS = 12.0
 
     def __init__(self, speaker: Speaker, sender: Sender, call_label):
         self.speaker = speaker
         self.sender = sender
         self._label = call_label  # the call's id for log lines (known only after start)
         self._turns: queue.Queue[tuple[int, list[tuple[Recipe, str]]] | None] = queue.Queue()
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tingwen-stream-render", daemon=True)
         self._thread.start()
 
@@ -144,15 +154,21 @@ class TurnRenderer:
         self._turns.put((self.sender.generation, turn))
 
     def close(self) -> None:
+        self._closed.set()
         self._turns.put(None)
 
     def _run(self) -> None:
         while (item := self._turns.get()) is not None:
             generation, turn = item
             for index, (recipe, mark) in enumerate(turn):
-                if self.sender.generation != generation:
-                    break  # cleared: the rest of this turn is not wanted any more
+                while index and self._wanted(generation) and self.sender.queued_ms() > self.AHEAD_SECONDS * 1000:
+                    self._closed.wait(0.1)  # far enough ahead: the cores go to other callers meanwhile
+                if not self._wanted(generation):
+                    break  # cleared, or hung up: the rest of this turn is not wanted any more
                 self.sender.play([(self._frames(recipe, first=index == 0), mark)], generation)
+
+    def _wanted(self, generation: int) -> bool:
+        return not self._closed.is_set() and self.sender.generation == generation
 
     def _frames(self, recipe: Recipe, first: bool) -> list[bytes]:
         try:

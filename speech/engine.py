@@ -80,9 +80,10 @@ def yield_the_cpu() -> None:
 
 class SynthesisGate:
     """The places for syntheses running at once on one engine, handed out most urgent first
-    (then in order of arrival). Background work never holds the last of `places` when there are
-    several, so a listener's phrase waits for no prerender; and one more place is kept for a
-    turn's first sound alone, so it never waits for another listener's later phrase either."""
+    (then in order of arrival): `places` for listeners, one more kept for a turn's first sound
+    alone (so it never waits for another listener's later phrase), and background work on
+    places of its own (one fewer than `places`, at least one) that listeners never wait for. The
+    background runs at the lowest CPU priority (yield_the_cpu), so it takes only what is left."""
 
     def __init__(self, places: int = 1) -> None:
         self.places = max(1, places)
@@ -98,10 +99,14 @@ class SynthesisGate:
         return self.places + 1 if priority == Priority.FIRST_SOUND else self.places
 
     def _may_start(self, ticket: tuple[int, int]) -> bool:
-        background_full = self._background_busy >= self._background_places
+        listeners_busy = self._busy - self._background_busy
+
+        listener_waiting = any(t[0] != Priority.BACKGROUND for t in self._waiting)
 
         def eligible(t: tuple[int, int]) -> bool:
-            return self._busy < self._limit(t[0]) and not (t[0] == Priority.BACKGROUND and background_full)
+            if t[0] == Priority.BACKGROUND:  # never starts while a listener waits for a place
+                return self._background_busy < self._background_places and not listener_waiting
+            return listeners_busy < self._limit(t[0])
 
         return eligible(ticket) and min(t for t in self._waiting if eligible(t)) == ticket
 

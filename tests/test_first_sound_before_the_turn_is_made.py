@@ -198,3 +198,49 @@ def test_damaged_kiosk_audio_is_made_again(tmp_path):
     for url in urls:
         answer = client.get(url)
         assert answer.status_code == 200 and answer.data[:4] == b"RIFF", url
+
+
+def test_a_hung_up_call_stops_making_its_turn(neural_stream):
+    app, port, speaker = neural_stream
+    engine = speaker.engine
+    call = TwilioStream(app, port).answer()
+    began = time.monotonic()
+    call.connect()
+    _first_media_after(call, began)
+    call.send({"event": "stop", "streamSid": call.stream_sid})  # the caller hangs up during the greeting
+    call.close()
+    time.sleep(2.0)  # long enough for the whole greeting to have been made, had it gone on
+    greeting = _recipes(speaker, _turn_texts(app, []))
+    assert greeting[-1].pinyin not in {p for _, p in engine.done}
+
+
+def test_a_turn_is_made_only_so_far_ahead_of_the_caller():
+    """The voice is shared by every call: a long turn is made a few seconds ahead of what is
+    sent, not all at once."""
+    from ivr.stream import Sender, TurnRenderer
+    from speech.speaker import Recipe
+
+    sent = []
+    sender = Sender(sent.append, lead_ms=1000)
+    sender.start("MZ1")
+    made = []
+
+    class Quick:
+        def render_recipe(self, recipe, fmt, first=False):
+            made.append(recipe)
+            raise RuntimeError("no audio needed here")  # the renderer then queues the mark alone
+
+    renderer = TurnRenderer(Quick(), sender, lambda: "CA1")
+    original = sender.queued_ms
+    sender.queued_ms = lambda: 60_000  # a minute of audio already waiting to be sent
+    turn = [Recipe(f"第{i}句。", f"第{i}句。", "di4 ju4.", 250, 130) for i in range(10)]
+    renderer.play([(recipe, f"t1-{i}") for i, recipe in enumerate(turn)])
+    time.sleep(0.5)
+    assert made == turn[:1]  # the first at once, then it waits for the caller to catch up
+    sender.queued_ms = original
+    deadline = time.monotonic() + 5
+    while len(made) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    renderer.close()
+    sender.close()
+    assert len(made) == 10
