@@ -134,10 +134,10 @@ class Sender:
 
 
 class TurnRenderer:
-    """One call's audio maker: turns (their chunks' recipes and marks) are made in order, one
-    chunk at a time, each handed to the sender as soon as it exists, and never more than
-    AHEAD_SECONDS ahead of what the caller has heard (the voice is shared by every call); a clear
-    ends the turn, a hang-up everything."""
+    """One call's audio maker: each turn's chunks are made in order, each handed to the sender
+    as soon as it exists, and never more than AHEAD_SECONDS ahead of what has been sent (the
+    voice is shared by every call). A clear ends a turn: the next one starts at once on its own
+    thread, never behind a chunk of the old one still being made; a hang-up ends everything."""
 
     AHEAD_SECONDS = 12.0
 
@@ -145,27 +145,29 @@ class TurnRenderer:
         self.speaker = speaker
         self.sender = sender
         self._label = call_label  # the call's id for log lines (known only after start)
-        self._turns: queue.Queue[tuple[int, list[tuple[Recipe, str]]] | None] = queue.Queue()
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tingwen-stream-render", daemon=True)
-        self._thread.start()
+        self._current: tuple[threading.Thread, int] | None = None  # the last turn's thread, its generation
 
     def play(self, turn: list[tuple[Recipe, str]]) -> None:
-        self._turns.put((self.sender.generation, turn))
+        generation = self.sender.generation
+        # a turn that follows another with no clear between plays after it: wait for its chunks
+        before = self._current[0] if self._current is not None and self._current[1] == generation else None
+        thread = threading.Thread(target=self._run, args=(generation, turn, before), name="tingwen-stream-render", daemon=True)
+        self._current = (thread, generation)
+        thread.start()
 
     def close(self) -> None:
         self._closed.set()
-        self._turns.put(None)
 
-    def _run(self) -> None:
-        while (item := self._turns.get()) is not None:
-            generation, turn = item
-            for index, (recipe, mark) in enumerate(turn):
-                while index and self._wanted(generation) and self.sender.queued_ms() > self.AHEAD_SECONDS * 1000:
-                    self._closed.wait(0.1)  # far enough ahead: the cores go to other callers meanwhile
-                if not self._wanted(generation):
-                    break  # cleared, or hung up: the rest of this turn is not wanted any more
-                self.sender.play([(self._frames(recipe, first=index == 0), mark)], generation)
+    def _run(self, generation: int, turn: list[tuple[Recipe, str]], before: threading.Thread | None) -> None:
+        if before is not None:
+            before.join()
+        for index, (recipe, mark) in enumerate(turn):
+            while index and self._wanted(generation) and self.sender.queued_ms() > self.AHEAD_SECONDS * 1000:
+                self._closed.wait(0.1)  # far enough ahead: the cores go to other callers meanwhile
+            if not self._wanted(generation):
+                return  # cleared, or hung up: the rest of this turn is not wanted any more
+            self.sender.play([(self._frames(recipe, first=index == 0), mark)], generation)
 
     def _wanted(self, generation: int) -> bool:
         return not self._closed.is_set() and self.sender.generation == generation

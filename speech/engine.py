@@ -100,12 +100,14 @@ class SynthesisGate:
 
     def _may_start(self, ticket: tuple[int, int]) -> bool:
         listeners_busy = self._busy - self._background_busy
-
         listener_waiting = any(t[0] != Priority.BACKGROUND for t in self._waiting)
+        first_waiting = any(t[0] == Priority.FIRST_SOUND for t in self._waiting)
 
         def eligible(t: tuple[int, int]) -> bool:
             if t[0] == Priority.BACKGROUND:  # never starts while a listener waits for a place
                 return self._background_busy < self._background_places and not listener_waiting
+            if t[0] == Priority.LISTENER and first_waiting:  # the cores go to first sounds first
+                return False
             return listeners_busy < self._limit(t[0])
 
         return eligible(ticket) and min(t for t in self._waiting if eligible(t)) == ticket

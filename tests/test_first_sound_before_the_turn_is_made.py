@@ -244,3 +244,32 @@ def test_a_turn_is_made_only_so_far_ahead_of_the_caller():
     renderer.close()
     sender.close()
     assert len(made) == 10
+
+
+def test_a_new_turn_never_waits_behind_a_chunk_of_the_cleared_one(neural_stream):
+    app, port, speaker = neural_stream
+    engine = speaker.engine
+    greeting = _recipes(speaker, _turn_texts(app, []))
+    slow = {r.pinyin for r in greeting[1:]}
+    synthesize = engine.synthesize
+
+    def held_back(pinyin, out, settings):  # the greeting's later chunks take long (a busy voice)
+        synthesize(pinyin, out, settings)
+        if pinyin in slow:
+            time.sleep(3.0)
+
+    engine.synthesize = held_back
+    engine.delay = 0.0
+    call = TwilioStream(app, port).answer()
+    began = time.monotonic()
+    call.connect()
+    try:
+        _first_media_after(call, began)
+        time.sleep(0.2)  # the greeting's second chunk is being made now
+        pressed = time.monotonic()
+        call.press("4")
+        call.wait_for(lambda messages: any(m["event"] == "clear" for m in messages), timeout=30)
+        first = _first_media_after(call, pressed)
+        assert first - pressed < 2.5  # the notice's first chunk did not wait the 3 s behind the old one
+    finally:
+        call.close()
