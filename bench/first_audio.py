@@ -241,6 +241,10 @@ def run(front_end: str, calls: int) -> Waits:
                 thread.start()
             for thread in threads:
                 thread.join(180)
+        if waits.failures:  # what the server said about them
+            errors = [line for line in Path(server.log.name).read_text().splitlines() if " ERROR " in line or "Traceback" in line]
+            for line in errors[-10:]:
+                print(f"  server: {line[:300]}", file=sys.stderr)
     finally:
         server.stop()
     return waits
