@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from content.database import file_lock
 from content.errors import StoreBusy, StoreUnreadable
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ def open_database(
         db.busy_ms = busy_ms  # type: ignore[attr-defined]
         db.pid = os.getpid()  # type: ignore[attr-defined]
         db.give_back = lambda: _give_back(path, db)  # type: ignore[attr-defined]
+        db.file_lock = file_lock(str(path))  # type: ignore[attr-defined]
         return db
     except sqlite3.DatabaseError as error:
         db.close()
@@ -395,4 +397,4 @@ def open_connection(where: Path | str, migrations: list[Callable[[Database], Non
     if is_postgres(str(where)):
         return open_postgres(str(where), postgres_migrations, name)
     db = open_database(Path(where), migrations, name=name)
-    return SqliteConnection(db.conn, db.give_back)
+    return SqliteConnection(db.conn, db.give_back, db.file_lock)

@@ -65,7 +65,7 @@ class NoticeStore(Store):
         else:
             self.path = Path(path)
             db = open_database(self.path, busy_seconds=busy_seconds, pragmas=("foreign_keys = ON",))
-            self.conn = SqliteConnection(db.conn, db.give_back)
+            self.conn = SqliteConnection(db.conn, db.give_back, db.file_lock)
             self.schema_version = len(MIGRATIONS)  # open_database has brought it there
 
     @property

@@ -130,7 +130,7 @@ class CallStore(Store):
             # service; only a power cut can lose the last turns of a call's state, which a caller
             # barely notices.
             self.db = open_database(Path(path), MIGRATIONS, name="the call log", pragmas=("synchronous = NORMAL",))
-            self.conn = SqliteConnection(self.db.conn, self.db.give_back)
+            self.conn = SqliteConnection(self.db.conn, self.db.give_back, self.db.file_lock)
             self.salt = salt if salt is not None else secrets.token_bytes(32)
 
     @classmethod
@@ -165,7 +165,7 @@ class CallStore(Store):
         on a streaming call, its WebSocket's one-time token: one transaction. Stale calls are
         expired and old ones purged now and then, not on every call."""
         now = _now()
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             self.conn.execute(
                 "INSERT INTO calls (sid, caller_hash, started_at, updated_at, state, turns, stream_token) VALUES (?, ?, ?, ?, ?, 0, ?) "
                 "ON CONFLICT(sid) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state, "
@@ -203,7 +203,7 @@ class CallStore(Store):
         """The call's new menu state, the sentences now queued to play (if several), and what
         happened in this turn, together."""
         now = _now()
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             self.conn.execute(
                 "UPDATE calls SET state = ?, reading = ?, updated_at = ?, turns = turns + 1 WHERE sid = ?",
                 [state, reading, _iso(now), sid],
@@ -213,19 +213,19 @@ class CallStore(Store):
     def note(self, sid: str, event: CallEvent) -> bool:
         """Log what happened on a known call without changing its state; False if unknown."""
         now = _now()
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             if not self.conn.query("SELECT 1 FROM calls WHERE sid = ?", [sid]):
                 return False
             self._log(sid, now, event)
         return True
 
     def set_stream_token(self, sid: str, token: str) -> None:
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             self.conn.execute("UPDATE calls SET stream_token = ? WHERE sid = ?", [token, sid])
 
     def take_stream_token(self, sid: str, token: str) -> bool:
         """True once for the right token: it is cleared as it is used."""
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             cursor = self.conn.execute(
                 "UPDATE calls SET stream_token = NULL WHERE sid = ? AND stream_token = ? AND stream_token IS NOT NULL "
                 "AND ended_at IS NULL",
@@ -236,7 +236,7 @@ class CallStore(Store):
     def finish(self, sid: str, status: str, duration_s: int | None) -> bool:
         """Close the call record (Twilio's status callback); False if the call is unknown."""
         now = _now()
-        with self.conn.writing("calls"):
+        with self.conn.writing(f"call {sid}"):  # one call's webhooks queue up; other calls go on
             cursor = self.conn.execute(
                 "UPDATE calls SET ended_at = coalesce(ended_at, ?), status = ?, duration_s = coalesce(?, duration_s), "
                 "updated_at = ?, stream_token = NULL WHERE sid = ?",
