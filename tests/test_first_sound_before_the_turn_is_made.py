@@ -77,6 +77,14 @@ def _first_media_after(call, moment, timeout=60):
     raise AssertionError("no audio came")
 
 
+def _connected(app, port):
+    """A streaming call answered and its socket opened; (the call, when it started)."""
+    call = TwilioStream(app, port).answer()
+    began = time.monotonic()
+    call.connect()
+    return call, began
+
+
 def _marks_after(call, moment):
     with call.lock:
         return [m for t, m in call.messages if m["event"] == "mark" and t > moment]
@@ -85,9 +93,7 @@ def _marks_after(call, moment):
 def test_a_stream_turn_sends_its_first_chunk_before_its_last_is_made(neural_stream):
     app, port, speaker = neural_stream
     engine = speaker.engine
-    call = TwilioStream(app, port).answer()
-    began = time.monotonic()
-    call.connect()
+    call, began = _connected(app, port)
     try:
         greeting = _recipes(speaker, _turn_texts(app, []))
         assert len(greeting) >= 3
@@ -112,9 +118,7 @@ def test_a_stream_turn_sends_its_first_chunk_before_its_last_is_made(neural_stre
 def test_a_clear_drops_what_was_still_to_be_made(neural_stream):
     app, port, speaker = neural_stream
     engine = speaker.engine
-    call = TwilioStream(app, port).answer()
-    began = time.monotonic()
-    call.connect()
+    call, began = _connected(app, port)
     try:
         _first_media_after(call, began)
         call.press("*")  # cancel the greeting as soon as it is heard
@@ -203,9 +207,7 @@ def test_damaged_kiosk_audio_is_made_again(tmp_path):
 def test_a_hung_up_call_stops_making_its_turn(neural_stream):
     app, port, speaker = neural_stream
     engine = speaker.engine
-    call = TwilioStream(app, port).answer()
-    began = time.monotonic()
-    call.connect()
+    call, began = _connected(app, port)
     _first_media_after(call, began)
     call.send({"event": "stop", "streamSid": call.stream_sid})  # the caller hangs up during the greeting
     call.close()
@@ -260,9 +262,7 @@ def test_a_new_turn_never_waits_behind_a_chunk_of_the_cleared_one(neural_stream)
 
     engine.synthesize = held_back
     engine.delay = 0.0
-    call = TwilioStream(app, port).answer()
-    began = time.monotonic()
-    call.connect()
+    call, began = _connected(app, port)
     try:
         _first_media_after(call, began)
         time.sleep(0.2)  # the greeting's second chunk is being made now
