@@ -236,10 +236,14 @@ class _Checkpoints:
                 self.checkpoint(path)
 
     def checkpoint(self, path: Path) -> None:
+        if not path.exists():  # gone (a test's folder, a moved store): nothing to fold any more
+            with self.lock:
+                self.paths.discard(path)
+            return
         if not Path(f"{path}-wal").exists():
             return
         try:
-            connection = sqlite3.connect(path, timeout=0.1)
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0.1)  # never makes a file
             try:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
             finally:
