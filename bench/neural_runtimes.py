@@ -4,8 +4,11 @@ each runtime (TensorFlow Lite from a throwaway environment; the service never ne
 
     python bench/neural_runtimes.py onnx FOLDER PHRASES.json
     python bench/neural_runtimes.py tflite FOLDER PHRASES.json
+    python bench/neural_runtimes.py onnx FOLDER PHRASES.json --at-once 2
 
-PHRASES.json is a list of [phoneme ids, speed ratio]. It imports nothing of tingwen, so it runs
+PHRASES.json is a list of [phoneme ids, speed ratio]. --at-once N runs the phrases on N threads
+sharing the sessions, as the service runs ONNX Runtime (TensorFlow Lite's interpreter is not
+thread-safe: the service ran it one phrase at a time). It imports nothing of tingwen, so it runs
 in an environment that has only numpy and the runtime. Prints one JSON line.
 """
 
@@ -78,14 +81,24 @@ def main() -> None:
     run = (_onnx if runtime == "onnx" else _tflite)(folder)
     first = run(*phrases[0])  # load and the first phrase, as a process that starts to speak
     load_seconds = time.perf_counter() - started
-    wall = speech = 0.0
-    for ids, speed in phrases:
-        began = time.perf_counter()
-        audio = run(ids, speed)
-        wall += time.perf_counter() - began
-        speech += audio.shape[1] / SAMPLE_RATE
+    at_once = int(sys.argv[sys.argv.index("--at-once") + 1]) if "--at-once" in sys.argv else 1
+    seconds = [0.0] * at_once
+
+    def work(part: int) -> None:
+        for ids, speed in phrases[part::at_once]:
+            seconds[part] += run(ids, speed).shape[1] / SAMPLE_RATE
+
+    import threading
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(at_once)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall, speech = time.perf_counter() - began, sum(seconds)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"runtime": runtime, "load_s": load_seconds, "first_samples": int(first.shape[1]), "wall_s": wall,
+    print(json.dumps({"runtime": runtime + (f" x{at_once}" if at_once > 1 else ""), "load_s": load_seconds, "first_samples": int(first.shape[1]), "wall_s": wall,
                       "speech_s": speech, "peak_mb": peak_mb}))  # fmt: skip
 
 
