@@ -326,6 +326,11 @@ class TwilioStream:
             time.sleep(0.01)
         raise AssertionError(f"timed out; last events: {[m['event'] for m in snapshot[-8:]]}")
 
+    def hang_up(self):
+        """Twilio's end of a call: a `stop` message, then the server closes the socket."""
+        self.send({"event": "stop", "streamSid": self.stream_sid})
+        return self.wait_for(lambda ms: ms[-1]["event"] == "closed" if ms else False)
+
     def close(self):
         import simple_websocket
 
