@@ -27,13 +27,15 @@ from pathlib import Path
 
 from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
-from speech.chunking import chunk_text
+from speech.chunking import chunk_text, ends_mid_sentence
 from speech.engine import DEFAULT_RATE, Engine, EngineUnavailable, Priority, VoiceSettings, current_priority, synthesis_priority
 from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
+from speech.words import warm_up as warm_up_words
 
 log = logging.getLogger(__name__)
 SENTENCE_PAUSE_MS = 250
+BREATH_PAUSE_MS = 60  # after a chunk cut inside a sentence (at a word): the voice goes straight on
 SECTION_PAUSE_MS = 700
 _PREPARED_LIMIT = 20_000  # texts whose chunks and pinyin are remembered
 _PIPELINE_VERSION = 3  # bump when a change alters audio for the same text, to retire old cache entries
@@ -172,6 +174,7 @@ class Speaker:
         self.settings = settings or VoiceSettings()
         self.pronunciations = pronunciations
         load_dictionary(pronunciations)
+        warm_up_words()  # the segmenter that cuts chunks, loaded now rather than in a caller's path
         self._dictionary_checked = time.monotonic()
         if cache.verify is None:
             cache.verify = wav_problem
@@ -236,10 +239,13 @@ class Speaker:
         """A section's text as the recipes of its chunks, in reading order."""
         chunks = self.prepare(text)
         chosen = rate or self.settings.rate
-        return [
-            Recipe(chunk, spoken, pinyin, final_pause_ms if index == len(chunks) - 1 else SENTENCE_PAUSE_MS, chosen)
-            for index, (chunk, spoken, pinyin) in enumerate(chunks)
-        ]
+        return [Recipe(chunk, spoken, pinyin, self._pause_after(index, chunks, final_pause_ms), chosen) for index, (chunk, spoken, pinyin) in enumerate(chunks)]
+
+    @staticmethod
+    def _pause_after(index: int, chunks: tuple[tuple[str, str, str], ...], final_pause_ms: int) -> int:
+        if index == len(chunks) - 1:
+            return final_pause_ms
+        return BREATH_PAUSE_MS if ends_mid_sentence(chunks[index][0]) else SENTENCE_PAUSE_MS
 
     # Names and files
 

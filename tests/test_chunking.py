@@ -64,3 +64,58 @@ def test_hard_cut_keeps_numbers_whole():
 )
 def test_the_first_chunk_ends_at_an_early_pause(text, first):
     assert chunk_text(text)[0] == first
+
+
+TITLES = [  # notice titles as the menu reads them: long, no pause, the first thing heard after a key
+    "内蒙古自治区人民政府办公厅关于印发自治区深化医药卫生体制改革2025年重点工作任务的通知。",
+    "鄂尔多斯市人民政府关于调整城乡居民基本医疗保险缴费标准的公告",
+    "关于做好2025年普通高等学校毕业生就业创业工作的通知。",
+    "呼和浩特市赛罕区人民政府关于征收集体土地的补偿安置方案公告",
+    "锡林郭勒盟行政公署关于公布第三批盟级非物质文化遗产代表性项目名录的通知",
+    "关于印发遏制与防治艾滋病规划的通知。",
+    "2025年全区春季农业生产工作要点",
+]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_a_long_first_sentence_is_cut_short_between_two_words(title):
+    from speech.chunking import FIRST_MAX_CHARS, FIRST_MIN_CHARS, REST_MIN_CHARS
+    from speech.words import word_ends
+
+    chunks = chunk_text(title)
+    first = chunks[0]
+    assert FIRST_MIN_CHARS <= len(first) <= FIRST_MAX_CHARS
+    assert len(first) in word_ends(title)  # the end of a word of the whole title, never inside one
+    assert not (first[-1].isdigit() or title[len(first)].isdigit())  # 2025|年 would be read as a number
+    assert sum(ch.isalnum() for ch in title[len(first) :]) >= REST_MIN_CHARS
+    assert "".join(chunks) == title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.加大健康知识普及力度。",  # short enough to be said whole
+        "关于公布第八批代表性项目的通知。",
+        "经研究，现就有关事项批复如下：",  # a pause comes first
+    ],
+)
+def test_a_short_or_paused_sentence_is_not_cut_at_a_word(text):
+    from speech.chunking import ends_mid_sentence
+
+    assert not ends_mid_sentence(chunk_text(text)[0])
+
+
+def test_no_chunk_is_only_a_mark():
+    title = "关于临河区土地征收成片开发调整方案的批复。"  # 20 characters, then the 「。」 a hard cut left alone
+    for text in (title, "甲" * 20 + "。", "甲" * 60 + "。"):
+        chunks = chunk_text(text)
+        assert all(any(ch.isalnum() for ch in chunk) for chunk in chunks), chunks
+        assert "".join(chunks) == text
+
+
+def test_a_chunk_cut_at_a_word_is_followed_by_a_breath_not_a_sentence_pause(speaker_factory):
+    from speech.speaker import BREATH_PAUSE_MS, SECTION_PAUSE_MS, SENTENCE_PAUSE_MS
+
+    recipes = speaker_factory().recipes("鄂尔多斯市人民政府关于调整城乡居民基本医疗保险缴费标准的公告。请周知。")
+    assert [r.pause_ms for r in recipes] == [BREATH_PAUSE_MS, SENTENCE_PAUSE_MS, SECTION_PAUSE_MS]
+    assert BREATH_PAUSE_MS < SENTENCE_PAUSE_MS
