@@ -147,7 +147,7 @@ def test_reading_goes_on_past_the_first_page_of_sentences(page, kiosk_with_long_
     page.goto(f"{base}/notice/{notice_id}")
     page.locator(".region .read-toggle").nth(1).click()  # the first part: a heading and 40 sentences
     page.wait_for_function(PLAYING, timeout=20_000)
-    for _ in range(45):  # skip ahead a sentence at a time, as if each had played to its end
+    for _ in range(100):  # skip ahead a chunk at a time (a long sentence has two), as if each had played to its end
         state = page.evaluate("() => tingwen.state()")
         if state["index"] >= 33:
             break
