@@ -56,29 +56,3 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     except TypeError as error:
         raise ValueError(f"{source}: not a valid command vocabulary ({error})") from None
     return Vocabulary(numbers=numbers, subjects=bool(data.get("options", {}).get("subjects", True)), **words)
-
-
-# The key each spoken command stands for, as the phone's keypad has it (DESIGN.md's key map);
-# "previous" has no key. A front end that works in keys (the kiosk) hears words through this.
-_COMMAND_KEYS = {
-    "read_all": "9",
-    "cancel": "*",
-    "no": "*",
-    "repeat": "0",
-    "help": "0",
-    "next": "#",
-    "next_part": "#",
-    "continue_": "#",
-    "yes": "#",
-    "previous": "previous",
-}
-
-
-def spoken_keys(words: Vocabulary) -> dict[str, str]:
-    """Every word of the vocabulary → the key it stands for (numbers 1-8 → their digit)."""
-    keys: dict[str, str] = {}
-    for n in range(1, 9):
-        keys.update((w, str(n)) for w in words.number(n))
-    for command, key in _COMMAND_KEYS.items():
-        keys.update((w, key) for w in getattr(words, command))
-    return keys

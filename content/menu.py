@@ -3,7 +3,7 @@
 Pure logic, no I/O: `Menu(notices).step(state, event) -> (state, actions)`. The state is a small
 value that survives a JSON round trip (it is stored per phone call between webhooks); the
 actions say what to speak or play, what input is valid next, when to cut audio, and when to end.
-A key means the same everywhere (DESIGN.md): 1–9 choose, * cancel, 0 repeat, # next.
+A key means the same everywhere: the map of keys and words is content/keys.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 from content.commands import Vocabulary, load_vocabulary
+from content.keys import ALL_KEYS, ITEM_KEYS, IntentKind, key_of
 from content.model import Notice
 from content.prompts import Prompts, load_prompts
 from content.store import NoticeStore
@@ -30,10 +31,8 @@ from content.reading import (
     subtree_end,
 )
 
-PAGE_SIZE = 8  # keys 1–8 choose; 9 reads everything
-READ_ALL_KEY = "9"
+PAGE_SIZE = len(ITEM_KEYS)  # items on a page, one key each (content/keys.py)
 BULLETIN_NOTICES = 5  # new notices whose titles and gists one daily bulletin call reads
-SUBSCRIBE_KEY = "8"  # on the phone's top menu: the daily bulletin, on or off (its pages hold 7 notices)
 DEFAULT_MAX_MISSES = 3
 
 
@@ -44,20 +43,6 @@ class Mode(StrEnum):
     PART_END = "part_end"  # a part has been read: what comes next?
     READ_ALL = "read_all"  # hands-free: every latest notice in turn
     ENDED = "ended"  # said goodbye; the next event starts again
-
-
-class IntentKind(StrEnum):
-    CHOOSE = "choose"
-    READ_ALL = "read_all"
-    CANCEL = "cancel"
-    REPEAT = "repeat"
-    NEXT = "next"
-    PREVIOUS = "previous"
-    HELP = "help"
-    YES = "yes"  # confirming an easily misheard choice (第四条/第十条)
-    NO = "no"
-    SUBSCRIBE = "subscribe"  # the daily bulletin by phone (订阅每日播报)
-    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -258,7 +243,8 @@ class Menu:
         # The phone offers the daily bulletin on key 8 of the latest notices; their pages then
         # hold seven notices (the kiosk, with no number to call back, keeps eight).
         self.subscription = subscription
-        self.top_size = PAGE_SIZE - 1 if subscription else PAGE_SIZE
+        # the bulletin's key is the last item key: a page of the latest notices gives it up
+        self.top_size = PAGE_SIZE - 1 if subscription and key_of(IntentKind.SUBSCRIBE) in ITEM_KEYS else PAGE_SIZE
         self._segments: dict[int | None, list[Segment]] = {}
 
     def _parts(self, notice: Notice) -> list[Segment]:
@@ -371,9 +357,9 @@ class Menu:
         """Exactly the inputs valid in `state` (what the Listen action carries)."""
         words = self.words
         if state.confirming:
-            return (Choice("#", words.yes, Intent(IntentKind.YES)), Choice("*", words.no, Intent(IntentKind.NO)))
-        cancel = Choice("*", words.cancel, Intent(IntentKind.CANCEL))
-        repeat = Choice("0", words.repeat + words.help, Intent(IntentKind.REPEAT))
+            return (Choice(key_of(IntentKind.YES), words.yes, Intent(IntentKind.YES)), Choice(key_of(IntentKind.NO), words.no, Intent(IntentKind.NO)))
+        cancel = Choice(key_of(IntentKind.CANCEL), words.cancel, Intent(IntentKind.CANCEL))
+        repeat = Choice(key_of(IntentKind.REPEAT), words.repeat + words.help, Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
             count = self._page_item_count(state)
             subjects = self._subjects(state) if state.mode is Mode.TOP and words.subjects else {}
@@ -381,12 +367,12 @@ class Menu:
                 Choice(str(n), words.number(n) + subjects.get(n, ()), Intent(IntentKind.CHOOSE, n))
                 for n in range(1, count + 1)
             ]
-            read_all = Choice(READ_ALL_KEY, words.read_all, Intent(IntentKind.READ_ALL))
+            read_all = Choice(key_of(IntentKind.READ_ALL), words.read_all, Intent(IntentKind.READ_ALL))
             paging = []
             if self._page_count(state) > 1:
                 paging = [
-                    Choice("#", words.next, Intent(IntentKind.NEXT)),
-                    Choice(None, words.previous, Intent(IntentKind.PREVIOUS)),
+                    Choice(key_of(IntentKind.NEXT), words.next, Intent(IntentKind.NEXT)),
+                    Choice(key_of(IntentKind.PREVIOUS), words.previous, Intent(IntentKind.PREVIOUS)),
                 ]
             bulletin = []
             if state.mode is Mode.TOP and self.subscription:
@@ -394,20 +380,20 @@ class Menu:
                 on = Choice(None, words.subscribe, Intent(IntentKind.SUBSCRIBE))
                 off = Choice(None, words.unsubscribe, Intent(IntentKind.UNSUBSCRIBE))
                 offered, other = (off, on) if state.subscribed else (on, off)
-                bulletin = [replace(offered, key=SUBSCRIBE_KEY), other]
+                bulletin = [replace(offered, key=key_of(offered.intent.kind)), other]
             if state.mode is Mode.TOP and not self.notices:
                 return (*bulletin, repeat)
             return (*items, *bulletin, read_all, *paging, repeat, cancel)
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return (
                 cancel,
-                Choice("0", words.repeat, Intent(IntentKind.REPEAT)),
-                Choice("#", words.next + words.next_part, Intent(IntentKind.NEXT)),
-                Choice(None, words.previous, Intent(IntentKind.PREVIOUS)),
-                Choice(None, words.help, Intent(IntentKind.HELP)),
+                Choice(key_of(IntentKind.REPEAT), words.repeat, Intent(IntentKind.REPEAT)),
+                Choice(key_of(IntentKind.NEXT), words.next + words.next_part, Intent(IntentKind.NEXT)),
+                Choice(key_of(IntentKind.PREVIOUS), words.previous, Intent(IntentKind.PREVIOUS)),
+                Choice(key_of(IntentKind.HELP), words.help, Intent(IntentKind.HELP)),
             )
         if state.mode is Mode.PART_END:
-            return (Choice("#", words.next + words.continue_, Intent(IntentKind.NEXT)), repeat, cancel)
+            return (Choice(key_of(IntentKind.NEXT), words.next + words.continue_, Intent(IntentKind.NEXT)), repeat, cancel)
         return ()
 
     def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:
@@ -475,7 +461,7 @@ class Menu:
         Walks the menus with every key and silence, and adds each part's end and each
         hands-free title, which are reached only by reading to them."""
         texts: dict[str, None] = {}
-        events = [Event.press(k) for k in "0123456789*#"] + [Event.timeout(), Event.finished()]
+        events = [Event.press(k) for k in ALL_KEYS] + [Event.timeout(), Event.finished()]
         starts = [self.start()] + ([self.start(subscribed=True)] if self.subscription else [])  # a subscriber's menu says 退订
         pending, seen = list(starts), {state for state, _ in starts}
         start = starts[0][0]

@@ -1,13 +1,19 @@
 """The menu's wording, read from one data file (content/data/prompts.toml) so staff can change
-what listeners hear without touching code. A missing or unknown entry is refused by name."""
+what listeners hear without touching code. A missing or unknown entry is refused by name. The
+keys a prompt names ({cancel_key}) are said as the key map (content/keys.py) has them."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from content.keys import prompt_keys
+
+_KEY_PLACEHOLDER = re.compile(r"\{(\w+_key)\}")
 
 
 @dataclass(frozen=True)
@@ -95,4 +101,16 @@ def _parse(text: str, source: str) -> Prompts:
     not_text = sorted(k for k, v in data.items() if not isinstance(v, str) or not v.strip())
     if not_text:
         raise ValueError(f"{source}: prompts must be non-empty text: {not_text}")
-    return Prompts(**data)
+    return Prompts(**{name: _with_keys(name, text, source) for name, text in data.items()})
+
+
+def _with_keys(name: str, text: str, source: str) -> str:
+    """{cancel_key} and the like → how the key is said (星号键), from the one key map."""
+    keys = prompt_keys()
+
+    def spoken(match: re.Match) -> str:
+        if match.group(1) not in keys:
+            raise ValueError(f"{source}: prompt {name} names an unknown key {match.group(0)} (known: {', '.join(sorted(keys))})")
+        return keys[match.group(1)]
+
+    return _KEY_PLACEHOLDER.sub(spoken, text)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from content.keys import IntentKind, key_of
 from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.errors import StoreUnreadable
 from content.database import Connection, SqliteConnection, Store, is_postgres
@@ -326,7 +327,7 @@ def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, a
     if event.kind == "key":
         events.append(CallEvent("key", detail={"key": event.key}))
     notice_id, path = menu.position(before)
-    if event.key == "*":
+    if event.key == key_of(IntentKind.CANCEL) or (event.intent is not None and event.intent.kind is IntentKind.CANCEL):  # pressed or said
         events.append(CallEvent("cancel", notice_id, path, {"mode": before.mode.value}))
     if after.misses > before.misses or (after.mode is Mode.ENDED and before.mode is not Mode.ENDED):
         events.append(CallEvent("timeout" if event.kind == "timeout" else "invalid", notice_id, path))

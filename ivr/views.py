@@ -20,6 +20,7 @@ from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from content.keys import ALL_KEYS
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
@@ -37,7 +38,6 @@ blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 sock = Sock()
 TWIML = "text/xml; charset=utf-8"
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
-_KEYS = set("0123456789*#")
 
 
 def _settings() -> IvrSettings:
@@ -273,7 +273,7 @@ def _event(state: MenuState, digits: str | None) -> Event:
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return Event.finished()
         return Event.timeout()
-    key = digits if len(digits) == 1 and digits in _KEYS else "?"
+    key = digits if len(digits) == 1 and digits in ALL_KEYS else "?"
     return Event.press(key)
 
 

@@ -17,7 +17,8 @@ from flask_sock import Sock
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from content.commands import load_vocabulary, spoken_keys
+from content.commands import load_vocabulary
+from content.keys import ALL_KEYS, ITEM_KEYS, key_legend, page_intents, spoken_intents
 from content.errors import NoticeNotFound
 from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
@@ -30,8 +31,14 @@ from speech.speaker import AudioFormat, Speaker
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
 sock = Sock()
-HOME_PAGE_SIZE = 8  # one keypad digit per card; 9 reads them all, as on the phone
+HOME_PAGE_SIZE = len(ITEM_KEYS)  # one keypad digit per card (content/keys.py); 9 reads them all
 SPEECH_PAGE = 30  # sentences one /kiosk/speech answer plans; the page asks for the next ones
+
+
+@blueprint.context_processor
+def _key_map() -> dict:
+    """Every kiosk page lists the keys, and its script maps keys to intents, from content/keys.py."""
+    return {"key_legend": key_legend(), "page_intents": page_intents(), "item_keys": len(ITEM_KEYS)}
 
 
 def _store() -> NoticeStore:
@@ -189,10 +196,10 @@ def notice_gist(notice: Notice) -> str | None:
 log = logging.getLogger(__name__)
 
 
-def kiosk_commands() -> dict[str, str]:
-    """Spoken words → the key they stand for on the kiosk: every word of commands.toml, on the
-    phone's key map (是的 is # as the confirmation prompt says, 不是 is *, 帮助 is 0)."""
-    return spoken_keys(current_app.config.get("TINGWEN_VOCABULARY") or load_vocabulary())
+def kiosk_commands() -> dict[str, tuple[str, int | None]]:
+    """Spoken words → (intent, number), for the kiosk's microphone: every word of commands.toml
+    on the one key map (content/keys.py)."""
+    return spoken_intents(current_app.config.get("TINGWEN_VOCABULARY") or load_vocabulary())
 
 
 @sock.route("/kiosk/listen", bp=blueprint)
@@ -224,15 +231,15 @@ def listen(ws):
         received += len(data)
         heard = session.feed(data)
         if heard is not None:
-            key = commands.get(heard.phrase) if heard.phrase else None
+            meant = commands.get(heard.phrase) if heard.phrase else None
             threshold = current_app.config["TINGWEN_IVR"].speech_threshold
-            message = {"heard": heard.text, "key": key if key and heard.sure(threshold) else None, "bytes": received}
-            if key and heard.confirm and heard.confidence >= threshold:
-                message["check"] = key  # 四/十: confirm before acting
+            message = {"heard": heard.text, "intent": None, "number": None, "bytes": received}
+            if meant and heard.sure(threshold):
+                message["intent"], message["number"] = meant
+            if meant and heard.confirm and heard.confidence >= threshold:
+                message["check"] = meant[1]  # 四/十: the number to confirm before acting
             ws.send(json.dumps(message))
 
-
-_KEYS = set("0123456789*#")
 
 
 @blueprint.post("/kiosk/menu")
@@ -288,7 +295,7 @@ def _event(raw) -> Event | None:
     kind = raw["kind"]
     if kind == "key":
         key = raw.get("key")
-        return Event.press(key if isinstance(key, str) and key in _KEYS else "?")
+        return Event.press(key if isinstance(key, str) and key in ALL_KEYS and len(key) == 1 else "?")
     if kind == "intent":
         number = raw.get("number")
         if number is not None and (isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 99):
@@ -298,10 +305,10 @@ def _event(raw) -> Event | None:
         except (ValueError, TypeError):
             abort(400, "unknown intent")
     if kind == "check":  # a spoken number easily misheard: the menu confirms it first
-        key = raw.get("key")
-        if not (isinstance(key, str) and key.isdigit() and len(key) == 1):
-            abort(400, "check needs a digit key")
-        return Event.check(Intent(IntentKind.CHOOSE, int(key)))
+        number = raw.get("number")
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 9:
+            abort(400, "check needs the number heard, 1 to 9")
+        return Event.check(Intent(IntentKind.CHOOSE, number))
     if not isinstance(kind, str):
         abort(400, "an event's kind is a word")
     if kind in ("timeout", "finished", "unclear"):

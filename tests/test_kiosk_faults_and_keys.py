@@ -2,6 +2,7 @@
 no files or a cached WAV is damaged, bounds the work of one request for a huge notice, hears
 every command word of commands.toml, and 9 means what it means on the phone."""
 
+import dataclasses
 import shutil
 import time
 
@@ -101,19 +102,30 @@ def test_one_request_for_a_huge_notice_plans_one_page(tmp_path):
     assert seen[1] == "这是第1项工作的第1句说明文字。" or "第1项工作" in seen[1]
 
 
-def test_the_kiosk_hears_every_command_word_on_the_phone_key_map(tmp_path):
+def test_the_kiosk_hears_every_command_word_as_the_phone_menu_means_it(tmp_path):
+    """Not a hand copy: each word the kiosk's microphone acts on means, at the kiosk, what it
+    means in the phone's menu (the Listen choices of some state carry that word and intent)."""
+    from content.menu import Menu, MenuState, Mode
+
     app = _app(tmp_path / "data")
     with app.app_context():
         from kiosk.views import kiosk_commands
 
-        keys = kiosk_commands()
+        heard = kiosk_commands()
     words = load_vocabulary()
-    every = [w for n in range(1, 9) for w in words.number(n)] + [
-        w for name in ("cancel", "repeat", "help", "next", "next_part", "continue_", "previous", "read_all", "yes", "no") for w in getattr(words, name)
-    ]
-    assert set(every) <= set(keys)
-    expected = {"是": "#", "是的": "#", "对": "#", "不是": "*", "不对": "*", "帮助": "0", "继续": "#", "全部": "9", "取消": "*", "第三条": "3"}
-    assert {w: keys[w] for w in expected} == expected
+    with NoticeStore(app.config["TINGWEN_DB"]) as store:
+        menu = Menu(store.latest(), vocabulary=dataclasses.replace(words, subjects=False), subscription=True)  # no titles: a page's own
+    states = [MenuState(), MenuState(subscribed=True), MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1)]
+    meant = {}
+    for state in states:
+        for choice in menu.choices(state):
+            for word in choice.words:
+                meant.setdefault(word, set()).add((choice.intent.kind.value, choice.intent.number))
+    assert set(meant) - set(heard) == set()  # every word the phone understands, the kiosk hears
+    for word, (intent, number) in heard.items():
+        if word in meant and not any(m[0] == intent for m in meant[word]):
+            raise AssertionError(f"{word}: the kiosk takes it for {intent}, the phone for {meant[word]}")
+    assert heard["第三条"] == ("choose", 3) and heard["取消"] == ("cancel", None)
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def test_spoken_stop_reaches_the_recogniser_and_stops_reading(mic_page, voice_ki
     page.wait_for_function("() => !tingwen.player.paused && tingwen.player.currentTime > 0", timeout=10_000)
     page.click("#mic")
     # the fake microphone plays 멈춤 into the page; the server recognises it and the page acts as on *
-    page.wait_for_function("() => tingwen.heard.some(m => m.key === '*')", timeout=30_000)
+    page.wait_for_function("() => tingwen.heard.some(m => m.intent === 'cancel')", timeout=30_000)
     page.wait_for_function("() => tingwen.player.paused", timeout=2_000)
     heard = page.evaluate("() => tingwen.heard")
     assert any(m.get("heard") == "멈춤" and m.get("bytes", 0) > 16000 for m in heard)
@@ -83,5 +83,5 @@ def test_hands_free_reads_on_and_listens(mic_page, voice_kiosk):
     page.click(".page-toggle")  # one press: read every latest notice in full, and listen
     page.wait_for_function("() => tingwen.listening() && !tingwen.player.paused", timeout=15_000)
     assert any("/kiosk/speech/full/" in url for url in requested)
-    page.wait_for_function("() => tingwen.heard.some(m => m.key === '*')", timeout=30_000)
+    page.wait_for_function("() => tingwen.heard.some(m => m.intent === 'cancel')", timeout=30_000)
     page.wait_for_function("() => tingwen.player.paused", timeout=2_000)

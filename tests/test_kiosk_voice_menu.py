@@ -90,7 +90,7 @@ def test_a_check_event_asks_for_confirmation(menu_kiosk):
             return json.loads(response.read())
 
     start = post({"event": {"kind": "start"}})
-    asked = post({"state": start["state"], "event": {"kind": "check", "key": "4"}})
+    asked = post({"state": start["state"], "event": {"kind": "check", "number": 4}})
     assert any(a["type"] == "say" and "您说的是第4项吗" in a["text"] for a in asked["actions"])
     confirmed = post({"state": asked["state"], "event": {"kind": "key", "key": "#"}})
     assert json.loads(confirmed["state"])["mode"] == "notice"

@@ -144,44 +144,51 @@
     });
   });
 
-  // The phone's key map: 1-8 open/read item N, 9 read the page from the top, * stop and go
-  // back, 0 repeat, # next. Spoken
-  // commands arrive as the same keys (and "previous" for 上一条).
-  function act(key) {
-    if (menuMode) { menuKey(key); return key.length === 1 || key === "previous"; }
-    if (active && active.pageButton && (key === "#" || key === "previous")) {
+  // Keys and spoken commands both become intents, from the one key map (content/keys.py): the
+  // page's keys arrive in data-keys, the microphone's words as intents from the server.
+  // choose N opens or reads item N, read_all reads the page from the top, cancel stops and goes
+  // back, repeat (or help) repeats, next and previous move on or back.
+  const pageIntents = JSON.parse(body.dataset.keys || "{}");
+  function onKey(key) {
+    const intent = pageIntents[key];
+    if (!intent) return false;
+    if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "key", key: key }); return true; }
+    return act(intent, intent === "choose" ? parseInt(key, 10) : null);
+  }
+  function onSpoken(intent, number) {
+    if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "intent", intent: intent, number: number }); return; }
+    act(intent, number);
+  }
+  function act(intent, number) {
+    if (active && active.pageButton && (intent === "next" || intent === "previous")) {
       // hands-free or 连读: move through the page's regions
       const all = regions();
       const at = all.indexOf(active.region);
-      const to = key === "#" ? at + 1 : Math.max(0, at - 1);
+      const to = intent === "next" ? at + 1 : Math.max(0, at - 1);
       if (to < all.length) start(all[to], active.pageButton, all.slice(to + 1), active.handsFree);
       return true;
     }
-    if (key === "previous") {
+    if (intent === "previous") {
       const all = regions();
       const from = active ? all.indexOf(active.region) : 0;
       if (from > 0) start(all[from - 1], null, []);
-      return true;
-    }
-    if (key === "9") {  // as on the phone: read the whole page (at home: every notice, hands-free)
+    } else if (intent === "read_all") {  // as on the phone: read the whole page (at home: every notice, hands-free)
       const toggle = document.querySelector(".page-toggle");
       if (toggle) toggle.click();
-      return true;
-    }
-    if (key >= "1" && key <= "8") {
-      const region = regions().find((r) => r.dataset.key === key);
-      if (!region) { say("没有这个选项"); return; }
+    } else if (intent === "choose") {
+      const region = regions().find((r) => r.dataset.key === String(number));
+      if (!region) { say("没有这个选项"); return true; }
       if (region.dataset.href) { window.location.href = region.dataset.href; } else { start(region, null, []); }
-    } else if (key === "*") {
+    } else if (intent === "cancel") {
       if (active) { stop(true); } else if (body.dataset.home && window.location.pathname !== body.dataset.home) { window.location.href = body.dataset.home; }
-    } else if (key === "0") {
+    } else if (intent === "repeat" || intent === "help") {
       if (active) { active.part = 0; player.pause(); playCurrent(); }
-    } else if (key === "#") {
+    } else if (intent === "next") {
       const all = regions();
       const from = active ? all.indexOf(active.region) : -1;
       if (from + 1 < all.length) start(all[from + 1], null, []);
     } else {
-      return false;
+      return false;  // yes/no only answer the voice menu's question; a page asks none
     }
     return true;
   }
@@ -189,7 +196,7 @@
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable)) return;
-    if (act(event.key)) event.preventDefault();
+    if (onKey(event.key)) event.preventDefault();
   });
 
   // Voice: off by default; when on, 16 kHz PCM from an AudioWorklet streams to the recogniser.
@@ -226,9 +233,9 @@
       const message = JSON.parse(event.data);
       heard.push(message);
       if (message.error) { say(message.error); micOff(); return; }
-      if (message.key) { touched(); act(message.key); return; }
+      if (message.intent) { touched(); onSpoken(message.intent, message.number); return; }
       if (message.check) {  // 四/十: the menu asks first; on the page, ask for a key instead
-        if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "check", key: message.check }); }
+        if (menuMode) { player.pause(); menuQueue = []; menuSend({ kind: "check", number: message.check }); }
         else { say("没有听清，请再说一遍，或者按键选择"); }
       }
     };
@@ -326,10 +333,6 @@
     player.play().catch(() => {});
   }
   player.addEventListener("ended", () => { if (menuMode) menuNext(); });
-  function menuKey(key) {
-    if (key === "previous") { menuSend({ kind: "intent", intent: "previous" }); return; }
-    if (key.length === 1) { player.pause(); menuQueue = []; menuSend({ kind: "key", key: key }); }
-  }
   function menuOn() {
     stop(false);
     menuMode = true;
