@@ -41,11 +41,34 @@ def test_only_pinyin_reaches_the_engine(corpus_notices):
         assert re.fullmatch(r"[a-z1-5 ,.、]+", pinyin)
 
 
-def test_extra_dictionary_file(tmp_path):
+@pytest.fixture
+def pypinyin_restored():
+    """pypinyin's dictionaries are process-wide: what a test teaches it is taken back after, so
+    no later test reads with a word it never loaded."""
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+
+    from speech import pronounce
+
+    phrases, singles, loaded = dict(PHRASES_DICT), dict(PINYIN_DICT), dict(pronounce._loaded)
+    yield
+    PHRASES_DICT.clear()
+    PHRASES_DICT.update(phrases)
+    PINYIN_DICT.clear()
+    PINYIN_DICT.update(singles)
+    pronounce._loaded.clear()
+    pronounce._loaded.update(loaded)
+
+
+def test_extra_dictionary_file(tmp_path, pypinyin_restored):
+    assert to_pinyin("嘎鲁图") != "ga2 lu3 tu2"  # not this reading before the hall's file is loaded
     extra = tmp_path / "pronunciations.txt"
     extra.write_text("# 本地读音\n嘎鲁图\tga2 lu3 tu2\n", "utf-8")
     load_dictionary(extra)
     assert to_pinyin("嘎鲁图") == "ga2 lu3 tu2"
+
+
+def test_a_hall_word_taught_by_another_test_is_not_known_here():
+    assert to_pinyin("嘎鲁图") != "ga2 lu3 tu2"  # runs after test_extra_dictionary_file: nothing leaked
 
 
 @pytest.mark.parametrize("line", ["银行 yin2", "银行 yin hang", "银行"])
