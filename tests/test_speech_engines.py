@@ -55,6 +55,34 @@ def test_pyttsx3_and_command_agree(tmp_path):
     assert _seconds(tmp_path / "a.wav") == pytest.approx(_seconds(tmp_path / "b.wav"), abs=0.15)
 
 
+class _ShortWave:
+    """Stands in for the `wave` module inside pyttsx3's espeak driver: the file it writes keeps
+    only the first half of the audio, as the driver's file did on a busy machine."""
+
+    @staticmethod
+    def open(path, mode):
+        wav = wave.open(path, mode)
+        whole = wav.writeframes
+        wav.writeframes = lambda frames: whole(frames[: len(frames) // 4 * 2])
+        return wav
+
+
+def test_a_file_pyttsx3_wrote_short_is_made_again_by_the_command(tmp_path, monkeypatch):
+    import pyttsx3.drivers.espeak as driver
+
+    fallback = RecordingCommand()
+    engine = Pyttsx3Espeak(VoiceSettings(), fallback=fallback)
+    fallback.synthesize(PINYIN, tmp_path / "whole.wav", VoiceSettings())
+    monkeypatch.setattr(driver, "wave", _ShortWave)
+    engine.synthesize(PINYIN, tmp_path / "a.wav", VoiceSettings())
+    assert fallback.calls == [PINYIN, PINYIN]  # the short file was refused and the command made it
+    assert _seconds(tmp_path / "a.wav") == pytest.approx(_seconds(tmp_path / "whole.wav"), abs=0.01)
+    monkeypatch.undo()
+    engine.synthesize(PINYIN, tmp_path / "b.wav", VoiceSettings())  # a whole file is kept again
+    assert fallback.calls == [PINYIN, PINYIN]
+    assert _seconds(tmp_path / "b.wav") == pytest.approx(_seconds(tmp_path / "whole.wav"), abs=0.15)
+
+
 def test_other_rate_goes_to_the_command(tmp_path):
     fallback = RecordingCommand()
     engine = Pyttsx3Espeak(VoiceSettings(rate=130), fallback=fallback)
