@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -24,7 +26,7 @@ from content.database import is_postgres
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
 from content.store import NoticeStore
 from feed.episodes import EpisodeShelf
-from ivr.bulletin import BulletinSettings
+from ivr.bulletin import BulletinSettings, window_bounds
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from ivr.numbers import dialable
 from ivr.subscribers import SubscriberStore, open_subscribers
@@ -46,6 +48,50 @@ ABBREVIATIONS_FILE = "abbreviations.txt"  # the hall's own title abbreviations
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # the hall's own pronunciations
 
 
+def setting(env: str, default: Any, help: str, check: Callable[[Any], str | None] | None = None, shown: str | None = None):
+    """One setting, declared once: its environment name (lower case in tingwen.toml), its default,
+    what it does (the README's tables are checked against this, tests/test_settings_documented.py),
+    and a check that names what is wrong with a value. `shown` is the default as the README says it
+    when the value itself says little (None, a URL's absence)."""
+    return field(default=default, metadata={"env": env, "help": help, "check": check, "shown": shown})
+
+
+def _at_least(low: float) -> Callable[[Any], str | None]:
+    return lambda value: None if value >= low else f"at least {low}"
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    return lambda value: None if low <= value <= high else f"between {low} and {high}"
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str | None]:
+    return lambda value: None if value in allowed else f"use one of {', '.join(allowed)}"
+
+
+def _postgres(value: str) -> str | None:
+    return None if is_postgres(value) else "a postgresql://user:password@host:port/database URL (unset: SQLite)"
+
+
+def _time_zone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "not a time zone (e.g. Asia/Shanghai)"
+    return None
+
+
+def _calling_window(value: str) -> str | None:
+    try:
+        window_bounds(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _our_number(value: str) -> str | None:
+    return None if dialable(value) is not None else "our Twilio number in E.164 form, e.g. +8610XXXXXXXX"
+
+
 @dataclass(frozen=True)
 class Config:
     """Where tingwen keeps its data (database, audio cache, speech models), how it speaks, and
@@ -53,44 +99,61 @@ class Config:
     `tingwen.toml` in the data folder (same names, lower case), else its default."""
 
     data_dir: Path
-    database_url: str | None = None  # postgresql://…: notices, calls and staff shared by several servers
-    audio_folder: str | None = None  # the audio cache's folder, if not the data folder's (shared by servers)
-    voice: str = DEFAULT_VOICE
-    neural_model_dir: str | None = None  # a folder with the neural voice's model files (default: those shipped in speech/data/neural)
-    speech_rate: int = DEFAULT_RATE
-    speech_volume: float = 1.0
-    audio_cache_mb: int = DEFAULT_MAX_BYTES // (1024 * 1024)
-    public_url: str = "http://127.0.0.1:8000"
-    twilio_auth_token: str | None = None
-    skip_twilio_signature: bool = False
-    gather_timeout: int = DEFAULT_GATHER_TIMEOUT
-    max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
-    max_misses: int = DEFAULT_MAX_MISSES
-    vosk_model: str | None = None
-    phone_mode: str = "gather"
-    commands_file: str | None = None
-    kiosk_idle_seconds: float = 120
-    kiosk_countdown_seconds: float = 30  # at least 20 s to read the warning and press 继续
-    prerender: bool = True  # render what callers will hear in the background while serving
-    reading_batch: int = DEFAULT_READING_BATCH
-    menu_notices: int = MENU_NOTICES  # the latest notices the phone and kiosk menus offer
-    workers: int = 1  # `serve`: gunicorn worker processes (each loads its own neural voice)
-    threads: int = 32  # `serve`: threads per worker (each open phone stream or kiosk microphone holds one)
-    graceful_seconds: int = 30  # `serve`: how long SIGTERM waits for requests and calls in progress
-    access_log: str = "-"  # `serve`: where access lines go ("-": standard output; "": none)
-    busy_seconds: float = 60  # commands: how long a write waits for another's (two ingests at once)
-    call_log_days: int = 365  # the call log keeps this many days (0: for ever)
-    timezone: str = "Asia/Shanghai"  # the hall's days, for the staff summary
-    staff_idle_minutes: int = 30  # a staff console session ends after this long without a request
-    twilio_account_sid: str | None = None  # the daily bulletin's outbound calls (Twilio's REST API)
-    twilio_api_url: str = "https://api.twilio.com"
-    bulletin_from: str | None = None  # our Twilio number; set, the phone menu offers the bulletin (key 8)
-    bulletin_window: str = "09:00-20:00"  # when subscribers may be called, in TINGWEN_TIMEZONE
-    bulletin_calls_per_minute: int = 10
-    bulletin_attempts: int = 3  # calls a day to a number that is busy or does not answer
-    bulletin_retry_minutes: int = 60  # between them
-    bulletin_pause_days: int = 3  # days in a row without an answer before a number is paused
-    bulletin_voicemail: bool = True  # detect answering machines and leave them a short message
+    # Where things are kept
+    database_url: str | None = setting(
+        "TINGWEN_DATABASE_URL", None, "`postgresql://…`: notices, calls and staff accounts in one PostgreSQL for several servers",
+        _postgres, shown="SQLite in the data folder")
+    audio_folder: str | None = setting(
+        "TINGWEN_AUDIO_DIR", None, "the audio cache's folder (several servers may share one)", shown="`audio/` in the data folder")
+    # The voice
+    voice: str = setting("TINGWEN_VOICE", DEFAULT_VOICE, "`neural` or `espeak`", _one_of(*VOICES))
+    neural_model_dir: str | None = setting(
+        "TINGWEN_NEURAL_MODEL_DIR", None, "a folder holding the neural voice's model files", shown="those shipped in `speech/data/neural/`")
+    speech_rate: int = setting("TINGWEN_SPEECH_RATE", DEFAULT_RATE, "words per minute", _between(60, 400))
+    speech_volume: float = setting("TINGWEN_SPEECH_VOLUME", 1.0, "gain, 0.0 – 2.0", _between(0.0, 2.0))
+    audio_cache_mb: int = setting("TINGWEN_AUDIO_CACHE_MB", DEFAULT_MAX_BYTES // (1024 * 1024), "size bound of the audio cache", _at_least(1))
+    prerender: bool = setting("TINGWEN_PRERENDER", True, "render what listeners will hear in the background while serving")
+    # The phone line
+    public_url: str = setting("TINGWEN_PUBLIC_URL", "http://127.0.0.1:8000", "the public base URL Twilio calls")
+    twilio_auth_token: str | None = setting(
+        "TWILIO_AUTH_TOKEN", None, "the account's auth token: every webhook's signature is checked with it",
+        shown="none: webhooks refuse every request")
+    skip_twilio_signature: bool = setting("TINGWEN_SKIP_TWILIO_SIGNATURE", False, "accept unsigned webhooks: for development only")
+    gather_timeout: int = setting("TINGWEN_GATHER_TIMEOUT", DEFAULT_GATHER_TIMEOUT, "seconds of silence before a menu is repeated", _at_least(1))
+    max_call_minutes: int = setting("TINGWEN_MAX_CALL_MINUTES", DEFAULT_MAX_CALL_MINUTES, "a call longer than this ends with a goodbye", _at_least(1))
+    max_misses: int = setting("TINGWEN_MAX_MISSES", DEFAULT_MAX_MISSES, "wrong keys or silences in a row before a goodbye", _at_least(1))
+    phone_mode: str = setting("TINGWEN_PHONE_MODE", "gather", "`gather` (webhooks) or `stream` (Media Streams)", _one_of("gather", "stream"))
+    reading_batch: int = setting("TINGWEN_READING_BATCH", DEFAULT_READING_BATCH, "sentences read in one `<Gather>`", _at_least(1))
+    call_log_days: int = setting("TINGWEN_CALL_LOG_DAYS", 365, "the call log keeps this many days (0: for ever)", _at_least(0))
+    # Listening and the menus
+    vosk_model: str | None = setting(
+        "TINGWEN_VOSK_MODEL", None, "the speech model: a folder or an installed name", shown="the installed one, else keypad only")
+    commands_file: str | None = setting(
+        "TINGWEN_COMMANDS", None, "a vocabulary file like `content/data/commands.toml`", shown="`content/data/commands.toml`")
+    menu_notices: int = setting("TINGWEN_MENU_NOTICES", MENU_NOTICES, "the latest notices the phone and kiosk menus offer", _at_least(1))
+    kiosk_idle_seconds: float = setting("TINGWEN_KIOSK_IDLE_SECONDS", 120.0, "a kiosk without input this long warns", _at_least(10))
+    kiosk_countdown_seconds: float = setting(
+        "TINGWEN_KIOSK_COUNTDOWN_SECONDS", 30.0, "the warning's countdown (at least 20 s to read it and press 继续)", _at_least(20))
+    # Running it
+    workers: int = setting("TINGWEN_WORKERS", 1, "`serve`: gunicorn worker processes (each loads its own voice)", _at_least(1))
+    threads: int = setting("TINGWEN_THREADS", 32, "`serve`: threads per worker (each open stream or microphone holds one)", _at_least(1))
+    graceful_seconds: int = setting("TINGWEN_GRACEFUL_SECONDS", 30, "how long SIGTERM waits for requests and calls in progress", _at_least(0))
+    access_log: str = setting("TINGWEN_ACCESS_LOG", "-", "where access lines go: `-` standard output, a file path, or empty for none")
+    busy_seconds: float = setting("TINGWEN_BUSY_SECONDS", 60.0, "how long a command waits for another's write", _at_least(0))
+    timezone: str = setting("TINGWEN_TIMEZONE", "Asia/Shanghai", "the hall's time zone, for its days", _time_zone)
+    staff_idle_minutes: int = setting("TINGWEN_STAFF_IDLE_MINUTES", 30, "a staff session ends after this long without a request", _at_least(1))
+    # The daily bulletin
+    twilio_account_sid: str | None = setting("TWILIO_ACCOUNT_SID", None, "the account that places the bulletin's calls", shown="none")
+    twilio_api_url: str = setting("TINGWEN_TWILIO_API_URL", "https://api.twilio.com", "Twilio's REST API (the tests point it at a local stand-in)")
+    bulletin_from: str | None = setting(
+        "TINGWEN_BULLETIN_FROM", None, "our Twilio number; set, the phone menu offers the bulletin (key 8)", _our_number,
+        shown="none: no bulletin")
+    bulletin_window: str = setting("TINGWEN_BULLETIN_WINDOW", "09:00-20:00", "when subscribers may be called, in TINGWEN_TIMEZONE", _calling_window)
+    bulletin_calls_per_minute: int = setting("TINGWEN_BULLETIN_CALLS_PER_MINUTE", 10, "calls started in any one minute", _at_least(1))
+    bulletin_attempts: int = setting("TINGWEN_BULLETIN_ATTEMPTS", 3, "calls a day to a number that is busy or does not answer", _at_least(1))
+    bulletin_retry_minutes: int = setting("TINGWEN_BULLETIN_RETRY_MINUTES", 60, "minutes between them", _at_least(1))
+    bulletin_pause_days: int = setting("TINGWEN_BULLETIN_PAUSE_DAYS", 3, "days in a row without an answer before a number is paused", _at_least(1))
+    bulletin_voicemail: bool = setting("TINGWEN_BULLETIN_VOICEMAIL", True, "detect answering machines and leave them a short message")
 
     @property
     def db_path(self) -> Path | str:
@@ -198,77 +261,41 @@ class Config:
         """--data-dir, else $TINGWEN_DATA_DIR, else the user's data directory; then the settings."""
         chosen = data_dir or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tingwen", appauthor=False)
         folder = Path(chosen).expanduser()
-        file_values = _config_file(folder / CONFIG_FILE)
+        file_values = read_config_file(folder / CONFIG_FILE)
         values = {}
-        for name, env in _SETTINGS.items():
+        for declared in SETTINGS:
+            env = declared.metadata["env"]
             raw = os.environ.get(env)
             if raw is None or not raw.strip():
                 raw = file_values.get(env.lower())
-            if raw is not None:
-                values[name] = _convert(env, raw, cls.__dataclass_fields__[name].type)
-        if values.get("menu_notices", MENU_NOTICES) < 1:
-            raise click.UsageError(f"TINGWEN_MENU_NOTICES={values['menu_notices']!r}: at least 1")
-        if values.get("voice", DEFAULT_VOICE) not in VOICES:
-            raise click.UsageError(f"TINGWEN_VOICE={values['voice']!r}: use one of {', '.join(VOICES)}")
-        if values.get("database_url") and not is_postgres(values["database_url"]):
-            raise click.UsageError("TINGWEN_DATABASE_URL: a postgresql://user:password@host:port/database URL (unset: SQLite)")
-        if values.get("call_log_days", 0) < 0:
-            raise click.UsageError(f"TINGWEN_CALL_LOG_DAYS={values['call_log_days']!r}: 0 (keep for ever) or more")
-        try:
-            ZoneInfo(values.get("timezone", "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise click.UsageError(f"TINGWEN_TIMEZONE={values['timezone']!r}: not a time zone (e.g. Asia/Shanghai)") from None
-        if values.get("bulletin_from") and dialable(values["bulletin_from"]) is None:
-            raise click.UsageError(f"TINGWEN_BULLETIN_FROM={values['bulletin_from']!r}: our Twilio number in E.164 form, e.g. +8610XXXXXXXX")
-        if values.get("phone_mode", "gather") not in ("gather", "stream"):
-            raise click.UsageError(f"TINGWEN_PHONE_MODE={values['phone_mode']!r}: use gather or stream")
+            if raw is None:
+                continue
+            value = _convert(env, raw, declared.type)
+            check = declared.metadata["check"]
+            problem = check(value) if check and value is not None else None
+            if problem:
+                raise click.UsageError(f"{env}={value!r}: {problem}")
+            values[declared.name] = value
         return cls(data_dir=folder, **values)
 
 
 CONFIG_FILE = "tingwen.toml"
-_SETTINGS = {
-    "database_url": "TINGWEN_DATABASE_URL",
-    "audio_folder": "TINGWEN_AUDIO_DIR",
-    "voice": "TINGWEN_VOICE",
-    "neural_model_dir": "TINGWEN_NEURAL_MODEL_DIR",
-    "speech_rate": "TINGWEN_SPEECH_RATE",
-    "speech_volume": "TINGWEN_SPEECH_VOLUME",
-    "audio_cache_mb": "TINGWEN_AUDIO_CACHE_MB",
-    "public_url": "TINGWEN_PUBLIC_URL",
-    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
-    "skip_twilio_signature": "TINGWEN_SKIP_TWILIO_SIGNATURE",
-    "gather_timeout": "TINGWEN_GATHER_TIMEOUT",
-    "max_call_minutes": "TINGWEN_MAX_CALL_MINUTES",
-    "max_misses": "TINGWEN_MAX_MISSES",
-    "vosk_model": "TINGWEN_VOSK_MODEL",
-    "phone_mode": "TINGWEN_PHONE_MODE",
-    "commands_file": "TINGWEN_COMMANDS",
-    "kiosk_idle_seconds": "TINGWEN_KIOSK_IDLE_SECONDS",
-    "kiosk_countdown_seconds": "TINGWEN_KIOSK_COUNTDOWN_SECONDS",
-    "prerender": "TINGWEN_PRERENDER",
-    "reading_batch": "TINGWEN_READING_BATCH",
-    "menu_notices": "TINGWEN_MENU_NOTICES",
-    "workers": "TINGWEN_WORKERS",
-    "threads": "TINGWEN_THREADS",
-    "graceful_seconds": "TINGWEN_GRACEFUL_SECONDS",
-    "access_log": "TINGWEN_ACCESS_LOG",
-    "busy_seconds": "TINGWEN_BUSY_SECONDS",
-    "call_log_days": "TINGWEN_CALL_LOG_DAYS",
-    "timezone": "TINGWEN_TIMEZONE",
-    "staff_idle_minutes": "TINGWEN_STAFF_IDLE_MINUTES",
-    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
-    "twilio_api_url": "TINGWEN_TWILIO_API_URL",
-    "bulletin_from": "TINGWEN_BULLETIN_FROM",
-    "bulletin_window": "TINGWEN_BULLETIN_WINDOW",
-    "bulletin_calls_per_minute": "TINGWEN_BULLETIN_CALLS_PER_MINUTE",
-    "bulletin_attempts": "TINGWEN_BULLETIN_ATTEMPTS",
-    "bulletin_retry_minutes": "TINGWEN_BULLETIN_RETRY_MINUTES",
-    "bulletin_pause_days": "TINGWEN_BULLETIN_PAUSE_DAYS",
-    "bulletin_voicemail": "TINGWEN_BULLETIN_VOICEMAIL",
-}
+SETTINGS = tuple(f for f in fields(Config) if "env" in f.metadata)  # every setting, in the order declared
 
 
-def _config_file(path: Path) -> dict:
+def shown_default(declared) -> str:
+    """A setting's default as the README and `tingwen settings` say it."""
+    value = declared.default
+    if declared.metadata["shown"] is not None:
+        return declared.metadata["shown"]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def read_config_file(path: Path) -> dict:
     if not path.exists():
         return {}
     try:

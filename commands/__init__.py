@@ -6,6 +6,7 @@ from commands.bulletin import bulletin, subscribers
 from commands.models import listen, models
 from commands.notices import ingest_command, notices, restore, search, show, withdraw
 from commands.operations import backup_command, calls, restore_backup_command, staff_accounts
+from commands.settings import settings_command
 from commands.speech import normalize_command, prerender, say, voices
 
 COMMANDS = [
@@ -14,4 +15,5 @@ COMMANDS = [
     models, listen,
     calls, backup_command, restore_backup_command, staff_accounts,
     subscribers, bulletin,
+    settings_command,
 ]

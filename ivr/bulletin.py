@@ -37,14 +37,15 @@ class BulletinSettings:
     from_number: str  # our Twilio number, the caller id subscribers see
     account_sid: str
     auth_token: str
-    api_url: str = "https://api.twilio.com"
-    timezone: str = "Asia/Shanghai"
-    window: str = "09:00-20:00"  # local times between which subscribers may be called
-    calls_per_minute: int = 10
-    attempts_per_day: int = 3
-    retry_minutes: int = 60
-    pause_after_days: int = 3
-    voicemail: bool = True  # detect answering machines and leave them a short message
+    # The rest come from the settings (config.py declares each with its default).
+    api_url: str
+    timezone: str
+    window: str  # local times between which subscribers may be called
+    calls_per_minute: int
+    attempts_per_day: int
+    retry_minutes: int
+    pause_after_days: int
+    voicemail: bool  # detect answering machines and leave them a short message
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
@@ -54,28 +55,25 @@ class BulletinSettings:
         return timedelta(minutes=self.retry_minutes)
 
     def bounds(self) -> tuple[clock_time, clock_time]:
-        start, _, end = (part.strip() for part in self.window.partition("-"))
-        return clock_time.fromisoformat(start), clock_time.max if end == "24:00" else clock_time.fromisoformat(end)
+        return window_bounds(self.window)
 
     def problems(self) -> list[str]:
-        """What is missing or wrong for a run, by setting name (empty when it can run)."""
-        found = []
-        for value, name in ((self.account_sid, "TWILIO_ACCOUNT_SID"), (self.auth_token, "TWILIO_AUTH_TOKEN"),
-                            (self.from_number, "TINGWEN_BULLETIN_FROM")):
-            if not value:
-                found.append(f"{name} is not set")
-        try:
-            start, end = self.bounds()
-            if start >= end:
-                found.append(f"TINGWEN_BULLETIN_WINDOW={self.window!r}: the start must come before the end")
-        except ValueError:
-            found.append(f"TINGWEN_BULLETIN_WINDOW={self.window!r}: use HH:MM-HH:MM, e.g. 09:00-20:00")
-        for name, value in (("TINGWEN_BULLETIN_CALLS_PER_MINUTE", self.calls_per_minute),
-                            ("TINGWEN_BULLETIN_ATTEMPTS", self.attempts_per_day),
-                            ("TINGWEN_BULLETIN_PAUSE_DAYS", self.pause_after_days)):
-            if value < 1:
-                found.append(f"{name}={value}: at least 1")
-        return found
+        """What is missing for a run, by setting name (empty when it can run; the values
+        themselves were checked when the settings were read)."""
+        return [f"{name} is not set" for value, name in ((self.account_sid, "TWILIO_ACCOUNT_SID"),
+                (self.auth_token, "TWILIO_AUTH_TOKEN"), (self.from_number, "TINGWEN_BULLETIN_FROM")) if not value]
+
+
+def window_bounds(window: str) -> tuple[clock_time, clock_time]:
+    """`09:00-20:00` as its two times (`24:00` ends the day); a ValueError names what is wrong."""
+    start, _, end = (part.strip() for part in window.partition("-"))
+    try:
+        bounds = clock_time.fromisoformat(start), clock_time.max if end == "24:00" else clock_time.fromisoformat(end)
+    except ValueError:
+        raise ValueError("use HH:MM-HH:MM, e.g. 09:00-20:00") from None
+    if bounds[0] >= bounds[1]:
+        raise ValueError("the start must come before the end")
+    return bounds
 
 
 class Dialer(Protocol):

@@ -15,19 +15,21 @@ DEFAULT_READING_BATCH = 8  # webhooks: sentences read in one Gather, so a notice
 
 @dataclass(frozen=True)
 class IvrSettings:
+    """The phone line's part of the settings (config.py declares each, with its default, once)."""
+
     public_url: str  # the base URL Twilio calls, e.g. https://ivr.example.gov.cn
     auth_token: str | None  # the Twilio account's auth token, for X-Twilio-Signature
     calls_db: Path | str  # the SQLite file, or the postgresql:// URL shared by several servers
     salt_file: Path
-    validate_signatures: bool = True
-    gather_timeout: int = DEFAULT_GATHER_TIMEOUT
-    max_call_minutes: int = DEFAULT_MAX_CALL_MINUTES
-    max_misses: int = 3
-    phone_mode: str = "gather"  # or "stream": Twilio Media Streams over a WebSocket
+    validate_signatures: bool
+    gather_timeout: int
+    max_call_minutes: int
+    max_misses: int
+    phone_mode: str  # "gather", or "stream": Twilio Media Streams over a WebSocket
+    reading_batch: int  # 1: one sentence per webhook
+    call_log_days: int  # calls older than this are purged with their events (0: never)
     speech_threshold: float = 0.6  # below this confidence a spoken command is asked again
     stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
-    reading_batch: int = DEFAULT_READING_BATCH  # 1: one sentence per webhook
-    call_log_days: int = 365  # calls older than this are purged with their events (0: never)
     subscribers_db: Path | str | None = None  # the daily bulletin's list (None: no key 8 on the menu)
     subscriber_key: Path | None = None  # seals subscribers' numbers (ivr/subscribers.py)
     bulletin: BulletinSettings | None = None  # the daily bulletin's calls (None: it is off)
