@@ -23,7 +23,8 @@ import platformdirs
 
 from content.commands import load_vocabulary
 from content.database import is_postgres
-from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for, spoken_texts
+from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for
+from content.menu_texts import spoken_texts
 from content.store import NoticeStore
 from feed.episodes import EpisodeShelf
 from ivr.bulletin import BulletinSettings, window_bounds

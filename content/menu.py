@@ -1,215 +1,36 @@
 """The voice menu: the one conversation that the phone, the kiosk and hands-free listening drive.
 
-Pure logic, no I/O: `Menu(notices).step(state, event) -> (state, actions)`. The state is a small
-value that survives a JSON round trip (it is stored per phone call between webhooks); the
-actions say what to speak or play, what input is valid next, when to cut audio, and when to end.
-A key means the same everywhere: the map of keys and words is content/keys.py.
+Pure logic, no I/O: `Menu(notices).step(state, event) -> (state, actions)`. The state, events and
+actions are plain values (content/menu_state.py); what is said is made by content/menu_texts.py;
+this module decides what comes next. A key means the same everywhere: the map of keys and words
+is content/keys.py. `menu_for` is the one factory every front end and command uses.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 
 from content.commands import Vocabulary, load_vocabulary
-from content.keys import ALL_KEYS, ITEM_KEYS, IntentKind, key_of
+from content.keys import ITEM_KEYS, IntentKind, key_of
+from content.menu_state import (
+    Action, Choice, End, Event, Intent, Listen, MenuState, Mode, Play, Say, Stop, Subscribe,
+)
+from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
 from content.model import Notice
-from content.prompts import Prompts, load_prompts
+from content.prompts import Prompts
 from content.store import NoticeStore
 from content.titles import title_subject
-from content.reading import (
-    Segment,
-    all_sentences,
-    find_section,
-    menu_items,
-    menu_root,
-    section_label,
-    segments,
-    spoken_date,
-    subtree_end,
-)
+from content.reading import Segment, find_section, menu_items, menu_root, section_label, segments, subtree_end
+
+__all__ = [  # the conversation's values, importable from here with the machine that uses them
+    "Action", "Choice", "End", "Event", "Intent", "Listen", "MenuState", "Mode", "Play", "Say", "Stop", "Subscribe",
+    "BULLETIN_NOTICES", "DEFAULT_MAX_MISSES", "MENU_NOTICES", "PAGE_SIZE", "Menu", "MenuSettings", "menu_for",
+]
 
 PAGE_SIZE = len(ITEM_KEYS)  # items on a page, one key each (content/keys.py)
-BULLETIN_NOTICES = 5  # new notices whose titles and gists one daily bulletin call reads
 DEFAULT_MAX_MISSES = 3
-
-
-class Mode(StrEnum):
-    TOP = "top"  # the latest notices
-    NOTICE = "notice"  # a notice's menu of parts (state.path is the menu's section, "" or its root)
-    READING = "reading"  # a part of a notice, sentence by sentence
-    PART_END = "part_end"  # a part has been read: what comes next?
-    READ_ALL = "read_all"  # hands-free: every latest notice in turn
-    ENDED = "ended"  # said goodbye; the next event starts again
-
-
-@dataclass(frozen=True)
-class Intent:
-    kind: IntentKind
-    number: int | None = None
-
-
-@dataclass(frozen=True)
-class Event:
-    """A key (0-9 * #), a recognised intent, a timeout (silence), or playback finished."""
-
-    kind: str
-    key: str | None = None
-    intent: Intent | None = None
-
-    @staticmethod
-    def press(key: str) -> Event:
-        return Event("key", key=key)
-
-    @staticmethod
-    def said(intent: Intent) -> Event:
-        return Event("intent", intent=intent)
-
-    @staticmethod
-    def check(intent: Intent) -> Event:
-        """A spoken choice heard clearly but easily confused (四/十): ask before acting on it."""
-        return Event("check", intent=intent)
-
-    @staticmethod
-    def timeout() -> Event:
-        return Event("timeout")
-
-    @staticmethod
-    def finished() -> Event:
-        return Event("finished")
-
-    @staticmethod
-    def unclear() -> Event:
-        """Speech was heard but not understood well enough to act on (low confidence, or an
-        easily confused number): in a menu the listener is asked again; reading goes on."""
-        return Event("unclear")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One valid input: its key, the words that mean it, and what it does."""
-
-    key: str | None
-    words: tuple[str, ...]
-    intent: Intent
-
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-    interruptible: bool = True
-
-
-@dataclass(frozen=True)
-class Play:
-    """Read one sentence of a notice (`path` "" is the letter itself)."""
-
-    notice_id: int
-    path: str
-    sentence: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Listen:
-    choices: tuple[Choice, ...]
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(c.key for c in self.choices if c.key)
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        return tuple(w for c in self.choices for w in c.words)
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Cut whatever is playing, at once."""
-
-
-@dataclass(frozen=True)
-class Subscribe:
-    """Put the caller's number on the daily bulletin (`on`) or take it off; the front end that
-    knows the number does it, and says `failed` instead of the confirmation if it cannot."""
-
-    on: bool
-    failed: str = ""  # said instead of the confirmation when the list cannot be written
-    no_number: str = ""  # said instead when the caller's number is withheld
-
-
-@dataclass(frozen=True)
-class End:
-    """Goodbye said: the phone hangs up, the kiosk returns to its welcome screen."""
-
-    reason: str
-
-
-Action = Say | Play | Listen | Stop | End | Subscribe
-
-
-@dataclass(frozen=True)
-class MenuState:
-    mode: Mode = Mode.TOP
-    page: int = 0
-    notice_id: int | None = None
-    path: str = ""  # NOTICE: the section whose children are listed; READING: the menu to go back to
-    cursor: int = 0  # READING: segment index; READ_ALL: notice index
-    segment: int = -1  # READ_ALL: segment index within the notice, -1 while its title is read
-    sentence: int = 0
-    stop_at: int = 0  # READING: last segment of the chosen part
-    greeted: bool = False
-    heard: bool = False  # the current menu was said in full once: retries are short
-    coached: bool = False  # the reading controls were explained once
-    misses: int = 0  # invalid or silent turns in a row
-    confirming: int = 0  # the item a listener was asked to confirm (第四条?), 0 when none
-    playing: bool = False
-    subscribed: bool = False  # the caller's number gets the daily bulletin (phone only)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> MenuState:
-        """The state a front end stored or a kiosk page sent back; anything that is not exactly
-        a state (unknown or missing fields, a field of the wrong type) is a ValueError, so a
-        forged or stale state starts the menu again instead of reaching the machine."""
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ValueError("menu state nested too deeply") from None
-        if not isinstance(data, dict) or set(data) != _STATE_FIELDS:
-            raise ValueError("not a menu state")
-        for name, kinds in _STATE_TYPES.items():
-            value = data[name]
-            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-                raise ValueError(f"menu state field {name} has the wrong type")
-            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
-                raise ValueError(f"menu state field {name} is out of range")
-        data["mode"] = Mode(data["mode"])
-        return cls(**data)
-
-
-_STATE_TYPES: dict[str, tuple[type, ...]] = {
-    "mode": (str,),
-    "page": (int,),
-    "notice_id": (int, type(None)),
-    "path": (str,),
-    "cursor": (int,),
-    "segment": (int,),
-    "sentence": (int,),
-    "stop_at": (int,),
-    "greeted": (bool,),
-    "heard": (bool,),
-    "coached": (bool,),
-    "misses": (int,),
-    "confirming": (int,),
-    "playing": (bool,),
-    "subscribed": (bool,),
-}
-_STATE_FIELDS = set(_STATE_TYPES)
+MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
 @dataclass
@@ -225,6 +46,11 @@ class _Turn:
             self.actions.append(Say(text, interruptible))
             self.state = replace(self.state, playing=True)
 
+    def subscribe(self, action: Subscribe) -> None:
+        """The front end says one of the action's texts in its place."""
+        self.actions.append(action)
+        self.state = replace(self.state, playing=True)
+
 
 class Menu:
     def __init__(
@@ -237,7 +63,8 @@ class Menu:
     ):
         self.notices = list(notices)  # newest first
         self.by_id = {n.id: n for n in self.notices}
-        self.prompts = prompts or load_prompts()
+        self.texts = MenuTexts(prompts)
+        self.prompts = self.texts.prompts
         self.words = vocabulary or load_vocabulary()
         self.max_misses = max_misses
         # The phone offers the daily bulletin on key 8 of the latest notices; their pages then
@@ -246,6 +73,10 @@ class Menu:
         # the bulletin's key is the last item key: a page of the latest notices gives it up
         self.top_size = PAGE_SIZE - 1 if subscription and key_of(IntentKind.SUBSCRIBE) in ITEM_KEYS else PAGE_SIZE
         self._segments: dict[int | None, list[Segment]] = {}
+
+    def parts(self, notice: Notice) -> list[Segment]:
+        """The notice's parts as the menu reads them (computed once per menu)."""
+        return self._parts(notice)
 
     def _parts(self, notice: Notice) -> list[Segment]:
         if notice.id not in self._segments:
@@ -262,14 +93,14 @@ class Menu:
     def start_bulletin(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
         """A daily bulletin call: who is calling and why, the new notices' titles and gists
         (newest first, at most BULLETIN_NOTICES), how to stop the bulletin, then the usual menu."""
-        p = self.prompts
+        said = self.texts
         turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
         fresh = self._bulletin_notices(notice_ids)
-        turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing)
+        turn.say(said.bulletin_intro(len(fresh)))
         for number, notice in enumerate(fresh, 1):
-            turn.say(p.bulletin_number.format(number=number))
-            turn.say(self.bulletin_item(notice))
-        turn.say(p.bulletin_stop_hint)
+            turn.say(said.bulletin_number(number))
+            turn.say(said.bulletin_item(notice))
+        turn.say(self.prompts.bulletin_stop_hint)
         self._enter_top(turn, page=0)
         return turn.state, turn.actions
 
@@ -277,14 +108,14 @@ class Menu:
         """The message a daily bulletin call leaves on an answering machine: who is calling,
         the new notices' titles, how to hear them and how to stop the bulletin; then goodbye.
         Nothing in it waits for a key: a machine presses none."""
-        p = self.prompts
+        said = self.texts
         turn = _Turn(MenuState(mode=Mode.ENDED, greeted=True, subscribed=self.subscription))
         fresh = self._bulletin_notices(notice_ids)
-        turn.say(p.bulletin_intro.format(count=len(fresh)) if fresh else p.bulletin_nothing, interruptible=False)
+        turn.say(said.bulletin_intro(len(fresh)), interruptible=False)
         for number, notice in enumerate(fresh, 1):
-            turn.say(p.bulletin_number.format(number=number), interruptible=False)
-            turn.say(p.voicemail_item.format(title=notice.spoken_title), interruptible=False)
-        turn.say(p.voicemail_end, interruptible=False)
+            turn.say(said.bulletin_number(number), interruptible=False)
+            turn.say(said.voicemail_item(notice), interruptible=False)
+        turn.say(self.prompts.voicemail_end, interruptible=False)
         turn.actions.append(End("voicemail"))
         return turn.state, turn.actions
 
@@ -292,12 +123,6 @@ class Menu:
         """The bulletin's notices among the latest, newest first, at most BULLETIN_NOTICES."""
         wanted = set(notice_ids)
         return [n for n in self.notices if n.id in wanted][:BULLETIN_NOTICES]
-
-    def bulletin_item(self, notice: Notice) -> str:
-        """A notice as the bulletin reads it: its title and gist (the same words for every
-        subscriber, so its audio is made once, ahead)."""
-        gist = self.prompts.notice_gist.format(gist=notice.gist) if notice.gist else ""
-        return self.prompts.bulletin_item.format(title=notice.spoken_title, gist=gist)
 
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         if not self.is_valid(state) or state.mode is Mode.ENDED:
@@ -455,40 +280,9 @@ class Menu:
             return state.notice_id, state.path
         return None, None
 
-    def prompt_texts(self, limit: int = 20_000) -> list[str]:
-        """Every prompt this menu can say to these notices, so its audio can be made ahead.
-
-        Walks the menus with every key and silence, and adds each part's end and each
-        hands-free title, which are reached only by reading to them."""
-        texts: dict[str, None] = {}
-        events = [Event.press(k) for k in ALL_KEYS] + [Event.timeout(), Event.finished()]
-        starts = [self.start()] + ([self.start(subscribed=True)] if self.subscription else [])  # a subscriber's menu says 退订
-        pending, seen = list(starts), {state for state, _ in starts}
-        start = starts[0][0]
-        while pending and len(seen) < limit:
-            state, actions = pending.pop()
-            texts.update((a.text, None) for a in actions if isinstance(a, Say))
-            if state.mode not in (Mode.TOP, Mode.NOTICE, Mode.ENDED) and state is not start:
-                continue  # reading is sentences (rendered from the notices), not prompts
-            for event in events:
-                following = self.step(state, event)
-                if following[0] not in seen:
-                    seen.add(following[0])
-                    pending.append(following)
-        for notice in self.notices:
-            for index in range(len(self._parts(notice))):
-                turn = _Turn(MenuState(mode=Mode.PART_END, notice_id=notice.id, cursor=index, stop_at=index))
-                self._say_part_end(turn)
-                texts.update((a.text, None) for a in turn.actions if isinstance(a, Say))
-        for number, notice in enumerate(self.notices, 1):
-            texts[self.prompts.read_all_notice.format(number=number, title=notice.spoken_title)] = None
-        if self.subscription:  # what a bulletin call says before its menu
-            for n in range(1, BULLETIN_NOTICES + 1):
-                texts.update({self.prompts.bulletin_intro.format(count=n): None, self.prompts.bulletin_number.format(number=n): None})
-            for notice in self.notices[: 4 * BULLETIN_NOTICES]:
-                texts.update({self.bulletin_item(notice): None, self.prompts.voicemail_item.format(title=notice.spoken_title): None})
-        texts.update((t, None) for t in self.prompts.fixed_texts())
-        return list(texts)
+    def prompt_texts(self) -> list[str]:
+        """Every prompt this menu can say to these notices (content/menu_texts.py walks it)."""
+        return prompt_texts(self)
 
     # Input
 
@@ -572,28 +366,19 @@ class Menu:
         self._say_top(turn, short=False, help_=True)
 
     def _say_top(self, turn: _Turn, short: bool, help_: bool) -> None:
-        p = self.prompts
-        bulletin = ""
-        if self.subscription:
-            bulletin = p.unsubscribe_item if turn.state.subscribed else p.subscribe_item
+        said = self.texts
+        offer = said.bulletin_offer(self.subscription, turn.state.subscribed)
         if not self.notices:
-            turn.say(p.no_notices, bulletin)
+            turn.say(self.prompts.no_notices, offer)
             turn.actions.append(Listen(self.choices(turn.state)))
             return
         state = turn.state
         count = self._page_item_count(state)
         if short:
-            turn.say(p.top_short.format(last=count))
+            turn.say(said.top_short(count))
         else:
-            page_notices = self.notices[state.page * self.top_size : state.page * self.top_size + count]
-            heading = p.top_heading.format(count=len(self.notices))
-            if self._top_pages() > 1:
-                heading += p.top_page_heading.format(page=state.page + 1)
-            items = "".join(p.top_item.format(key=i, title=n.spoken_title) for i, n in enumerate(page_notices, 1))
-            paging = ""
-            if self._top_pages() > 1:
-                paging = p.next_page_hint if state.page + 1 < self._top_pages() else p.first_page_hint
-            turn.say(heading, items, bulletin, p.read_all_item, paging, p.top_help if help_ or not state.heard else "")
+            titles = [n.spoken_title for n in self.notices[state.page * self.top_size : state.page * self.top_size + count]]
+            turn.say(*said.top_menu(titles, len(self.notices), state.page, self._top_pages(), offer, help_ or not state.heard))
             turn.state = replace(turn.state, heard=True)
         turn.actions.append(Listen(self.choices(turn.state)))
 
@@ -622,12 +407,7 @@ class Menu:
         return menu_items(notice, state.path) if notice else []
 
     def _open_notice(self, turn: _Turn, notice: Notice) -> None:
-        p = self.prompts
-        issuer = p.notice_issuer.format(issuer=notice.issuer) if notice.issuer else ""
-        day = notice.published_date or notice.signed_date
-        dated = p.notice_date.format(date=spoken_date(day)) if day else ""
-        gist = p.notice_gist.format(gist=notice.gist) if notice.gist else ""
-        turn.say(p.notice_intro.format(title=notice.spoken_title, issuer=issuer, date=dated), gist)
+        turn.say(self.texts.notice_intro(notice), self.texts.notice_gist(notice))
         root = menu_root(notice)
         if not menu_items(notice, root):  # nothing to choose from: read it straight away
             parts = self._parts(notice)
@@ -641,20 +421,15 @@ class Menu:
         self._say_notice_menu(turn, short=False, help_=False)
 
     def _say_notice_menu(self, turn: _Turn, short: bool, help_: bool) -> None:
-        p = self.prompts
         state = turn.state
         count = self._page_item_count(state)
-        read_item = p.read_whole_item if state.path == menu_root(self.by_id[state.notice_id]) else p.read_section_item
         if short:
-            turn.say(p.section_short.format(last=count))
+            turn.say(self.texts.section_short(count))
         else:
-            items = self._items(state)[state.page * PAGE_SIZE : state.page * PAGE_SIZE + count]
-            spoken = "".join(p.section_item.format(key=i, label=section_label(s)) for i, s in enumerate(items, 1))
-            paging = ""
-            if self._page_count(state) > 1:
-                paging = p.next_page_hint if state.page + 1 < self._page_count(state) else p.first_page_hint
-            heading = p.section_menu_heading.format(count=len(self._items(state)))
-            turn.say(heading, spoken, read_item, paging, p.section_help if help_ or not state.heard else "")
+            labels = [section_label(s) for s in self._items(state)[state.page * PAGE_SIZE : state.page * PAGE_SIZE + count]]
+            whole = state.path == menu_root(self.by_id[state.notice_id])
+            total, pages = len(self._items(state)), self._page_count(state)
+            turn.say(*self.texts.section_menu(labels, total, state.page, pages, whole, help_ or not state.heard))
             turn.state = replace(turn.state, heard=True)
         turn.actions.append(Listen(self.choices(turn.state)))
 
@@ -699,7 +474,7 @@ class Menu:
 
     def goodbye(self, state: MenuState) -> str:
         """The last words of a call: a subscriber also hears how to stop the daily bulletin."""
-        return self.prompts.goodbye_subscribed if state.subscribed else self.prompts.goodbye
+        return self.texts.goodbye(state.subscribed)
 
     def _page_of(self, notice: Notice) -> int:
         return self.notices.index(notice) // self.top_size
@@ -707,13 +482,11 @@ class Menu:
     def _subscribe(self, turn: _Turn, on: bool) -> None:
         """The daily bulletin on or off (asking for what is already so just says so), then the
         latest notices again, briefly."""
-        p = self.prompts
         if on == turn.state.subscribed:
-            turn.say(p.already_subscribed if on else p.not_subscribed)
+            turn.say(self.prompts.already_subscribed if on else self.prompts.not_subscribed)
         else:
-            turn.actions.append(Subscribe(on, p.subscribe_failed, p.no_number))
+            turn.subscribe(self.texts.subscription(on))
             turn.state = replace(turn.state, subscribed=on)
-            turn.say(p.subscribed if on else p.unsubscribed)
         self._say_top(turn, short=True, help_=False)
 
     # Reading
@@ -747,7 +520,7 @@ class Menu:
         state = turn.state
         if state.mode is Mode.READ_ALL and state.segment < 0:
             notice = self.notices[state.cursor]
-            turn.say(self.prompts.read_all_notice.format(number=state.cursor + 1, title=notice.spoken_title))
+            turn.say(self.texts.read_all_notice(state.cursor + 1, notice))
         else:
             notice, segment = self._current_segment(state)
             sentence = min(state.sentence, len(segment.sentences) - 1)
@@ -810,12 +583,11 @@ class Menu:
         notice = self.by_id[state.notice_id]
         parts = self._parts(notice)
         following = state.stop_at + 1
+        label = None
         if following < len(parts):
             section = find_section(notice, parts[following].path)
             label = section_label(section) if section else ""
-            turn.say(self.prompts.part_end, self.prompts.next_part_hint.format(label=label))
-        else:
-            turn.say(self.prompts.notice_end)
+        turn.say(*self.texts.part_end(label))
         turn.actions.append(Listen(self.choices(turn.state)))
 
     def _part_end_intent(self, turn: _Turn, intent: Intent) -> None:
@@ -874,7 +646,6 @@ class Menu:
         self._play_current(turn)
 
 
-MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 _cached: dict[tuple, tuple[MenuSettings, Menu]] = {}
 
 
@@ -908,8 +679,3 @@ def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
         notices = store.latest(limit=settings.notices)
         cached = _cached[key] = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription))
     return cached[1]
-
-
-def spoken_texts(menu: Menu) -> list[str]:
-    """Everything the menu can say or play: its prompts, then every sentence of its notices."""
-    return menu.prompt_texts() + all_sentences(menu.notices)

@@ -88,19 +88,6 @@ def spoken_date(day: date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
-def notice_intro(notice: Notice) -> str:
-    """Title, issuing organ and date in one sentence, as the phone menu says it."""
-    day = notice.published_date or notice.signed_date
-    parts = [notice.spoken_title, notice.issuer or "", f"{spoken_date(day)}发布" if day else ""]
-    return "，".join(p for p in parts if p) + "。"
-
-
-def whole_notice(notice: Notice) -> list[str]:
-    """The whole notice read aloud from its title, part by part: the kiosk's hands-free
-    reading and the podcast feed's episode say the same."""
-    return [notice_intro(notice)] + [segment.text for segment in segments(notice)]
-
-
 def all_sentences(notices: list[Notice]) -> list[str]:
     """Every sentence the menu can play from these notices (what Play actions carry)."""
     unique: dict[str, None] = {}

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from content.model import Notice
-from content.reading import notice_intro, segments
+from content.menu_texts import MenuTexts
 from speech.audio import read_wav
 from speech.cache import cache_key
 from speech.mp3 import BITRATE_KBPS, encode_mp3
@@ -34,7 +34,7 @@ _KEEP_OLD_SECONDS = 24 * 3600  # an episode no longer current is deleted a day l
 
 def episode_texts(notice: Notice) -> list[str]:
     """Title, issuer and date, then every sentence in reading order (what a caller hears)."""
-    return [notice_intro(notice)] + [sentence for segment in segments(notice) for sentence in segment.sentences]
+    return MenuTexts().whole_notice(notice)
 
 
 @dataclass(frozen=True)

@@ -410,17 +410,18 @@ def is_subscribed(number: str | None, opener: Callable[[], SubscriberStore] | No
 
 def carry_out(state, actions: list, number: str | None, opener: Callable[[], SubscriberStore] | None):
     """Do the menu's Subscribe actions for the caller's `number` (returns the state and actions
-    to play). A withheld number, or a list that cannot be written, is said in place of the
-    confirmation, and the state keeps what is true."""
-    from content.menu import Say, Subscribe
+    to play). Each Subscribe is said in its place: its confirmation, or why it could not be done
+    (a withheld number, a list that cannot be written), and the state keeps what is true."""
+    from content.menu_state import Say, Subscribe
 
-    actions = list(actions)
-    for index, action in enumerate(actions):
+    done = []
+    for action in actions:
         if not isinstance(action, Subscribe):
+            done.append(action)
             continue
-        problem = None
+        said = None
         if number is None or opener is None:
-            problem = "no_number"
+            said = action.no_number
         else:
             try:
                 with opener() as store:
@@ -428,10 +429,8 @@ def carry_out(state, actions: list, number: str | None, opener: Callable[[], Sub
                 log.info("bulletin: %s %s", masked_number(number), "subscribed" if action.on else "unsubscribed")
             except Exception as error:
                 log.error("bulletin: could not %s: %s", "subscribe" if action.on else "unsubscribe", error)
-                problem = "failed"
-        if problem:
+                said = action.failed
+        if said is not None:  # not done: the caller's state stays as it was
             state = replace(state, subscribed=not action.on)
-            confirmation = index + 1
-            if confirmation < len(actions) and isinstance(actions[confirmation], Say):
-                actions[confirmation] = Say(action.failed if problem == "failed" else action.no_number)
-    return state, [a for a in actions if not isinstance(a, Subscribe)]
+        done.append(Say(said or action.confirmed))
+    return state, done

@@ -23,7 +23,8 @@ from content.errors import NoticeNotFound
 from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
 from content.model import Notice
 from content.prompts import load_prompts
-from content.reading import find_section, notice_intro, section_label, whole_notice
+from content.menu_texts import MenuTexts
+from content.reading import find_section, section_label
 from content.store import NoticeStore
 from content.structure import split_sentences
 from speech.engine import PACES
@@ -84,8 +85,8 @@ def notice(notice_id: int):
     return render_template(
         "kiosk/notice.html",
         notice=found,
-        intro=notice_intro(found),
-        gist=notice_gist(found),
+        intro=_texts().notice_intro(found),
+        gist=_texts().notice_gist(found),
         parts=parts,
         sentences=split_sentences,
         voice_status=_voice_status(),
@@ -99,11 +100,11 @@ def speech(kind: str, notice_id: int, path: str = ""):
     """A region's sentences and the URLs of their audio (16-bit WAV), in reading order."""
     found = _listed(notice_id)
     if kind == "card":
-        texts = [notice_intro(found)]
+        texts = [_texts().notice_intro(found)]
     elif kind == "intro":
-        texts = [notice_intro(found)] + [t for t in (notice_gist(found), found.body) if t]
+        texts = [_texts().notice_intro(found)] + [t for t in (_texts().notice_gist(found), found.body) if t]
     elif kind == "full":  # hands-free: the whole notice, from its title
-        texts = whole_notice(found)
+        texts = _texts().whole_notice(found)
     elif kind == "section":
         section = find_section(found, path)
         if section is None:
@@ -188,9 +189,9 @@ def _listed(notice_id: int) -> Notice:
     return found
 
 
-def notice_gist(notice: Notice) -> str | None:
-    """要点：…, as the phone menu says it after the title."""
-    return load_prompts().notice_gist.format(gist=notice.gist) if notice.gist else None
+def _texts() -> MenuTexts:
+    """What the kiosk's menu says, so a notice is introduced in the menu's words."""
+    return MenuTexts(current_app.config["TINGWEN_MENU"].prompts)
 
 
 log = logging.getLogger(__name__)

@@ -38,11 +38,11 @@ def test_the_client_sends_twilio_what_it_needs_and_the_subscriber_hears_the_bull
         menu = menu_for(store, app.config["TINGWEN_PHONE_MENU"])
         notice = store.get(ids[0])
     plays = phone.plays
-    order = [PROMPTS.bulletin_intro.format(count=1), PROMPTS.bulletin_number.format(number=1), menu.bulletin_item(notice),
+    order = [PROMPTS.bulletin_intro.format(count=1), PROMPTS.bulletin_number.format(number=1), menu.texts.bulletin_item(notice),
              PROMPTS.bulletin_stop_hint]
     positions = [find_sequence(plays, audio_urls(app, text)) for text in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
-    assert notice.spoken_title in menu.bulletin_item(notice) and notice.gist and notice.gist in menu.bulletin_item(notice)
+    assert notice.spoken_title in menu.texts.bulletin_item(notice) and notice.gist and notice.gist in menu.texts.bulletin_item(notice)
     # Then the usual menu: 1 opens the newest notice, the one just read out.
     phone.press("1")
     assert find_sequence(phone.plays, audio_urls(app, notice.spoken_title)) >= 0 or phone.last.status_code == 200

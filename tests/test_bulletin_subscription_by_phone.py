@@ -204,7 +204,7 @@ def test_a_bulletin_reads_at_most_five_new_notices_newest_first_then_the_menu(lo
     assert said[0] == PROMPTS.bulletin_intro.format(count=len(chosen))
     items = said[1 : 1 + 2 * len(chosen)]
     assert items[0::2] == [PROMPTS.bulletin_number.format(number=n) for n in range(1, len(chosen) + 1)]
-    assert items[1::2] == [phone.bulletin_item(n) for n in chosen]
+    assert items[1::2] == [phone.texts.bulletin_item(n) for n in chosen]
     assert said[1 + 2 * len(chosen)] == PROMPTS.bulletin_stop_hint
     assert PROMPTS.unsubscribe_item in said[-1]  # then the usual menu, offering to stop
     assert state.mode is Mode.TOP and state.subscribed and isinstance(actions[-1], Listen)

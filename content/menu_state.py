@@ -1,0 +1,198 @@
+"""What the voice menu's conversation is made of: its state, the events that move it and the
+actions it answers with. Plain values, no logic of the conversation (that is content/menu.py), so
+every front end can store, send and carry them out.
+
+The state is a small value that survives a JSON round trip (it is stored per phone call between
+webhooks and sent back by a kiosk page); anything that is not exactly a state is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from content.keys import IntentKind
+
+
+class Mode(StrEnum):
+    TOP = "top"  # the latest notices
+    NOTICE = "notice"  # a notice's menu of parts (state.path is the menu's section, "" or its root)
+    READING = "reading"  # a part of a notice, sentence by sentence
+    PART_END = "part_end"  # a part has been read: what comes next?
+    READ_ALL = "read_all"  # hands-free: every latest notice in turn
+    ENDED = "ended"  # said goodbye; the next event starts again
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A key (0-9 * #), a recognised intent, a timeout (silence), or playback finished."""
+
+    kind: str
+    key: str | None = None
+    intent: Intent | None = None
+
+    @staticmethod
+    def press(key: str) -> Event:
+        return Event("key", key=key)
+
+    @staticmethod
+    def said(intent: Intent) -> Event:
+        return Event("intent", intent=intent)
+
+    @staticmethod
+    def check(intent: Intent) -> Event:
+        """A spoken choice heard clearly but easily confused (四/十): ask before acting on it."""
+        return Event("check", intent=intent)
+
+    @staticmethod
+    def timeout() -> Event:
+        return Event("timeout")
+
+    @staticmethod
+    def finished() -> Event:
+        return Event("finished")
+
+    @staticmethod
+    def unclear() -> Event:
+        """Speech was heard but not understood well enough to act on (low confidence, or an
+        easily confused number): in a menu the listener is asked again; reading goes on."""
+        return Event("unclear")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One valid input: its key, the words that mean it, and what it does."""
+
+    key: str | None
+    words: tuple[str, ...]
+    intent: Intent
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    interruptible: bool = True
+
+
+@dataclass(frozen=True)
+class Play:
+    """Read one sentence of a notice (`path` "" is the letter itself)."""
+
+    notice_id: int
+    path: str
+    sentence: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Listen:
+    choices: tuple[Choice, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.choices if c.key)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(w for c in self.choices for w in c.words)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Cut whatever is playing, at once."""
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Put the caller's number on the daily bulletin (`on`) or take it off. The front end that
+    knows the number does it and says exactly one of the three texts in this action's place:
+    `confirmed`, or `failed` when the list cannot be written, or `no_number` when the caller's
+    number is withheld."""
+
+    on: bool
+    confirmed: str
+    failed: str
+    no_number: str
+
+    @property
+    def texts(self) -> tuple[str, str, str]:
+        return self.confirmed, self.failed, self.no_number
+
+
+@dataclass(frozen=True)
+class End:
+    """Goodbye said: the phone hangs up, the kiosk returns to its welcome screen."""
+
+    reason: str
+
+
+Action = Say | Play | Listen | Stop | End | Subscribe
+
+
+@dataclass(frozen=True)
+class MenuState:
+    mode: Mode = Mode.TOP
+    page: int = 0
+    notice_id: int | None = None
+    path: str = ""  # NOTICE: the section whose children are listed; READING: the menu to go back to
+    cursor: int = 0  # READING: segment index; READ_ALL: notice index
+    segment: int = -1  # READ_ALL: segment index within the notice, -1 while its title is read
+    sentence: int = 0
+    stop_at: int = 0  # READING: last segment of the chosen part
+    greeted: bool = False
+    heard: bool = False  # the current menu was said in full once: retries are short
+    coached: bool = False  # the reading controls were explained once
+    misses: int = 0  # invalid or silent turns in a row
+    confirming: int = 0  # the item a listener was asked to confirm (第四条?), 0 when none
+    playing: bool = False
+    subscribed: bool = False  # the caller's number gets the daily bulletin (phone only)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MenuState:
+        """The state a front end stored or a kiosk page sent back; anything that is not exactly
+        a state (unknown or missing fields, a field of the wrong type) is a ValueError, so a
+        forged or stale state starts the menu again instead of reaching the machine."""
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("menu state nested too deeply") from None
+        if not isinstance(data, dict) or set(data) != _STATE_FIELDS:
+            raise ValueError("not a menu state")
+        for name, kinds in _STATE_TYPES.items():
+            value = data[name]
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+                raise ValueError(f"menu state field {name} has the wrong type")
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+                raise ValueError(f"menu state field {name} is out of range")
+        data["mode"] = Mode(data["mode"])
+        return cls(**data)
+
+
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "mode": (str,),
+    "page": (int,),
+    "notice_id": (int, type(None)),
+    "path": (str,),
+    "cursor": (int,),
+    "segment": (int,),
+    "sentence": (int,),
+    "stop_at": (int,),
+    "greeted": (bool,),
+    "heard": (bool,),
+    "coached": (bool,),
+    "misses": (int,),
+    "confirming": (int,),
+    "playing": (bool,),
+    "subscribed": (bool,),
+}
+_STATE_FIELDS = set(_STATE_TYPES)
