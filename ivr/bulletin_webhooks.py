@@ -17,36 +17,33 @@ from flask import Blueprint, abort, current_app, request
 from content.store import NoticeStore
 from ivr.bulletin import DialRefused, TwilioDialer
 from ivr.callstore import CallEvent, CallStore
+from ivr.twilio_wire import FAX, FINAL_STATUSES, MACHINE_ENDS
 from ivr.views import (
-    _answer, _call_sid, _fault, _menu, _respond, _settings, _subscriptions, close_call_record, twilio_signed,
+    answer, call_sid, close_call_record, fault, phone_menu, phone_settings, respond, subscriber_list, twilio_signed,
 )
 
 log = logging.getLogger(__name__)
 bulletin_blueprint = Blueprint("ivr_bulletin", __name__, url_prefix="/ivr")  # registered by the app factory
-bulletin_blueprint.register_error_handler(Exception, _fault)  # never a 500: as every phone webhook
-# What Twilio's answering machine detection says once a machine's greeting has ended
-# (MachineDetection=DetectMessageEnd): after a beep, after silence, or it could not tell.
-MACHINE_ENDS = ("machine_end_beep", "machine_end_silence", "machine_end_other")
-FAX = "fax"
+bulletin_blueprint.register_error_handler(Exception, fault)  # never a 500: as every phone webhook
 
 
 @bulletin_blueprint.post("/bulletin")
 @twilio_signed
 def bulletin():
     """A subscriber has answered: the bulletin is heard, then the usual menu goes on by /ivr/gather."""
-    sid = _call_sid()
+    sid = call_sid()
     attempt_id = _attempt_id()
     covered = _answered(attempt_id, sid)
     event = CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})
-    return _answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
+    return answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
 
 
 def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:
     """Mark the bulletin attempt heard; the notices it reads (none if it cannot be found)."""
-    settings = _settings()
+    settings = phone_settings()
     try:
         if settings.bulletin is not None:
-            with _subscriptions() as store:
+            with subscriber_list() as store:
                 attempt = store.attempt(attempt_id)
                 if attempt is not None:
                     store.outcome(attempt.id, "answered", sid, datetime.now(UTC), *_limits())
@@ -63,9 +60,9 @@ def bulletin_status():
     """Twilio's word on a bulletin call (initiated, answered, completed, busy, no-answer…)."""
     sid, attempt_id = _bulletin_callback()
     call_status = request.form.get("CallStatus", "")[:32]
-    with _subscriptions() as store:
+    with subscriber_list() as store:
         known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), *_limits())
-    if call_status in ("completed", "busy", "no-answer", "failed", "canceled"):
+    if call_status in FINAL_STATUSES:
         close_call_record(sid, call_status)
     return ("", 204) if known else ("unknown bulletin attempt", 404)
 
@@ -77,11 +74,11 @@ def bulletin_machine():
     short message instead of the bulletin; a fax is hung up on; a person (or "unknown") goes on
     hearing the bulletin untouched."""
     sid, attempt_id = _bulletin_callback()
-    settings = _settings()
+    settings = phone_settings()
     answered_by = request.form.get("AnsweredBy", "")[:32]
     if answered_by not in MACHINE_ENDS + (FAX,):
         return "", 204
-    with _subscriptions() as store:
+    with subscriber_list() as store:
         if answered_by == FAX:
             known = store.attempt(attempt_id) is not None
         else:
@@ -109,37 +106,37 @@ def bulletin_machine():
 @twilio_signed
 def bulletin_voicemail():
     """The message left on an answering machine: our own audio, made ahead, then hang up."""
-    sid = _call_sid()
+    sid = call_sid()
     attempt_id = _attempt_id()
     notices: tuple[int, ...] = ()
     try:
-        if _settings().bulletin is not None:
-            with _subscriptions() as store:
+        if phone_settings().bulletin is not None:
+            with subscriber_list() as store:
                 attempt = store.attempt(attempt_id)
                 notices = attempt.notices if attempt is not None else ()
     except Exception as error:  # the machine is recording: it gets the message without the titles
         log.error("bulletin call %s: the subscribers cannot be read: %s", sid, error)
     with NoticeStore(current_app.config["TINGWEN_DB"]) as store:
-        menu = _menu(store)
+        menu = phone_menu(store)
     state, actions = menu.voicemail(notices)
-    calls = CallStore.open(_settings())
+    calls = CallStore.open(phone_settings())
     calls.note(sid, CallEvent("voicemail", detail={"attempt": attempt_id, "notices": list(notices)}))
     calls.close()
-    return _respond(menu, state, actions)
+    return respond(menu, state, actions)
 
 
 def _bulletin_callback() -> tuple[str, int]:
     """(CallSid, attempt id) of Twilio's note on a bulletin call; 400 if either is malformed,
     404 where the bulletin is not set up."""
-    sid, attempt_id = _call_sid(), _attempt_id()
-    if _settings().bulletin is None:
+    sid, attempt_id = call_sid(), _attempt_id()
+    if phone_settings().bulletin is None:
         abort(404, "the bulletin is not set up here")
     return sid, attempt_id
 
 
 def _limits() -> tuple[int, int]:
     """(days without an answer before a number is paused, calls a day) for the store's outcome."""
-    bulletin = _settings().bulletin
+    bulletin = phone_settings().bulletin
     return bulletin.pause_after_days, bulletin.attempts_per_day
 
 

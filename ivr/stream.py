@@ -12,14 +12,13 @@ call state, call log and limits are the webhook mode's.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import queue
 import threading
 import time
 
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
+from ivr import twilio_wire as wire
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
 from ivr.subscribers import carry_out, is_subscribed
@@ -78,7 +77,7 @@ class Sender:
             self._clock = None
             self._sent_ms = 0
             if self._stream_sid:
-                self._send_json({"event": "clear", "streamSid": self._stream_sid})
+                self._send_json(wire.clear(self._stream_sid))
 
     def close(self) -> None:
         with self._lock:
@@ -124,13 +123,11 @@ class Sender:
                     continue
                 if chunk:
                     frame = chunk.pop(0)
-                    self._send_json(
-                        {"event": "media", "streamSid": self._stream_sid, "media": {"payload": base64.b64encode(frame).decode()}}
-                    )
+                    self._send_json(wire.media(self._stream_sid, frame))
                     self._sent_ms += FRAME_MS
                 if not chunk:
                     self._queue.pop(0)
-                    self._send_json({"event": "mark", "streamSid": self._stream_sid, "mark": {"name": mark}})
+                    self._send_json(wire.mark(self._stream_sid, mark))
 
 
 class TurnRenderer:
@@ -213,7 +210,7 @@ class StreamCall:
 
     def _send_json(self, message: dict) -> None:
         with self._send_lock:
-            self.ws.send(json.dumps(message))
+            self.ws.send(wire.encode(message))
 
     # The loop
 
@@ -244,13 +241,8 @@ class StreamCall:
     def _handle(self, message) -> bool:
         """One message from Twilio; a malformed one (not JSON, fields of the wrong shape) is
         logged and ignored, never the end of the call."""
-        if isinstance(message, bytes):
-            log.warning("call %s: binary WebSocket frame ignored", self.call_sid)
-            return True
         try:
-            data = json.loads(message)
-            if not isinstance(data, dict) or not isinstance(data.get("event"), str):
-                raise ValueError("no event")
+            data = wire.stream_message(message)
             return self._dispatch(data["event"], data)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             log.warning("call %s: malformed message ignored: %.80r", self.call_sid, message)
@@ -261,16 +253,15 @@ class StreamCall:
             return True
         if kind == "start":
             return self._on_start(data)
-        if self.stream_sid is None or data.get("streamSid") != self.stream_sid:
+        if self.stream_sid is None or wire.stream_sid(data) != self.stream_sid:
             log.warning("call %s: %s for an unknown stream ignored", self.call_sid, kind)
             return True
         if kind == "media":
             self._on_media(data)
         elif kind == "dtmf":
-            digit = str(data.get("dtmf", {}).get("digit", ""))[:1] or "?"
-            self._step(Event.press(digit))
+            self._step(Event.press(wire.dtmf_digit(data)))
         elif kind == "mark":
-            name = str(data.get("mark", {}).get("name", ""))
+            name = wire.mark_name(data)
             if name in self.marks_pending:  # marks of audio cleared away may still come back
                 self.marks_pending.discard(name)
                 if not self.marks_pending:
@@ -283,26 +274,25 @@ class StreamCall:
         return True
 
     def _on_start(self, data: dict) -> bool:
-        start = data.get("start") or {}
-        call_sid = str(start.get("callSid", ""))[:64]
-        token = str((start.get("customParameters") or {}).get("token", ""))
+        start = wire.StreamStart.read(data)
+        call_sid, parameters = start.call_sid, start.parameters
+        token = parameters.get(wire.STREAM_TOKEN, "")
         if not call_sid or not self.calls.take_stream_token(call_sid, token):
             log.warning("stream refused: wrong or reused token for call %r", call_sid)
             self.ws.close(reason=1008, message="bad token")
             return False
         self.call_sid = call_sid
-        self.stream_sid = str(data.get("streamSid") or start.get("streamSid") or "")
+        self.stream_sid = start.stream_sid
         self.sender.start(self.stream_sid)
-        parameters = start.get("customParameters") or {}
-        self.caller = dialable(str(parameters.get("caller", "")))
-        if "bulletin" in parameters:  # our daily bulletin call: it starts by reading the news
-            notices = [int(n) for n in str(parameters["bulletin"]).split(",") if n.isascii() and n.isdigit() and len(n) < 19]
+        self.caller = dialable(parameters.get(wire.STREAM_CALLER, ""))
+        notices = wire.bulletin_notices(parameters)
+        if notices is not None:  # our daily bulletin call: it starts by reading the news
             self.state, actions = self.menu.start_bulletin(notices)
         else:
             self.state, actions = self.menu.start(subscribed=is_subscribed(self.caller, self.subscriptions))
         self._open_recognizer(actions)
         self._perform(actions)
-        self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"streamSid": self.stream_sid})])
+        self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"stream": self.stream_sid})])
         return True
 
     def _open_recognizer(self, actions) -> None:
@@ -322,8 +312,8 @@ class StreamCall:
         if self.session is None:
             return
         try:
-            payload = base64.b64decode(data.get("media", {}).get("payload", ""), validate=True)
-        except (ValueError, TypeError):
+            payload = wire.media_payload(data)
+        except ValueError:
             return
         if self.pool is not None:
             future = self.pool.feed(self.session, payload)

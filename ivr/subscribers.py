@@ -26,6 +26,7 @@ from content.errors import StoreUnreadable
 from content.migrations import open_connection
 from content.store import stored_at as iso
 from ivr.numbers import NumberKey, load_number_key, masked_number
+from ivr.twilio_wire import UNANSWERED_STATUSES
 
 log = logging.getLogger(__name__)
 STORE_NAME = "the bulletin subscribers"
@@ -33,7 +34,7 @@ IN_FLIGHT = ("dialling", "placed", "answered")  # an attempt whose call is not o
 HEARD = ("answered", "completed")  # the callee picked up and heard the bulletin
 VOICEMAIL = "voicemail"  # an answering machine picked up: a short message was left after its beep
 DELIVERED = HEARD + (VOICEMAIL,)  # done for the day: not called again
-FAILED = ("busy", "no-answer", "failed", "canceled")  # Twilio's unanswered outcomes
+FAILED = UNANSWERED_STATUSES  # Twilio's unanswered outcomes
 NOT_PLACED = "not placed"  # a claim whose call never reached Twilio: it does not count
 
 

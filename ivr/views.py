@@ -1,15 +1,15 @@
 """Twilio voice webhooks: /ivr/voice answers a call, /ivr/gather carries it on, /ivr/status
-closes it, /ivr/audio/… serves our own phone audio (the bulletin's calls: ivr/bulletin_webhooks.py).
+closes it, /ivr/audio/… serves our own phone audio (the bulletin's calls: ivr/bulletin_webhooks.py,
+which shares the helpers at the end of this module).
 
 Every webhook is checked against X-Twilio-Signature before anything else; the call's menu state
 lives in the call store between webhooks; whatever arrives garbled gets a safe reprompt or a 400
-with a reason, never a 500.
+with a reason, never a 500. What goes over the wire is ivr/twilio_wire.py's.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from functools import wraps
 
 import secrets
@@ -17,9 +17,8 @@ import secrets
 from flask import Blueprint, abort, current_app, g, request, send_file
 from werkzeug.exceptions import HTTPException
 from flask_sock import Sock
-from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from ivr import twilio_wire as wire
 from content.keys import ALL_KEYS
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
@@ -29,19 +28,24 @@ from ivr.numbers import dialable
 from ivr.subscribers import SubscriberStore, carry_out, is_subscribed, open_subscribers
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
-from ivr.twiml import build
 from speech.normalize import normalize
 from speech.speaker import AudioFormat, Speaker
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 sock = Sock()
-TWIML = "text/xml; charset=utf-8"
-_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 
 
-def _settings() -> IvrSettings:
+def phone_settings() -> IvrSettings:
     return current_app.config["TINGWEN_IVR"]
+
+
+def _require_signature(url: str, params: dict[str, str], what: str) -> None:
+    """403 unless the request carries Twilio's signature of `url` and `params` (when checked)."""
+    settings = phone_settings()
+    if settings.validate_signatures and not wire.signed(settings.auth_token, url, params, request.headers.get(wire.SIGNATURE_HEADER, "")):
+        log.warning("refused %s: missing or wrong %s", what, wire.SIGNATURE_HEADER)
+        abort(403, f"missing or wrong {wire.SIGNATURE_HEADER}")
 
 
 def twilio_signed(view):
@@ -49,38 +53,33 @@ def twilio_signed(view):
 
     @wraps(view)
     def checked(*args, **kwargs):
-        settings = _settings()
-        if settings.validate_signatures:
-            signature = request.headers.get("X-Twilio-Signature", "")
-            url = settings.url(request.full_path if request.query_string else request.path)
-            token = settings.auth_token
-            if not token or not signature or not RequestValidator(token).validate(url, request.form.to_dict(), signature):
-                log.warning("refused %s: missing or wrong X-Twilio-Signature", request.path)
-                abort(403, "missing or wrong X-Twilio-Signature")
+        url = phone_settings().url(request.full_path if request.query_string else request.path)
+        _require_signature(url, request.form.to_dict(), request.path)
         return view(*args, **kwargs)
 
     return checked
 
 
-def _call_sid() -> str:
+def call_sid() -> str:
+    """The webhook's CallSid; 400 if it is missing or malformed."""
     sid = request.form.get("CallSid", "")
-    if not _SID.match(sid):
+    if not wire.valid_sid(sid):
         abort(400, "CallSid is missing or malformed")
     return sid
 
 
 def _open_stores() -> tuple[NoticeStore, CallStore]:
-    settings = _settings()
-    return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore.open(settings)
+    return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore.open(phone_settings())
 
 
-def _menu(notices: NoticeStore) -> Menu:
+def phone_menu(notices: NoticeStore) -> Menu:
+    """The phone's menu (with the daily bulletin's key 8 when it is set up)."""
     return menu_for(notices, current_app.config.get("TINGWEN_PHONE_MENU") or current_app.config["TINGWEN_MENU"])
 
 
-def _subscriptions() -> SubscriberStore:
+def subscriber_list() -> SubscriberStore:
     """The daily bulletin's list (only when it is set up: TINGWEN_BULLETIN_FROM, see _opener)."""
-    settings = _settings()
+    settings = phone_settings()
     return open_subscribers(settings.subscribers_db, settings.subscriber_key)
 
 
@@ -92,17 +91,17 @@ def _listener_number() -> str | None:
 
 def _opener():
     """What opens the bulletin's list, or None when the bulletin is not set up."""
-    return _subscriptions if _settings().subscribers_db is not None else None
+    return subscriber_list if phone_settings().subscribers_db is not None else None
 
 
 @blueprint.post("/voice")
 @twilio_signed
 def voice():
     number = _listener_number()
-    return _answer(_call_sid(), request.form.get("From"), lambda menu: menu.start(subscribed=is_subscribed(number, _opener())))
+    return answer(call_sid(), request.form.get("From"), lambda menu: menu.start(subscribed=is_subscribed(number, _opener())))
 
 
-def _answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), bulletin: tuple[int, ...] | None = None):
+def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), bulletin: tuple[int, ...] | None = None):
     """A call begins (ours to a subscriber, or theirs to us): a finished one hangs up; else the
     menu opens with `opening(menu)`, the call is stored, and it goes on by webhooks or a stream."""
     notices, calls = _open_stores()
@@ -111,55 +110,34 @@ def _answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (),
         if known is not None and known.ended:
             calls.close()
             return _hang_up(sid)
-        menu = _menu(notices)
+        menu = phone_menu(notices)
         state, actions = opening(menu)
-        token = secrets.token_urlsafe(24) if _settings().phone_mode == "stream" else None
+        token = secrets.token_urlsafe(24) if phone_settings().phone_mode == "stream" else None
         calls.begin(sid, caller, state.to_json(), list(events), stream_token=token)
     calls.close()
     if token is not None:
-        return _connect_stream(token, _listener_number(), bulletin)
-    return _respond(menu, state, actions)
-
-
-def _connect_stream(token: str, number: str | None, bulletin: tuple[int, ...] | None = None):
-    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up.
-    The caller's number travels with it (the stream's start message carries no From) for key 8,
-    and on a bulletin call the notices it reads (the stream starts with the bulletin)."""
-    response = VoiceResponse()
-    connect = Connect()
-    stream = connect.stream(url=_settings().websocket_url("/ivr/stream"))
-    stream.parameter(name="token", value=token)
-    if number:
-        stream.parameter(name="caller", value=number)
-    if bulletin is not None:
-        stream.parameter(name="bulletin", value=",".join(map(str, bulletin)))
-    response.append(connect)
-    response.hangup()
-    return str(response), 200, {"Content-Type": TWIML}
+        # The caller's number travels with the stream (its start message carries no From) for
+        # key 8, and on a bulletin call the notices it reads (the stream starts with the bulletin).
+        url = phone_settings().websocket_url("/ivr/stream")
+        return wire.twiml(wire.connect_stream(url, token, _listener_number(), bulletin))
+    return respond(menu, state, actions)
 
 
 @blueprint.before_request
 def _check_stream_upgrade():
     """The WebSocket upgrade is signed like any webhook (the signed URL is the wss:// one)."""
-    settings = _settings()
-    if request.path != "/ivr/stream" or not settings.validate_signatures:
-        return None
-    url = settings.websocket_url(request.full_path if request.query_string else request.path)
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not settings.auth_token or not signature or not RequestValidator(settings.auth_token).validate(url, {}, signature):
-        log.warning("refused a stream upgrade: missing or wrong X-Twilio-Signature")
-        abort(403, "missing or wrong X-Twilio-Signature")
-    return None
+    if request.path == "/ivr/stream":
+        _require_signature(phone_settings().websocket_url(request.full_path if request.query_string else request.path), {}, "a stream upgrade")
 
 
 @sock.route("/stream", bp=blueprint)
 def stream(ws):
     from ivr.stream import StreamCall
 
-    settings = _settings()
+    settings = phone_settings()
     notices, calls = _open_stores()
     with notices:
-        menu = _menu(notices)
+        menu = phone_menu(notices)
     status = current_app.extensions.get("tingwen.speech_model")
     model = None
     if status is not None and status.available and status.path is not None:
@@ -179,17 +157,17 @@ def stream(ws):
 @blueprint.post("/gather")
 @twilio_signed
 def gather():
-    sid = _call_sid()
-    settings = _settings()
+    sid = call_sid()
+    settings = phone_settings()
     notices, calls = _open_stores()
     with notices:
-        menu = _menu(notices)
+        menu = phone_menu(notices)
         call = calls.get(sid)
         if call is None:  # a call we do not know (lost, or expired): greet it afresh
             state, actions = menu.start()
             calls.begin(sid, request.form.get("From"), state.to_json())
             calls.close()
-            return _respond(menu, state, actions)
+            return respond(menu, state, actions)
         if call.ended:
             calls.close()
             return _hang_up(sid)
@@ -201,7 +179,7 @@ def gather():
             actions = [Stop(), Say(menu.goodbye(before), interruptible=False), End("call too long")]
             calls.save(sid, state.to_json(), [CallEvent("limit", detail={"minutes": settings.max_call_minutes})])
             calls.close()
-            return _respond(menu, state, actions)
+            return respond(menu, state, actions)
         event = _event(before, request.form.get("Digits"))
         state, actions = menu.step(before, event)
         events = turn_events(menu, before, event, state, actions)
@@ -209,15 +187,13 @@ def gather():
         state, actions, steps, more = extend_reading(menu, state, actions, settings.reading_batch)
         calls.save(sid, state.to_json(), events + more, remember(steps))
     calls.close()
-    return _respond(menu, state, actions)
+    return respond(menu, state, actions)
 
 
 def _hang_up(sid: str):
     """A webhook for a call that has ended (a replayed request): nothing more is played."""
     log.warning("webhook %s for the finished call %s: hanging up", request.path, sid)
-    response = VoiceResponse()
-    response.hangup()
-    return str(response), 200, {"Content-Type": TWIML}
+    return wire.twiml(wire.hang_up())
 
 
 def _phone_seconds(text: str) -> float:
@@ -228,14 +204,14 @@ def _phone_seconds(text: str) -> float:
 @blueprint.post("/status")
 @twilio_signed
 def status():
-    known = close_call_record(_call_sid(), request.form.get("CallStatus", "")[:32] or "unknown")
+    known = close_call_record(call_sid(), request.form.get("CallStatus", "")[:32] or "unknown")
     return ("", 204) if known else ("unknown CallSid", 404)
 
 
 def close_call_record(sid: str, call_status: str) -> bool:
     """The call is over (Twilio's status callback, with its CallDuration): close its record."""
     duration = request.form.get("CallDuration", "")
-    calls = CallStore.open(_settings())
+    calls = CallStore.open(phone_settings())
     try:
         return calls.finish(sid, call_status, int(duration) if duration.isdigit() and len(duration) < 9 else None)
     finally:
@@ -285,22 +261,22 @@ def _audio_urls(text: str) -> list[str] | None:
     first = not g.get("tingwen_audio_planned")
     g.tingwen_audio_planned = True
     try:
-        return [_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW, first=first)]
+        return [phone_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW, first=first)]
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None
 
 
-def _respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
-    settings = _settings()
+def respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
+    """The menu's actions as a TwiML answer: our audio in a <Gather>, which comes back to /ivr/gather."""
+    settings = phone_settings()
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
-    body = build(actions, _audio_urls, normalize, settings.url("/ivr/gather"), timeout)
-    return body, 200, {"Content-Type": TWIML}
+    return wire.twiml(wire.build(actions, _audio_urls, normalize, settings.url("/ivr/gather"), timeout))
 
 
 @blueprint.errorhandler(Exception)
-def _fault(error: Exception):
+def fault(error: Exception):
     """Whatever failed inside the service (a full disk, a broken store): a refusal keeps its
     own status; anything else is logged, and a caller hears an apology and the call ends
     politely, never a 500. The next call tries afresh, so the line recovers by itself."""
@@ -310,5 +286,5 @@ def _fault(error: Exception):
     if request.path in ("/ivr/status", "/ivr/bulletin/status", "/ivr/bulletin/machine"):  # Twilio's notes, not calls
         return "the call log cannot be written right now", 503
     apology = [Say(load_prompts().unavailable, interruptible=False), End("fault")]
-    return build(apology, _audio_urls, normalize, _settings().url("/ivr/gather"), 1), 200, {"Content-Type": TWIML}
+    return wire.twiml(wire.build(apology, _audio_urls, normalize, phone_settings().url("/ivr/gather"), 1))
 

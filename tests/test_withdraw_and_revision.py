@@ -61,7 +61,7 @@ def test_withdrawing_an_unknown_notice_is_refused_by_number(tmp_path):
 def test_the_menus_offer_as_many_notices_as_the_setting_says(tmp_path):
     app = phone_app(tmp_path / "data", menu_notices=3)
     with app.test_request_context():
-        from ivr.views import _menu
+        from ivr.views import phone_menu
 
         with NoticeStore(app.config["TINGWEN_DB"]) as store:
-            assert len(_menu(store).notices) == 3
+            assert len(phone_menu(store).notices) == 3

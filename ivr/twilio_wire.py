@@ -1,0 +1,209 @@
+"""Twilio's wire format, in one place: TwiML answers, request signatures, call statuses and
+answering-machine results, and the Media Streams messages both ways (as a voice platform keeps
+one serializer per telephony provider). The views and the stream call speak to Twilio only
+through this module; TwiML is built with the twilio library, signatures checked with its
+RequestValidator.
+
+Prompts and sentences are `<Play>` of our own 8 kHz audio nested in a `<Gather>`, so any key
+interrupts them at once; if our audio cannot be made, `<Say language="cmn-CN">` of the spoken
+form stands in, so a caller never hears silence or an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
+
+from content.menu_state import Action, End, Listen, Play, Say
+
+SAY_LANGUAGE = "cmn-CN"
+TWIML_TYPE = "text/xml; charset=utf-8"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
+
+# CallStatus values after which a call is over: it was heard, or it was never answered.
+UNANSWERED_STATUSES = ("busy", "no-answer", "failed", "canceled")
+FINAL_STATUSES = ("completed", *UNANSWERED_STATUSES)
+# AnsweredBy once a machine's greeting has ended (MachineDetection=DetectMessageEnd): after a beep,
+# after silence, or it could not tell; and a fax.
+MACHINE_ENDS = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+FAX = "fax"
+
+# The custom parameters our <Stream> carries to the WebSocket (its start message has no From).
+STREAM_TOKEN = "token"  # the one-use token that ties the stream to the call we answered
+STREAM_CALLER = "caller"  # the listener's number, for the daily bulletin's key 8
+STREAM_BULLETIN = "bulletin"  # on our bulletin call: the notices it reads, comma-separated
+
+
+# Requests
+
+def signed(token: str | None, url: str, params: Mapping[str, str], signature: str) -> bool:
+    """Whether `signature` is Twilio's for `url` and `params` under our auth token."""
+    return bool(token and signature and RequestValidator(token).validate(url, dict(params), signature))
+
+
+def valid_sid(sid: str) -> bool:
+    """A CallSid (or any Twilio id) of the shape Twilio sends."""
+    return bool(_SID.match(sid))
+
+
+# TwiML answers
+
+def twiml(body: str) -> tuple[str, int, dict[str, str]]:
+    """A Flask answer carrying TwiML."""
+    return body, 200, {"Content-Type": TWIML_TYPE}
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def connect_stream(url: str, token: str, caller: str | None, bulletin: tuple[int, ...] | None) -> str:
+    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up."""
+    response = VoiceResponse()
+    connect = Connect()
+    stream = connect.stream(url=url)
+    stream.parameter(name=STREAM_TOKEN, value=token)
+    if caller:
+        stream.parameter(name=STREAM_CALLER, value=caller)
+    if bulletin is not None:
+        stream.parameter(name=STREAM_BULLETIN, value=",".join(map(str, bulletin)))
+    response.append(connect)
+    response.hangup()
+    return str(response)
+
+
+def gather(action_url: str, timeout: int) -> Gather:
+    # finishOnKey="" so that # reaches us as a key instead of ending the input
+    return Gather(
+        input="dtmf",
+        num_digits=1,
+        action=action_url,
+        method="POST",
+        timeout=timeout,
+        action_on_empty_result=True,
+        finish_on_key="",
+    )
+
+
+def build(
+    actions: list[Action],
+    audio_urls: Callable[[str], list[str] | None],
+    spoken: Callable[[str], str],
+    action_url: str,
+    timeout: int,
+) -> str:
+    """`audio_urls(text)` gives the URLs of the text's audio chunks, or None when it cannot."""
+    response = VoiceResponse()
+    listening: Gather | None = None
+    for action in actions:
+        if isinstance(action, (Say, Play)):
+            interruptible = action.interruptible if isinstance(action, Say) else True
+            if interruptible and listening is None:
+                listening = gather(action_url, timeout)
+                response.append(listening)
+            _speak(listening if interruptible else response, action.text, audio_urls, spoken)
+        elif isinstance(action, Listen) and listening is None:
+            listening = gather(action_url, timeout)
+            response.append(listening)
+        elif isinstance(action, End):
+            response.hangup()
+    return str(response)
+
+
+def _speak(target, text: str, audio_urls, spoken) -> None:
+    urls = audio_urls(text)
+    if urls:
+        for url in urls:
+            target.play(url)
+    else:
+        target.say(spoken(text), language=SAY_LANGUAGE)
+
+
+# Media Streams
+
+def stream_message(text: str | bytes) -> dict:
+    """One message from Twilio's stream as a dict with a string `event`; a ValueError for
+    anything else (binary frames, not JSON, no event)."""
+    if isinstance(text, bytes):
+        raise ValueError("binary WebSocket frame")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+        raise ValueError("no event")
+    return data
+
+
+@dataclass(frozen=True)
+class StreamStart:
+    """What a `start` message says: the call, the stream, and our <Stream>'s custom parameters."""
+
+    call_sid: str
+    stream_sid: str
+    parameters: dict[str, str]
+
+    @classmethod
+    def read(cls, data: dict) -> StreamStart:
+        start = data.get("start") or {}
+        if not isinstance(start, dict):
+            raise ValueError("start is not an object")
+        found = start.get("customParameters") or {}
+        parameters = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+        return cls(str(start.get("callSid", ""))[:64], str(data.get("streamSid") or start.get("streamSid") or ""), parameters)
+
+
+def stream_sid(data: dict) -> str | None:
+    return data.get("streamSid")
+
+
+def dtmf_digit(data: dict) -> str:
+    """The key of a `dtmf` message ("?" when it carries none)."""
+    return str((data.get("dtmf") or {}).get("digit", ""))[:1] or "?"
+
+
+def mark_name(data: dict) -> str:
+    """The name of a `mark` message: Twilio has played the audio sent before it."""
+    return str((data.get("mark") or {}).get("name", ""))
+
+
+def bulletin_notices(parameters: Mapping[str, str]) -> list[int] | None:
+    """The notices a bulletin call reads (None when the stream is not a bulletin call)."""
+    if STREAM_BULLETIN not in parameters:
+        return None
+    return [int(n) for n in parameters[STREAM_BULLETIN].split(",") if n.isascii() and n.isdigit() and len(n) < 19]
+
+
+def media_payload(data: dict) -> bytes:
+    """The caller's audio in a `media` message (8 kHz mu-law); a ValueError if garbled."""
+    try:
+        return base64.b64decode(data.get("media", {}).get("payload", ""), validate=True)
+    except (TypeError, AttributeError) as error:
+        raise ValueError(str(error)) from None
+
+
+def encode(message: dict) -> str:
+    """A message to Twilio's stream as the text frame it expects."""
+    return json.dumps(message)
+
+
+def media(stream_sid: str, frame: bytes) -> dict:
+    return {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(frame).decode()}}
+
+
+def mark(stream_sid: str, name: str) -> dict:
+    return {"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}
+
+
+def clear(stream_sid: str) -> dict:
+    """Twilio drops the audio it has buffered for the caller, at once."""
+    return {"event": "clear", "streamSid": stream_sid}
