@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from content.model import Notice, Section
+from content.official import ADDRESSEE_WORDS, alternatives
 from content.structure import parse_sections
 from content.titles import shorten, spoken_title
 
@@ -20,7 +21,7 @@ _ATTACHMENTS = re.compile(r"附\s*件\s*[：:]")
 _ATTACHMENT_ITEM = re.compile(r"(?:^|(?<=[\s，,；;）)]))\s*(\d{1,2})\s*[.．、]\s*(?!\d)")
 _ISSUED_DOCUMENT = re.compile(r"《(.+?)》(?:印发|转发)")
 _ADDRESSEE = re.compile(r"^([^。；;：:！？]{2,150}?)[：:]")
-_ORGAN_WORDS = re.compile(r"政府|公署|机关|单位|部门|委员会|厅|局|办|委|院|各")
+_ADDRESSEE_WORDS = re.compile(alternatives(ADDRESSEE_WORDS))
 
 
 @dataclass
@@ -44,7 +45,7 @@ class NoticeParts:
 def split_addressee(text: str) -> tuple[str | None, str]:
     """`各盟行政公署、市人民政府，…：为深入…` → the addressee and the rest."""
     match = _ADDRESSEE.match(text.lstrip())
-    if not match or not _ORGAN_WORDS.search(match.group(1)):
+    if not match or not _ADDRESSEE_WORDS.search(match.group(1)):
         return None, text
     addressee = match.group(1).strip()
     if len(addressee) > 60 and "，" not in addressee and "," not in addressee and "、" not in addressee:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from content.model import Notice, Section
-from content.structure import split_sentences
+from textrules.sentences import split_sentences
 
 LABEL_CHARS = 12
 # Where a long first clause can be cut so the label still sounds like a phrase: before these.

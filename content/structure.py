@@ -16,8 +16,8 @@ from importlib import resources
 
 from content.model import Section
 from content.numbering import Level, Marker, find_markers
+from textrules.sentences import SENTENCE_END, first_sentence
 
-SENTENCE_END = "。！？；!?;"
 _BOUNDARY_BEFORE = "\n" + SENTENCE_END + "：:"
 _CLOSERS = "”’」』）)"
 _MAX_RUN_IN_HEADING = 30  # a parent's text this short, with no sentence end, is only its heading
@@ -173,22 +173,6 @@ def _has_inner_sentence_end(line: str) -> bool:
     return any(c in SENTENCE_END for c in line.rstrip(SENTENCE_END))
 
 
-_BRACKETS = {"《": "》", "（": "）", "(": ")", "“": "”", "〔": "〕", "[": "]", "【": "】"}
-
-
-def first_sentence(text: str) -> tuple[str, str]:
-    """The first sentence (with its end mark) and the rest; ends inside brackets do not count."""
-    closing: list[str] = []
-    for i, ch in enumerate(text):
-        if ch in _BRACKETS:
-            closing.append(_BRACKETS[ch])
-        elif closing and ch == closing[-1]:
-            closing.pop()
-        elif not closing and ch in SENTENCE_END:
-            return text[: i + 1], text[i + 1 :].strip()
-    return text, ""
-
-
 _PUNCTUATION = re.compile(r"[，,、。；;：:！？!?“”《》（）()\s]")
 
 
@@ -203,13 +187,3 @@ def _opener_split(own: str) -> int | None:
         if own.startswith(sentence_openers(), pos):
             return pos
     return None
-
-
-def split_sentences(text: str) -> list[str]:
-    """Every sentence of `text` in order, each with its end mark; ends inside brackets do not count."""
-    sentences = []
-    rest = text.strip()
-    while rest:
-        sentence, rest = first_sentence(rest)
-        sentences.append(sentence.strip())
-    return [s for s in sentences if s]

@@ -13,12 +13,12 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from content.official import KINDS, ORGAN_ENDINGS, alternatives
+
 TARGET_LENGTH = 20
 MAX_LENGTH = 32
-KINDS = ("通知", "批复", "命令", "通告", "公告", "决定", "意见", "办法", "规划", "方案", "通报", "复函", "函",
-         "规定", "细则", "条例", "纲要", "计划", "公报", "令")  # fmt: skip
 _KIND = "|".join(KINDS)
-_ORGAN_PREFIX = re.compile(r"^.{2,30}?(?:人民政府|行政公署|办公厅|办公室|委员会|公署|政府|厅|局|委|部|院)(?=关于)")
+_ORGAN_PREFIX = re.compile(rf"^.{{2,30}}?(?:{alternatives(ORGAN_ENDINGS)})(?=关于)")
 _PARENS = re.compile(r"[（(][^（）()]*[）)]|〔[^〕]*〕|\[[^\]]*\]")
 _MARKS = re.compile(r"[《》〈〉<>“”\"'「」『』\s]")
 _SUFFIX = re.compile(rf"(的?)({_KIND})$")

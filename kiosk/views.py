@@ -26,7 +26,7 @@ from content.prompts import load_prompts
 from content.menu_texts import MenuTexts
 from content.reading import find_section, section_label
 from content.store import NoticeStore
-from content.structure import split_sentences
+from textrules.sentences import split_sentences
 from speech.engine import PACES
 from speech.speaker import AudioFormat, Speaker
 

@@ -13,6 +13,7 @@ FIRST_LIMIT_CHARS.
 from __future__ import annotations
 
 from speech.words import word_ends
+from textrules.sentences import outside_brackets, split_sentences
 
 MAX_CHARS = 60
 FIRST_MAX_CHARS = 12  # preferred: a pause or the end of a word within this
@@ -21,45 +22,12 @@ FIRST_MIN_CHARS = 4  # a first chunk cut at a word says at least this much
 REST_MIN_CHARS = 6  # and leaves at least this much of its sentence (no orphaned 的通知)
 WORD_CUT_FROM = 16  # only a sentence longer than this is cut at a word: a short one is said whole
 _LOOK_PAST = 8  # characters past the limit that the segmenter sees, so that it knows the word there
-_SENTENCE_END = "。！？；!?;"
 _PAUSES = "，、：,:"
-_OPEN_TO_CLOSE = {"《": "》", "“": "”", "（": "）", "(": ")", "〔": "〕", "[": "]", "［": "］", "【": "】", "「": "」", "‘": "’"}
-
-
-def _outside_brackets(text: str) -> list[bool]:
-    """For each position: True when it is outside every bracket pair (unclosed ones end at the text's end)."""
-    outside: list[bool] = []
-    waiting: list[str] = []
-    for ch in text:
-        if waiting and ch == waiting[-1]:
-            waiting.pop()
-            outside.append(False)
-        elif ch in _OPEN_TO_CLOSE:
-            waiting.append(_OPEN_TO_CLOSE[ch])
-            outside.append(False)
-        else:
-            outside.append(not waiting)
-    return outside
-
-
-def _sentences(text: str) -> list[str]:
-    outside = _outside_brackets(text)
-    pieces, start = [], 0
-    for i, ch in enumerate(text):
-        if ch in _SENTENCE_END and outside[i]:
-            # keep a closing quote or bracket that follows the end mark with this sentence
-            end = i + 1
-            while end < len(text) and text[end] in "”’」）)":
-                end += 1
-            pieces.append(text[start:end])
-            start = end
-    pieces.append(text[start:])
-    return [p.strip() for p in pieces if p.strip()]
 
 
 def _safe_cut(text: str, limit: int) -> int | None:
     """The last pause at or before `limit` that is outside brackets and not inside a number."""
-    outside = _outside_brackets(text)
+    outside = outside_brackets(text)
     for i in range(min(limit - 1, len(text) - 1), 0, -1):
         if text[i] in _PAUSES and outside[i]:
             before, after = text[i - 1 : i], text[i + 1 : i + 2]
@@ -71,7 +39,7 @@ def _safe_cut(text: str, limit: int) -> int | None:
 
 def _hard_cut(text: str, limit: int) -> int:
     """No pause to cut at: cut at `limit`, moved back out of brackets and digit runs."""
-    outside = _outside_brackets(text)
+    outside = outside_brackets(text)
     cut = limit
     while cut > 1 and (not outside[cut - 1] or (text[cut - 1].isalnum() and text[cut].isalnum() and text[cut].isascii())):
         cut -= 1
@@ -84,7 +52,7 @@ def _word_cut(text: str, limit: int) -> int | None:
     speech before it and REST_MIN_CHARS after."""
     if len(text) <= WORD_CUT_FROM:
         return None
-    outside = _outside_brackets(text)
+    outside = outside_brackets(text)
     speakable = [i for i, ch in enumerate(text) if ch.isalnum()]
     for end in reversed(word_ends(text[: limit + _LOOK_PAST])):  # a word across the limit is seen whole
         if end > limit or end >= len(text):
@@ -115,7 +83,7 @@ def chunk_text(text: str, max_chars: int = MAX_CHARS, first_max: int = FIRST_MAX
     """Cut one section's text into chunks in reading order."""
     text = " ".join(text.split("\n")).strip()
     chunks: list[str] = []
-    for sentence in _sentences(text):
+    for sentence in split_sentences(text):
         if not chunks and len(sentence) > first_max:
             # the first chunk is short so that audio starts at once: up to a pause within
             # first_max (or a little past it), else the end of a word within first_max, else a

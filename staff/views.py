@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from content.errors import IngestError, NoticeNotFound
 from content.reading import find_section, section_label, segments
 from content.store import NoticeStore
-from content.structure import split_sentences
+from textrules.sentences import split_sentences
 from speech.normalize import normalize
 from speech.pronounce import check_entry, dictionary_entries, save_entry, to_pinyin
 from speech.speaker import AudioFormat, Speaker

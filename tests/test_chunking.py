@@ -119,3 +119,32 @@ def test_a_chunk_cut_at_a_word_is_followed_by_a_breath_not_a_sentence_pause(spea
     recipes = speaker_factory().recipes("鄂尔多斯市人民政府关于调整城乡居民基本医疗保险缴费标准的公告。请周知。")
     assert [r.pause_ms for r in recipes] == [BREATH_PAUSE_MS, SENTENCE_PAUSE_MS, SECTION_PAUSE_MS]
     assert BREATH_PAUSE_MS < SENTENCE_PAUSE_MS
+
+
+SAME_SENTENCES = [
+    "「好。」他说。",
+    "他说：“好。”然后走了。",
+    "《关于做好就业工作的通知》（内政发〔2025〕22号）已印发。请遵照执行！",
+    "一是加强领导；二是落实责任。",
+    "（一）总体要求。深入贯彻落实。",
+    "『甲。』乙。",
+    "没有句号的一句话",
+]
+
+
+@pytest.mark.parametrize("text", SAME_SENTENCES)
+def test_a_notice_and_its_chunks_end_sentences_in_the_same_places(text):
+    """A notice's sentences (content.reading) and the speech side's chunks are cut by one rule:
+    every chunk lies inside one sentence, and every sentence ends where a chunk ends."""
+    from content.model import Notice
+    from content.reading import segments
+
+    sentences = segments(Notice(title="t", spoken_title="t", body=text))[0].sentences
+    assert "".join(sentences) == text
+
+    def ends(pieces):
+        return {sum(len(p) for p in pieces[: i + 1]) for i in range(len(pieces))}
+
+    chunks = chunk_text(text)
+    assert "".join(chunks) == text
+    assert ends(sentences) <= ends(chunks)  # no chunk runs across a sentence's end

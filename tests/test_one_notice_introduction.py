@@ -47,3 +47,12 @@ def test_a_podcast_episode_begins_with_the_same_introduction(app_and_notices):
     _, notices = app_and_notices
     for notice in notices:
         assert episode_texts(notice)[0] == MenuTexts().notice_intro(notice)
+
+
+def test_the_introduction_is_one_sentence(app_and_notices):
+    """The kiosk marks the introduction as one sentence while it is read (data-i 0)."""
+    from textrules.sentences import split_sentences
+
+    _, notices = app_and_notices
+    for notice in notices:
+        assert len(split_sentences(MenuTexts().notice_intro(notice))) == 1

@@ -15,7 +15,7 @@ import pytest
 from test_production_server import Served, environment, signed_call
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("content", "speech", "ivr", "kiosk", "staff", "feed", "commands")
+PACKAGES = ("content", "speech", "textrules", "ivr", "kiosk", "staff", "feed", "commands")
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from content.anatomy import NoticeParts, assemble
 from content.errors import IngestError
 from content.metadata import ANNOTATION, is_date_line, parse_date, parse_doc_number
 from content.model import Notice
+from content.official import KINDS, ORGAN_ENDINGS, alternatives
 
 LABELS = {
     "标题": "title",
@@ -39,7 +40,7 @@ LABELS = {
 }
 _LABELLED = re.compile(rf"^\s*({'|'.join(LABELS)})\s*[：:]\s*(.*)$")
 _IGNORED_LABELS = re.compile(r"^\s*(索引号|主题分类|公文种类|有效性|信息来源|生成日期)\s*[：:]")
-_ORGAN_LINE = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}(?:人民政府|行政公署|办公厅|办公室|委员会|公署|政府|厅|局|委|院|会)$")
+_ORGAN_LINE = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}(?:{alternatives(ORGAN_ENDINGS)})$")
 
 
 @dataclass
@@ -136,7 +137,7 @@ def _continues_title(title_lines: list[str], text: str, lines: list[_Line], posi
     joined = "".join(title_lines)
     return (
         len(joined) + len(text) <= 80
-        and not joined.endswith(("通知", "批复", "命令", "通告", "公告", "决定", "意见", "办法", "方案", "规定", "函"))
+        and not joined.endswith(KINDS)
         and not text.endswith(("：", ":"))
         and "。" not in text
         and not parse_doc_number(text)
