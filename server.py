@@ -34,7 +34,7 @@ from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
 from content.database import close_pools, shown
 from content.menu import menu_for
-from content.migrations import close_idle, defer_checkpoints
+from content.connections import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf

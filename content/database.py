@@ -148,7 +148,7 @@ def file_lock(name: str) -> threading.Lock:
 
 class SqliteConnection:
     """A sqlite3 connection (the sqlite-utils Database's), rows as dicts. `close` gives a
-    connection that came from the thread's idle ones (content.migrations.open_database) back to
+    connection that came from the thread's idle ones (content.connections.open_database) back to
     them instead of closing it."""
 
     dialect = "sqlite"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from content.database import Connection, SqliteConnection, Store, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
-from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, is_busy, open_database, open_postgres
+from content.connections import open_database
+from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, is_busy, open_postgres
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (

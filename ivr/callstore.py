@@ -1,4 +1,5 @@
-"""Call state and the call log, in a SQLite file of the phone line's own (calls.sqlite3).
+"""Call state and the call log, in a SQLite file of the phone line's own (calls.sqlite3), or in
+the PostgreSQL database several servers share.
 
 The menu state of each call is kept here between webhooks (not in cookies), so a call survives a
 server restart; every call event goes to an event table for the staff summary. Callers' numbers
@@ -23,7 +24,8 @@ from content.keys import IntentKind, key_of
 from content.menu import End, Event, Menu, MenuState, Mode, Play
 from content.errors import StoreUnreadable
 from content.database import Connection, SqliteConnection, Store, is_postgres
-from content.migrations import open_database, open_postgres
+from content.connections import open_database
+from content.migrations import open_postgres
 from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from content.database import Store
 from content.errors import StoreUnreadable
-from content.migrations import open_connection
+from content.connections import open_connection
 from content.store import stored_at as iso
 from ivr.numbers import NumberKey, load_number_key, masked_number
 from ivr.twilio_wire import UNANSWERED_STATUSES

@@ -1,5 +1,5 @@
 """Staff accounts, sign-in failures and the audit log, in the staff console's own SQLite file
-(staff.sqlite3 in the data folder).
+(staff.sqlite3 in the data folder), or in the PostgreSQL database several servers share.
 
 Passwords are kept only as Argon2id hashes (argon2-cffi). Five failed sign-ins in a row lock
 that name for a minute. Every action that changes what listeners hear is written to the audit
@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
 from content.database import Store
-from content.migrations import open_connection
+from content.connections import open_connection
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=1)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from bulletin_harness import OUR_NUMBER, PROMPTS, FakeClock, TwilioSide, find_sequence, publish, run, store_of, subscribe
 from conftest import PUBLIC_URL, PhoneCall, audio_urls
 from content.menu import BULLETIN_NOTICES, Menu, menu_for
-from content.migrations import close_idle
+from content.connections import close_idle
 from content.store import NoticeStore
 from ivr.callstore import CallStore
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from bulletin_harness import OUR_NUMBER, PROMPTS, FakeClock, TwilioSide, find_sequence, publish, run, store_of, subscribe, zone_at
 from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app
 from content.menu import menu_for
-from content.migrations import close_idle
+from content.connections import close_idle
 from content.store import NoticeStore
 from ivr.bulletin import BulletinRun, TwilioDialer
 from ivr.numbers import masked_number

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
 from content.menu import Event, Intent, IntentKind, Menu, Mode, Subscribe
-from content.migrations import close_idle
+from content.connections import close_idle
 from content.prompts import load_prompts
 from ivr.numbers import NumberKey, dialable, load_number_key
 from ivr.subscribers import SubscriberStore, open_subscribers

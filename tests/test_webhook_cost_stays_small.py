@@ -74,14 +74,14 @@ def test_every_webhook_opens_no_connection_and_takes_few_statements(counted):
 def test_no_checkpoint_in_a_request_and_the_background_folds_the_log(counted, monkeypatch):
     import time
 
-    from content import migrations
+    from content import connections
 
     app, _, _ = counted
     calls_db = app.config["TINGWEN"].ivr.calls_db
-    for _, db in migrations._idle[calls_db]:
+    for _, db in connections._idle[calls_db]:
         assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     folded = []
-    monkeypatch.setattr(migrations.checkpoints, "checkpoint", folded.append)  # the background thread holds off
+    monkeypatch.setattr(connections.checkpoints, "checkpoint", folded.append)  # the background thread holds off
     before = calls_db.stat().st_mtime_ns, calls_db.stat().st_size
     call = PhoneCall(app, sid="CAcheckpoint00000000000000000000")
     log = calls_db.with_name(calls_db.name + "-wal")
@@ -91,7 +91,7 @@ def test_no_checkpoint_in_a_request_and_the_background_folds_the_log(counted, mo
         rounds += 1
     assert (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) == before  # nothing folded into the file
     monkeypatch.undo()
-    deadline = time.monotonic() + 4 * migrations.CHECKPOINT_SECONDS
+    deadline = time.monotonic() + 4 * connections.CHECKPOINT_SECONDS
     while time.monotonic() < deadline and (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) == before:
         time.sleep(0.1)
     assert (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) != before, "the background never folded the log in"
@@ -103,7 +103,7 @@ def test_a_request_after_the_file_was_replaced_opens_it_afresh(counted, tmp_path
 
     app, opened, _ = counted
     calls_db = app.config["TINGWEN"].ivr.calls_db
-    from content.migrations import close_idle
+    from content.connections import close_idle
 
     close_idle()
     copy = tmp_path / "copy.sqlite3"
@@ -126,11 +126,11 @@ def test_a_connection_never_crosses_a_fork(tmp_path):
     child = os.fork()
     if child == 0:  # the child: a store of its own, and the parent's connection untouched
         try:
-            from content import migrations
+            from content import connections
 
-            kept = [db for idle in migrations._idle.values() for _, db in idle]
+            kept = [db for idle in connections._idle.values() for _, db in idle]
             store = NoticeStore(path)
-            fresh = all(store.conn.conn is not db.conn for db in kept + migrations._forked_away)
+            fresh = all(store.conn.conn is not db.conn for db in kept + connections._forked_away)
             store.count()
             store.close()
             os.write(write, b"fresh" if fresh else b"reused")
