@@ -9,12 +9,13 @@ is content/keys.py. `menu_for` is the one factory every front end and command us
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from content.commands import Vocabulary, load_vocabulary
 from content.keys import ITEM_KEYS, IntentKind, key_of
+from content.menu_reading import Reading
 from content.menu_state import (
-    Action, Choice, End, Event, Intent, Listen, MenuState, Mode, Play, Say, Stop, Subscribe,
+    Action, Choice, End, Event, Intent, Listen, MenuState, Mode, Play, Say, Stop, Subscribe, Turn,
 )
 from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
 from content.model import Notice
@@ -33,26 +34,10 @@ DEFAULT_MAX_MISSES = 3
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
-@dataclass
-class _Turn:
-    """What one step builds: the next state and the actions in order."""
+class Menu(Reading):
+    """The conversation: menus of the latest notices and of a notice's parts here, reading
+    (a part sentence by sentence, hands-free every notice in turn) in content/menu_reading.py."""
 
-    state: MenuState
-    actions: list[Action] = field(default_factory=list)
-
-    def say(self, *texts: str, interruptible: bool = True) -> None:
-        text = "".join(t for t in texts if t)
-        if text:
-            self.actions.append(Say(text, interruptible))
-            self.state = replace(self.state, playing=True)
-
-    def subscribe(self, action: Subscribe) -> None:
-        """The front end says one of the action's texts in its place."""
-        self.actions.append(action)
-        self.state = replace(self.state, playing=True)
-
-
-class Menu:
     def __init__(
         self,
         notices: Sequence[Notice],
@@ -86,7 +71,7 @@ class Menu:
     # Entry points
 
     def start(self, greeted: bool = False, subscribed: bool = False) -> tuple[MenuState, list[Action]]:
-        turn = _Turn(MenuState(greeted=greeted, subscribed=subscribed and self.subscription))
+        turn = Turn(MenuState(greeted=greeted, subscribed=subscribed and self.subscription))
         self._enter_top(turn, page=0)
         return turn.state, turn.actions
 
@@ -94,7 +79,7 @@ class Menu:
         """A daily bulletin call: who is calling and why, the new notices' titles and gists
         (newest first, at most BULLETIN_NOTICES), how to stop the bulletin, then the usual menu."""
         said = self.texts
-        turn = _Turn(MenuState(greeted=True, subscribed=self.subscription))
+        turn = Turn(MenuState(greeted=True, subscribed=self.subscription))
         fresh = self._bulletin_notices(notice_ids)
         turn.say(said.bulletin_intro(len(fresh)))
         for number, notice in enumerate(fresh, 1):
@@ -109,7 +94,7 @@ class Menu:
         the new notices' titles, how to hear them and how to stop the bulletin; then goodbye.
         Nothing in it waits for a key: a machine presses none."""
         said = self.texts
-        turn = _Turn(MenuState(mode=Mode.ENDED, greeted=True, subscribed=self.subscription))
+        turn = Turn(MenuState(mode=Mode.ENDED, greeted=True, subscribed=self.subscription))
         fresh = self._bulletin_notices(notice_ids)
         turn.say(said.bulletin_intro(len(fresh)), interruptible=False)
         for number, notice in enumerate(fresh, 1):
@@ -129,7 +114,7 @@ class Menu:
             # a stale state (its notice is gone) or a finished session starts again
             fresh, actions = self.start(greeted=state.greeted and state.mode is not Mode.ENDED)
             return fresh, ([Stop()] if state.playing else []) + actions
-        turn = _Turn(state)
+        turn = Turn(state)
         if event.kind == "finished":
             turn.state = replace(state, playing=False)
             self._on_finished(turn)
@@ -296,7 +281,7 @@ class Menu:
             return event.intent if any(c.intent == event.intent for c in choices) else None
         return None
 
-    def _miss(self, turn: _Turn, what: str) -> None:
+    def _miss(self, turn: Turn, what: str) -> None:
         misses = turn.state.misses + 1
         turn.state = replace(turn.state, misses=misses, confirming=0)  # a miss drops a pending confirmation
         if misses >= self.max_misses:
@@ -309,7 +294,7 @@ class Menu:
         turn.say(what)
         self._repeat_current(turn, short=True)
 
-    def _on_intent(self, turn: _Turn, intent: Intent) -> None:
+    def _on_intent(self, turn: Turn, intent: Intent) -> None:
         if turn.state.confirming:
             number = turn.state.confirming
             turn.state = replace(turn.state, confirming=0)
@@ -330,7 +315,7 @@ class Menu:
         elif mode is Mode.READ_ALL:
             self._read_all_intent(turn, intent)
 
-    def _repeat_current(self, turn: _Turn, short: bool) -> None:
+    def _repeat_current(self, turn: Turn, short: bool) -> None:
         state = turn.state
         if state.mode is Mode.TOP:
             self._say_top(turn, short=short, help_=not short)
@@ -356,7 +341,7 @@ class Menu:
         total = len(self.notices) if state.mode is Mode.TOP else len(self._items(state))
         return max(0, min(size, total - state.page * size))
 
-    def _enter_top(self, turn: _Turn, page: int) -> None:
+    def _enter_top(self, turn: Turn, page: int) -> None:
         turn.state = replace(
             MenuState(), greeted=turn.state.greeted, coached=turn.state.coached, subscribed=turn.state.subscribed, page=page
         )
@@ -365,7 +350,7 @@ class Menu:
             turn.state = replace(turn.state, greeted=True)
         self._say_top(turn, short=False, help_=True)
 
-    def _say_top(self, turn: _Turn, short: bool, help_: bool) -> None:
+    def _say_top(self, turn: Turn, short: bool, help_: bool) -> None:
         said = self.texts
         offer = said.bulletin_offer(self.subscription, turn.state.subscribed)
         if not self.notices:
@@ -382,7 +367,7 @@ class Menu:
             turn.state = replace(turn.state, heard=True)
         turn.actions.append(Listen(self.choices(turn.state)))
 
-    def _top_intent(self, turn: _Turn, intent: Intent) -> None:
+    def _top_intent(self, turn: Turn, intent: Intent) -> None:
         state = turn.state
         if intent.kind is IntentKind.CHOOSE:
             notice = self.notices[state.page * self.top_size + intent.number - 1]
@@ -406,7 +391,7 @@ class Menu:
         notice = self.by_id.get(state.notice_id)
         return menu_items(notice, state.path) if notice else []
 
-    def _open_notice(self, turn: _Turn, notice: Notice) -> None:
+    def _open_notice(self, turn: Turn, notice: Notice) -> None:
         turn.say(self.texts.notice_intro(notice), self.texts.notice_gist(notice))
         root = menu_root(notice)
         if not menu_items(notice, root):  # nothing to choose from: read it straight away
@@ -420,7 +405,7 @@ class Menu:
         turn.state = replace(turn.state, mode=Mode.NOTICE, notice_id=notice.id, path=root, page=0, heard=False)
         self._say_notice_menu(turn, short=False, help_=False)
 
-    def _say_notice_menu(self, turn: _Turn, short: bool, help_: bool) -> None:
+    def _say_notice_menu(self, turn: Turn, short: bool, help_: bool) -> None:
         state = turn.state
         count = self._page_item_count(state)
         if short:
@@ -433,7 +418,7 @@ class Menu:
             turn.state = replace(turn.state, heard=True)
         turn.actions.append(Listen(self.choices(turn.state)))
 
-    def _notice_intent(self, turn: _Turn, intent: Intent) -> None:
+    def _notice_intent(self, turn: Turn, intent: Intent) -> None:
         state = turn.state
         notice = self.by_id[state.notice_id]
         parts = self._parts(notice)
@@ -461,7 +446,7 @@ class Menu:
         else:
             self._say_notice_menu(turn, short=False, help_=True)
 
-    def _back_from_menu(self, turn: _Turn, notice: Notice) -> None:
+    def _back_from_menu(self, turn: Turn, notice: Notice) -> None:
         path = turn.state.path
         if path == menu_root(notice):
             self._enter_top(turn, page=self._page_of(notice))
@@ -479,7 +464,7 @@ class Menu:
     def _page_of(self, notice: Notice) -> int:
         return self.notices.index(notice) // self.top_size
 
-    def _subscribe(self, turn: _Turn, on: bool) -> None:
+    def _subscribe(self, turn: Turn, on: bool) -> None:
         """The daily bulletin on or off (asking for what is already so just says so), then the
         latest notices again, briefly."""
         if on == turn.state.subscribed:
@@ -488,163 +473,6 @@ class Menu:
             turn.subscribe(self.texts.subscription(on))
             turn.state = replace(turn.state, subscribed=on)
         self._say_top(turn, short=True, help_=False)
-
-    # Reading
-
-    def _start_reading(self, turn: _Turn, notice: Notice, start: int, stop_at: int, origin: str | None) -> None:
-        menu_path = menu_root(notice) if origin is None else origin
-        turn.state = replace(
-            turn.state,
-            mode=Mode.READING,
-            notice_id=notice.id,
-            path=menu_path,
-            cursor=start,
-            stop_at=stop_at,
-            sentence=0,
-            page=0,
-            heard=False,
-        )
-        if not turn.state.coached:
-            turn.say(self.prompts.reading_start)
-            turn.state = replace(turn.state, coached=True)
-        self._play_current(turn)
-
-    def _current_segment(self, state: MenuState) -> tuple[Notice, Segment]:
-        if state.mode is Mode.READ_ALL:
-            notice = self.notices[state.cursor]
-            return notice, self._parts(notice)[state.segment]
-        notice = self.by_id[state.notice_id]
-        return notice, self._parts(notice)[state.cursor]
-
-    def _play_current(self, turn: _Turn) -> None:
-        state = turn.state
-        if state.mode is Mode.READ_ALL and state.segment < 0:
-            notice = self.notices[state.cursor]
-            turn.say(self.texts.read_all_notice(state.cursor + 1, notice))
-        else:
-            notice, segment = self._current_segment(state)
-            sentence = min(state.sentence, len(segment.sentences) - 1)
-            turn.actions.append(Play(notice.id, segment.path, sentence, segment.sentences[sentence]))
-            turn.state = replace(turn.state, sentence=sentence, playing=True)
-        turn.actions.append(Listen(self.choices(turn.state)))
-
-    def _on_finished(self, turn: _Turn) -> None:
-        state = turn.state
-        if state.mode is Mode.READING:
-            notice, segment = self._current_segment(state)
-            if state.sentence + 1 < len(segment.sentences):
-                turn.state = replace(state, sentence=state.sentence + 1)
-            elif state.cursor < state.stop_at:
-                turn.state = replace(state, cursor=state.cursor + 1, sentence=0)
-            else:
-                turn.state = replace(state, mode=Mode.PART_END)
-                self._say_part_end(turn)
-                return
-            self._play_current(turn)
-        elif state.mode is Mode.READ_ALL:
-            self._advance_read_all(turn)
-
-    def _reading_intent(self, turn: _Turn, intent: Intent) -> None:
-        state = turn.state
-        notice = self.by_id[state.notice_id]
-        parts = self._parts(notice)
-        if intent.kind is IntentKind.NEXT:
-            if state.cursor + 1 < len(parts):
-                cursor = state.cursor + 1
-                turn.state = replace(state, cursor=cursor, sentence=0, stop_at=max(state.stop_at, subtree_end(parts, cursor)))
-            else:
-                turn.say(self.prompts.no_next)
-                turn.state = replace(turn.state, mode=Mode.PART_END)
-                self._say_part_end(turn)
-                return
-        elif intent.kind is IntentKind.PREVIOUS:
-            if state.cursor > 0:
-                turn.state = replace(state, cursor=state.cursor - 1, sentence=0)
-            else:
-                turn.say(self.prompts.no_previous)
-                turn.state = replace(turn.state, sentence=0)
-        elif intent.kind is IntentKind.CANCEL:
-            self._back_to_origin(turn, notice)
-            return
-        elif intent.kind is IntentKind.HELP:
-            turn.say(self.prompts.reading_start)
-        self._play_current(turn)  # repeat: the same sentence again
-
-    def _back_to_origin(self, turn: _Turn, notice: Notice) -> None:
-        origin = turn.state.path
-        if not menu_items(notice, menu_root(notice)):
-            self._enter_top(turn, page=self._page_of(notice))
-            return
-        turn.state = replace(turn.state, mode=Mode.NOTICE, path=origin, page=0, heard=False, cursor=0, sentence=0)
-        self._say_notice_menu(turn, short=False, help_=False)
-
-    def _say_part_end(self, turn: _Turn) -> None:
-        state = turn.state
-        notice = self.by_id[state.notice_id]
-        parts = self._parts(notice)
-        following = state.stop_at + 1
-        label = None
-        if following < len(parts):
-            section = find_section(notice, parts[following].path)
-            label = section_label(section) if section else ""
-        turn.say(*self.texts.part_end(label))
-        turn.actions.append(Listen(self.choices(turn.state)))
-
-    def _part_end_intent(self, turn: _Turn, intent: Intent) -> None:
-        state = turn.state
-        notice = self.by_id[state.notice_id]
-        parts = self._parts(notice)
-        following = state.stop_at + 1
-        if intent.kind is IntentKind.NEXT and following < len(parts):
-            turn.state = replace(state, mode=Mode.READING, cursor=following, sentence=0, stop_at=subtree_end(parts, following))
-            self._play_current(turn)
-        elif intent.kind is IntentKind.CANCEL or intent.kind is IntentKind.NEXT:
-            self._back_to_origin(turn, notice)
-        else:
-            self._say_part_end(turn)
-
-    # Hands-free: every latest notice in turn
-
-    def _start_read_all(self, turn: _Turn) -> None:
-        turn.state = replace(turn.state, mode=Mode.READ_ALL, cursor=0, segment=-1, sentence=0, notice_id=None)
-        turn.say(self.prompts.read_all_start)
-        self._play_current(turn)
-
-    def _advance_read_all(self, turn: _Turn) -> None:
-        state = turn.state
-        parts = self._parts(self.notices[state.cursor])
-        if state.segment >= 0 and state.sentence + 1 < len(parts[state.segment].sentences):
-            turn.state = replace(state, sentence=state.sentence + 1)
-        elif state.segment + 1 < len(parts):
-            turn.state = replace(state, segment=state.segment + 1, sentence=0)
-        elif not self._to_next_notice(turn):
-            return
-        self._play_current(turn)
-
-    def _to_next_notice(self, turn: _Turn) -> bool:
-        """Hands-free reading moves on to the next notice's title; after the last, it says so,
-        returns to the latest notices and answers False."""
-        if turn.state.cursor + 1 < len(self.notices):
-            turn.state = replace(turn.state, cursor=turn.state.cursor + 1, segment=-1, sentence=0)
-            return True
-        turn.say(self.prompts.read_all_end)
-        self._enter_top(turn, page=0)
-        return False
-
-    def _read_all_intent(self, turn: _Turn, intent: Intent) -> None:
-        state = turn.state
-        if intent.kind is IntentKind.NEXT:
-            if not self._to_next_notice(turn):
-                return
-        elif intent.kind is IntentKind.PREVIOUS:
-            turn.state = replace(state, cursor=max(0, state.cursor - 1), segment=-1, sentence=0)
-        elif intent.kind is IntentKind.CANCEL:
-            self._enter_top(turn, page=0)
-            return
-        elif intent.kind is IntentKind.HELP:
-            turn.say(self.prompts.read_all_start)
-        self._play_current(turn)
-
 
 _cached: dict[tuple, tuple[MenuSettings, Menu]] = {}
 

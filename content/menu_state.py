@@ -9,7 +9,7 @@ webhooks and sent back by a kiosk page); anything that is not exactly a state is
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 from content.keys import IntentKind
@@ -196,3 +196,22 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "subscribed": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
+
+
+@dataclass
+class Turn:
+    """What one step builds: the next state and the actions in order."""
+
+    state: MenuState
+    actions: list[Action] = field(default_factory=list)
+
+    def say(self, *texts: str, interruptible: bool = True) -> None:
+        text = "".join(t for t in texts if t)
+        if text:
+            self.actions.append(Say(text, interruptible))
+            self.state = replace(self.state, playing=True)
+
+    def subscribe(self, action: Subscribe) -> None:
+        """The front end says one of the action's texts in its place."""
+        self.actions.append(action)
+        self.state = replace(self.state, playing=True)

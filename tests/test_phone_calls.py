@@ -59,7 +59,7 @@ def test_notice_then_section_plays_that_section_in_order(app, menu, loaded_store
 
 
 def _sentences(section):
-    from content.structure import split_sentences
+    from textrules.sentences import split_sentences
 
     return split_sentences(section.reading_text())
 

@@ -7,7 +7,7 @@ from conftest import PUBLIC_URL, PhoneCall, audio_urls, phone_app
 import ivr.reading
 from content.menu import MenuState, Mode
 from content.store import NoticeStore
-from content.structure import split_sentences
+from textrules.sentences import split_sentences
 from ivr.callstore import CallStore
 from speech.speaker import AudioFormat
 
