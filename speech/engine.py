@@ -34,6 +34,7 @@ DEFAULT_RATE = 130  # slower than espeak-ng's default, for elderly listeners
 # The paces a listener can choose (the kiosk's 慢 / 正常 / 快), in words per minute; every engine
 # honours the rate (the neural voice through its duration control), none by resampling.
 PACES = {"slow": DEFAULT_RATE, "normal": 160, "fast": 190}
+MIN_RATE, MAX_RATE = 60, 400  # words per minute any voice is asked for
 TIMEOUT_SECONDS = 20.0
 
 
@@ -146,8 +147,8 @@ class VoiceSettings:
     volume: float = 1.0  # gain applied to the engine's audio: 0.0 … 2.0
 
     def __post_init__(self) -> None:
-        if not 60 <= self.rate <= 400:
-            raise ValueError(f"speaking rate {self.rate} is outside 60…400 words per minute")
+        if not MIN_RATE <= self.rate <= MAX_RATE:
+            raise ValueError(f"speaking rate {self.rate} is outside {MIN_RATE}…{MAX_RATE} words per minute")
         if not 0.0 <= self.volume <= 2.0:
             raise ValueError(f"volume {self.volume} is outside 0.0…2.0")
 
@@ -270,6 +271,12 @@ class _Pyttsx3Worker:
         _clear_stale_scratch()
         self._scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
         engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
+        # runAndWait ends the loop before it by calling the driver's stop(), which cancels
+        # whatever libespeak is still finishing and leaves a flag behind that cancels the next
+        # utterance part-way (a short file, or [True, False] for one job). This worker never
+        # stops an utterance (a hung one is abandoned), so stop does nothing here.
+        engine.proxy._driver.stop = lambda: None
+        self._driver = engine.proxy._driver
         self._ends = _UtteranceEnds(driver._espeak, engine.proxy._driver._onSynth)
         engine.save_to_file("ni3 hao3.", str(self._scratch / "settle.wav"))
         engine.runAndWait()
@@ -297,6 +304,7 @@ class _Pyttsx3Worker:
             private = self._scratch / f"job-{jobs}.wav"
             try:
                 self._ends.until_quiet()  # no late callback of an earlier utterance lands in this one
+                self._driver._stopping = False  # nor a cancel left pending for it (see _start)
                 self._ends.reset()
                 finished.clear()
                 engine.save_to_file(job.pinyin, str(private))
