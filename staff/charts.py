@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import io
 import threading
+from functools import cache
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+@cache
+def _pyplot():
+    """matplotlib, loaded on the first chart a staff member asks for: it costs every worker
+    process about 50 MB and a fifth of a second, and most of them never draw one."""
+    import matplotlib
 
-matplotlib.rcParams.update(
-    {
-        "font.sans-serif": ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK", "DejaVu Sans"],
-        "svg.fonttype": "none",  # text stays text: the page's own font, readable and searchable
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "font.size": 13,
-    }
-)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams.update(
+        {
+            "font.sans-serif": ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK", "DejaVu Sans"],
+            "svg.fonttype": "none",  # text stays text: the page's own font, readable and searchable
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 13,
+        }
+    )
+    return plt
+
+
 _lock = threading.Lock()  # pyplot keeps global state
 COLOUR = "#1f4e79"  # 8.6:1 against white
 SERIES_COLOURS = (COLOUR, "#9c4a00", "#595959")  # blue, brown, grey: each at least 6:1 against white
@@ -65,7 +73,10 @@ def _day_ticks(axes, labels: list[str]) -> None:
 
 def _svg(title: str, height: float, has_data: bool, draw, counts_on_x: bool) -> str:
     """Draw with `draw(axes)` (or say there is no data yet) and return the <svg> element."""
+    from matplotlib.ticker import MaxNLocator
+
     with _lock:
+        plt = _pyplot()
         figure, axes = plt.subplots(figsize=(8, height))
         try:
             if has_data:
