@@ -8,16 +8,19 @@ is content/keys.py. `menu_for` is the one factory every front end and command us
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from content.commands import Vocabulary, load_vocabulary
 from content.keys import ITEM_KEYS, IntentKind, key_of
 from content.menu_reading import Reading
+from content.menu_resume import Remembering
 from content.menu_state import (
-    Action, Choice, End, Event, Intent, Listen, MenuState, Mode, Play, Say, Stop, Subscribe, Turn,
+    Action, Choice, End, Event, Forget, Intent, Listen, MenuState, Mode, Play, Resume, Say, Stop, Subscribe, Turn,
 )
 from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
+from content.menu_voice import VOICE_INTENTS, adjusted, in_range, voice_choices
 from content.model import Notice
 from content.prompts import Prompts
 from content.store import NoticeStore
@@ -25,7 +28,8 @@ from content.titles import title_subject
 from content.reading import Segment, find_section, menu_items, menu_root, section_label, segments, subtree_end
 
 __all__ = [  # the conversation's values, importable from here with the machine that uses them
-    "Action", "Choice", "End", "Event", "Intent", "Listen", "MenuState", "Mode", "Play", "Say", "Stop", "Subscribe",
+    "Action", "Choice", "End", "Event", "Forget", "Intent", "Listen", "MenuState", "Mode", "Play", "Resume", "Say", "Stop",
+    "Subscribe",
     "BULLETIN_NOTICES", "DEFAULT_MAX_MISSES", "MENU_NOTICES", "PAGE_SIZE", "Menu", "MenuSettings", "menu_for",
 ]
 
@@ -34,9 +38,10 @@ DEFAULT_MAX_MISSES = 3
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
-class Menu(Reading):
+class Menu(Reading, Remembering):
     """The conversation: menus of the latest notices and of a notice's parts here, reading
-    (a part sentence by sentence, hands-free every notice in turn) in content/menu_reading.py."""
+    (a part sentence by sentence, hands-free every notice in turn) in content/menu_reading.py,
+    a remembered caller's offer to go on in content/menu_resume.py."""
 
     def __init__(
         self,
@@ -70,9 +75,18 @@ class Menu(Reading):
 
     # Entry points
 
-    def start(self, greeted: bool = False, subscribed: bool = False) -> tuple[MenuState, list[Action]]:
-        turn = Turn(MenuState(greeted=greeted, subscribed=subscribed and self.subscription))
-        self._enter_top(turn, page=0)
+    def start(
+        self, greeted: bool = False, subscribed: bool = False, pace: int = 0, loudness: int = 0, resume: Resume | None = None
+    ) -> tuple[MenuState, list[Action]]:
+        """A call or a visit begins at the latest notices, with the listener's own pace and
+        loudness when they are remembered; a remembered place in a notice still on the menu is
+        offered first (接着听)."""
+        listener = MenuState(greeted=greeted, subscribed=subscribed and self.subscription, pace=pace, loudness=loudness)
+        turn = Turn(listener if in_range(listener) else replace(listener, pace=0, loudness=0))
+        if self._resumable(resume):
+            self._offer_resume(turn, resume)
+        else:
+            self._enter_top(turn, page=0)
         return turn.state, turn.actions
 
     def start_bulletin(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
@@ -112,7 +126,7 @@ class Menu(Reading):
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         if not self.is_valid(state) or state.mode is Mode.ENDED:
             # a stale state (its notice is gone) or a finished session starts again
-            fresh, actions = self.start(greeted=state.greeted and state.mode is not Mode.ENDED)
+            fresh, actions = self.start(greeted=state.greeted and state.mode is not Mode.ENDED, pace=state.pace, loudness=state.loudness)
             return fresh, ([Stop()] if state.playing else []) + actions
         turn = Turn(state)
         if event.kind == "finished":
@@ -168,6 +182,9 @@ class Menu(Reading):
         words = self.words
         if state.confirming:
             return (Choice(key_of(IntentKind.YES), words.yes, Intent(IntentKind.YES)), Choice(key_of(IntentKind.NO), words.no, Intent(IntentKind.NO)))
+        if state.mode is Mode.RESUME:  # 忘记我 has its key here
+            voice = [c for c in voice_choices(words, keyed=False) if c.intent.kind is not IntentKind.FORGET]
+            return (*self._resume_choices(state), *voice)
         cancel = Choice(key_of(IntentKind.CANCEL), words.cancel, Intent(IntentKind.CANCEL))
         repeat = Choice(key_of(IntentKind.REPEAT), words.repeat + words.help, Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
@@ -191,9 +208,10 @@ class Menu(Reading):
                 off = Choice(None, words.unsubscribe, Intent(IntentKind.UNSUBSCRIBE))
                 offered, other = (off, on) if state.subscribed else (on, off)
                 bulletin = [replace(offered, key=key_of(offered.intent.kind)), other]
+            voice = voice_choices(words, keyed=False)  # the number keys choose here: by voice only
             if state.mode is Mode.TOP and not self.notices:
-                return (*bulletin, repeat)
-            return (*items, *bulletin, read_all, *paging, repeat, cancel)
+                return (*bulletin, repeat, *voice)
+            return (*items, *bulletin, read_all, *paging, repeat, cancel, *voice)
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return (
                 cancel,
@@ -201,9 +219,11 @@ class Menu(Reading):
                 Choice(key_of(IntentKind.NEXT), words.next + words.next_part, Intent(IntentKind.NEXT)),
                 Choice(key_of(IntentKind.PREVIOUS), words.previous, Intent(IntentKind.PREVIOUS)),
                 Choice(key_of(IntentKind.HELP), words.help, Intent(IntentKind.HELP)),
+                *voice_choices(words, keyed=True),
             )
         if state.mode is Mode.PART_END:
-            return (Choice(key_of(IntentKind.NEXT), words.next + words.continue_, Intent(IntentKind.NEXT)), repeat, cancel)
+            next_part = Choice(key_of(IntentKind.NEXT), words.next + words.continue_, Intent(IntentKind.NEXT))
+            return (next_part, repeat, cancel, *voice_choices(words, keyed=True))
         return ()
 
     def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:
@@ -218,7 +238,7 @@ class Menu(Reading):
 
     def is_valid(self, state: MenuState) -> bool:
         """Whether the front ends can render `state` against the notices this menu has."""
-        if not self._is_valid_position(state):
+        if not self._is_valid_position(state) or not in_range(state):
             return False
         # a confirmation is only ever asked about an item of the menu on show
         return not state.confirming or (
@@ -230,6 +250,8 @@ class Menu(Reading):
             return False
         if state.mode in (Mode.TOP, Mode.ENDED):
             return 0 <= state.page < max(1, self._top_pages())
+        if state.mode is Mode.RESUME:
+            return self._resumable(Resume(state.notice_id, state.cursor, state.sentence)) if state.notice_id is not None else False
         if state.mode is Mode.READ_ALL:
             if not 0 <= state.cursor < len(self.notices):
                 return False
@@ -303,6 +325,14 @@ class Menu(Reading):
             else:
                 self._repeat_current(turn, short=True)
             return
+        if intent.kind is IntentKind.FORGET:
+            self._forget(turn)
+            return
+        if intent.kind in VOICE_INTENTS:
+            turn.state, confirmation = adjusted(turn.state, intent.kind, self.prompts)
+            turn.say(confirmation)  # at the new pace and loudness, as what follows
+            self._repeat_current(turn, short=True)  # reading: the sentence that was cut, again
+            return
         mode = turn.state.mode
         if mode is Mode.TOP:
             self._top_intent(turn, intent)
@@ -314,6 +344,8 @@ class Menu(Reading):
             self._part_end_intent(turn, intent)
         elif mode is Mode.READ_ALL:
             self._read_all_intent(turn, intent)
+        elif mode is Mode.RESUME:
+            self._resume_intent(turn, intent)
 
     def _repeat_current(self, turn: Turn, short: bool) -> None:
         state = turn.state
@@ -325,6 +357,8 @@ class Menu(Reading):
             self._say_part_end(turn)
         elif state.mode in (Mode.READING, Mode.READ_ALL):
             self._play_current(turn)
+        elif state.mode is Mode.RESUME:
+            self._offer_resume(turn, Resume(state.notice_id, state.cursor, state.sentence))
 
     # The latest notices
 
@@ -342,9 +376,9 @@ class Menu(Reading):
         return max(0, min(size, total - state.page * size))
 
     def _enter_top(self, turn: Turn, page: int) -> None:
-        turn.state = replace(
-            MenuState(), greeted=turn.state.greeted, coached=turn.state.coached, subscribed=turn.state.subscribed, page=page
-        )
+        kept = turn.state
+        turn.state = replace(MenuState(), greeted=kept.greeted, coached=kept.coached, subscribed=kept.subscribed, page=page,
+                             pace=kept.pace, loudness=kept.loudness, forgotten=kept.forgotten)
         if not turn.state.greeted:
             turn.say(self.prompts.greeting)
             turn.state = replace(turn.state, greeted=True)
@@ -474,7 +508,9 @@ class Menu(Reading):
             turn.state = replace(turn.state, subscribed=on)
         self._say_top(turn, short=True, help_=False)
 
-_cached: dict[tuple, tuple[MenuSettings, Menu]] = {}
+_cached: dict[tuple, tuple[MenuSettings, Menu]] = {}  # in order of use, the most recent last
+_cache_lock = threading.Lock()
+_CACHED_MENUS = 8
 
 
 @dataclass(frozen=True)
@@ -500,10 +536,17 @@ def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
     # The settings themselves are kept with the menu, so the id in the key cannot be reused by
     # other settings while the entry lives (their vocabulary holds dicts: no hash by value).
     key = (str(store.path), store.revision(), id(settings))
-    cached = _cached.get(key)
-    if cached is None or cached[0] is not settings:
-        if len(_cached) >= 8:  # the phone's and the kiosk's menus live side by side; old revisions go
-            _cached.clear()
-        notices = store.latest(limit=settings.notices)
-        cached = _cached[key] = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription))
+    with _cache_lock:
+        cached = _cached.pop(key, None)
+        if cached is not None and cached[0] is settings:
+            _cached[key] = cached  # the most recently used last
+            return cached[1]
+    notices = store.latest(limit=settings.notices)
+    cached = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription))
+    with _cache_lock:
+        for old in [k for k in _cached if k[0] == key[0] and k[1] != key[1]]:  # this store's older revisions
+            del _cached[old]
+        while len(_cached) >= _CACHED_MENUS:  # then the least recently used (the phone's and the kiosk's live side by side)
+            del _cached[next(iter(_cached))]
+        _cached[key] = cached
     return cached[1]
