@@ -32,7 +32,7 @@ from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAU
 from ivr.numbers import dialable
 from ivr.subscribers import SubscriberStore, open_subscribers
 from speech.cache import AudioCache, DEFAULT_MAX_BYTES
-from speech.engine import DEFAULT_RATE, VoiceSettings
+from speech.engine import DEFAULT_RATE, MAX_RATE, MIN_RATE, VoiceSettings
 from speech.models import ModelStore, SpeechModelStatus, watch_speech_model
 from speech.speaker import Speaker
 from speech.voices import DEFAULT_VOICE, VOICES, choose_voice
@@ -110,7 +110,7 @@ class Config:
     voice: str = setting("TINGWEN_VOICE", DEFAULT_VOICE, "`neural` or `espeak`", _one_of(*VOICES))
     neural_model_dir: str | None = setting(
         "TINGWEN_NEURAL_MODEL_DIR", None, "a folder holding the neural voice's model files", shown="those shipped in `speech/data/neural/`")
-    speech_rate: int = setting("TINGWEN_SPEECH_RATE", DEFAULT_RATE, "words per minute", _between(60, 400))
+    speech_rate: int = setting("TINGWEN_SPEECH_RATE", DEFAULT_RATE, "words per minute", _between(MIN_RATE, MAX_RATE))
     speech_volume: float = setting("TINGWEN_SPEECH_VOLUME", 1.0, "gain, 0.0 – 2.0", _between(0.0, 2.0))
     audio_cache_mb: int = setting("TINGWEN_AUDIO_CACHE_MB", DEFAULT_MAX_BYTES // (1024 * 1024), "size bound of the audio cache", _at_least(1))
     prerender: bool = setting("TINGWEN_PRERENDER", True, "render what listeners will hear in the background while serving")
@@ -126,6 +126,9 @@ class Config:
     phone_mode: str = setting("TINGWEN_PHONE_MODE", "gather", "`gather` (webhooks) or `stream` (Media Streams)", _one_of("gather", "stream"))
     reading_batch: int = setting("TINGWEN_READING_BATCH", DEFAULT_READING_BATCH, "sentences read in one `<Gather>`", _at_least(1))
     call_log_days: int = setting("TINGWEN_CALL_LOG_DAYS", 365, "the call log keeps this many days (0: for ever)", _at_least(0))
+    caller_memory_days: int = setting(
+        "TINGWEN_CALLER_MEMORY_DAYS", 90, "a caller's place in a notice and their pace are remembered this long (0: not at all)",
+        _at_least(0))
     # Listening and the menus
     vosk_model: str | None = setting(
         "TINGWEN_VOSK_MODEL", None, "the speech model: a folder or an installed name", shown="the installed one, else keypad only")
@@ -252,6 +255,7 @@ class Config:
             phone_mode=self.phone_mode,
             reading_batch=max(1, self.reading_batch),
             call_log_days=self.call_log_days,
+            caller_memory_days=self.caller_memory_days,
             subscribers_db=self.subscribers_db if self.bulletin_from else None,
             subscriber_key=self.data_dir / SUBSCRIBER_KEY_FILE,
             bulletin=self.bulletin if self.bulletin_from else None,

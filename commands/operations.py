@@ -42,6 +42,7 @@ def calls(ctx: click.Context, as_json: bool, since, until) -> None:
         return
     average = summary["average_duration_s"]
     click.echo(f"calls: {summary['calls']}, average duration: {f'{average:.0f} s' if average is not None else '-'}")
+    click.echo(f"callers remembered (place and pace, by salted hash): {summary['remembered_callers']}")
     for day in summary["calls_per_day"]:
         click.echo(f"  {day['day']}  {day['calls']:>5} calls")
     click.echo("most listened:")

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 _COMMANDS = ("cancel", "repeat", "help", "next", "next_part", "continue", "previous", "read_all", "yes", "no")
-_OPTIONAL = ("subscribe", "unsubscribe")
+_OPTIONAL = ("subscribe", "unsubscribe", "slower", "faster", "louder", "softer", "resume", "forget")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class Vocabulary:
     subjects: bool = True
     subscribe: tuple[str, ...] = ()  # the phone's daily bulletin (key 8 on its top menu)
     unsubscribe: tuple[str, ...] = ()
+    slower: tuple[str, ...] = ()  # the listener's pace and loudness (慢一点, 大声一点 …)
+    faster: tuple[str, ...] = ()
+    louder: tuple[str, ...] = ()
+    softer: tuple[str, ...] = ()
+    resume: tuple[str, ...] = ()  # a remembered caller (接着听, 忘记我)
+    forget: tuple[str, ...] = ()
 
     def number(self, n: int) -> tuple[str, ...]:
         return self.numbers.get(n, ())
@@ -50,7 +56,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as error:
         raise ValueError(f"{source}: not a valid command vocabulary ({error})") from None
     words["continue_"] = words.pop("continue")
-    try:  # optional: a vocabulary without them offers the bulletin by key only
+    try:  # optional: a vocabulary without them offers these by key only
         for name in _OPTIONAL:
             words[name] = tuple(str(w) for w in commands.get(name, ()))
     except TypeError as error:

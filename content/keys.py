@@ -26,6 +26,12 @@ class IntentKind(StrEnum):
     NO = "no"
     SUBSCRIBE = "subscribe"  # the daily bulletin by phone (订阅每日播报)
     UNSUBSCRIBE = "unsubscribe"
+    SLOWER = "slower"  # the listener's pace and loudness, from the next sentence on
+    FASTER = "faster"
+    LOUDER = "louder"
+    SOFTER = "softer"
+    RESUME = "resume"  # a remembered caller: go on where they stopped (接着听)
+    FORGET = "forget"  # forget what is remembered of this caller (忘记我)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,15 @@ KEYS: tuple[KeyRow, ...] = (
            "next page of a list; while reading, the next part (hands-free: the next notice)", "下一条"),
     KeyRow(IntentKind.YES, "#", ("yes",), "井号键", "yes, that one (after 您说的是第四项吗？)"),
     KeyRow(IntentKind.PREVIOUS, None, ("previous",), "", "the previous part (or page)"),
+    KeyRow(IntentKind.SLOWER, "4", ("slower",), "4",
+           "while a notice is read (where `1`–`8` choose nothing): read more slowly; by voice at any moment"),
+    KeyRow(IntentKind.FASTER, "6", ("faster",), "6", "the same: read faster"),
+    KeyRow(IntentKind.LOUDER, "2", ("louder",), "2", "the same: louder"),
+    KeyRow(IntentKind.SOFTER, "8", ("softer",), "8", "the same: softer"),
+    KeyRow(IntentKind.RESUME, "1", ("resume",), "1",
+           "a caller the phone remembers, asked 接着听吗: go on from the sentence after the one they last heard"),
+    KeyRow(IntentKind.FORGET, "7", ("forget",), "7",
+           "the same question: forget their place and pace (忘记我 may be said at any moment)"),
 )  # fmt: skip
 
 _BY_INTENT = {row.intent: row for row in KEYS}

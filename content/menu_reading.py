@@ -16,7 +16,7 @@ from content.reading import Segment, find_section, menu_items, menu_root, sectio
 class Reading:
     # Reading
 
-    def _start_reading(self, turn: Turn, notice: Notice, start: int, stop_at: int, origin: str | None) -> None:
+    def _start_reading(self, turn: Turn, notice: Notice, start: int, stop_at: int, origin: str | None, sentence: int = 0) -> None:
         menu_path = menu_root(notice) if origin is None else origin
         turn.state = replace(
             turn.state,
@@ -25,7 +25,7 @@ class Reading:
             path=menu_path,
             cursor=start,
             stop_at=stop_at,
-            sentence=0,
+            sentence=sentence,
             page=0,
             heard=False,
         )
@@ -92,7 +92,7 @@ class Reading:
             self._back_to_origin(turn, notice)
             return
         elif intent.kind is IntentKind.HELP:
-            turn.say(self.prompts.reading_start)
+            turn.say(self.prompts.reading_help)
         self._play_current(turn)  # repeat: the same sentence again
 
     def _back_to_origin(self, turn: Turn, notice: Notice) -> None:

@@ -21,6 +21,7 @@ class Mode(StrEnum):
     READING = "reading"  # a part of a notice, sentence by sentence
     PART_END = "part_end"  # a part has been read: what comes next?
     READ_ALL = "read_all"  # hands-free: every latest notice in turn
+    RESUME = "resume"  # a caller remembered: pick up where they stopped (notice_id, cursor, sentence)?
     ENDED = "ended"  # said goodbye; the next event starts again
 
 
@@ -133,7 +134,27 @@ class End:
     reason: str
 
 
-Action = Say | Play | Listen | Stop | End | Subscribe
+@dataclass(frozen=True)
+class Forget:
+    """The listener asked to be forgotten: the front end that remembers callers drops what it
+    keeps of this one (their place and their pace), and keeps nothing of this call."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a remembered listener picks up: a notice, the index of its part in the menu's
+    reading (Menu.parts), and the sentence in that part."""
+
+    notice_id: int
+    part: int
+    sentence: int
+
+
+Action = Say | Play | Listen | Stop | End | Subscribe | Forget
+
+
+PACE_STEPS = range(-2, 3)  # the listener's pace: steps slower or faster than the service's own rate
+LOUDNESS_STEPS = range(-1, 3)  # and loudness: one step softer, two louder than the level every chunk has
 
 
 @dataclass(frozen=True)
@@ -153,6 +174,9 @@ class MenuState:
     confirming: int = 0  # the item a listener was asked to confirm (第四条?), 0 when none
     playing: bool = False
     subscribed: bool = False  # the caller's number gets the daily bulletin (phone only)
+    pace: int = 0  # PACE_STEPS: what the listener asked for (慢一点, 快一点), from the next sentence on
+    loudness: int = 0  # LOUDNESS_STEPS (大声一点, 小声一点)
+    forgotten: bool = False  # the listener said 忘记我: nothing of this call is remembered
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -166,6 +190,8 @@ class MenuState:
             data = json.loads(text)
         except RecursionError:
             raise ValueError("menu state nested too deeply") from None
+        if isinstance(data, dict):  # stored before these fields existed: the listener's defaults
+            data = {**_LATER_FIELDS, **data}
         if not isinstance(data, dict) or set(data) != _STATE_FIELDS:
             raise ValueError("not a menu state")
         for name, kinds in _STATE_TYPES.items():
@@ -194,8 +220,12 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "confirming": (int,),
     "playing": (bool,),
     "subscribed": (bool,),
+    "pace": (int,),
+    "loudness": (int,),
+    "forgotten": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
+_LATER_FIELDS = {"pace": 0, "loudness": 0, "forgotten": False}  # fields added after states were first stored
 
 
 @dataclass

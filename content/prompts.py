@@ -39,11 +39,23 @@ class Prompts:
     section_help: str
     section_short: str
     reading_start: str
+    reading_help: str  # the reading keys in full (help while reading)
     part_end: str
     next_part_hint: str
     notice_end: str
     no_previous: str
     no_next: str
+    slower: str  # the listener's pace and loudness: each change confirmed, or the end of the range said
+    faster: str
+    louder: str
+    softer: str
+    slower_limit: str
+    faster_limit: str
+    louder_limit: str
+    softer_limit: str
+    resume_offer: str  # a remembered caller: where they stopped, and the keys to go on or be forgotten
+    resume_part: str  # the part they stopped in, named after the title
+    forgotten: str
     read_all_start: str
     read_all_notice: str
     read_all_end: str

@@ -35,7 +35,7 @@ def bulletin():
     attempt_id = _attempt_id()
     covered = _answered(attempt_id, sid)
     event = CallEvent("bulletin", detail={"attempt": attempt_id, "notices": list(covered)})
-    return answer(sid, request.form.get("To"), lambda menu: menu.start_bulletin(covered), [event], bulletin=covered)
+    return answer(sid, request.form.get("To"), lambda menu, _calls: menu.start_bulletin(covered), [event], bulletin=covered)
 
 
 def _answered(attempt_id: int, sid: str) -> tuple[int, ...]:

@@ -71,7 +71,17 @@ def _v3_reading_batches(db: Database) -> None:
     db["calls"].add_column("reading", str)
 
 
-MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches]
+def _v4_callers(db: Database) -> None:
+    # what is remembered of a caller between calls (ivr/caller_memory.py), by the salted hash
+    db["callers"].create(
+        {"caller_hash": str, "pace": int, "loudness": int, "notice_id": int, "part": int, "sentence": int, "updated_at": str},
+        pk="caller_hash",
+        not_null={"pace", "loudness", "updated_at"},
+    )
+    db["callers"].create_index(["updated_at"])
+
+
+MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches, _v4_callers]
 # PostgreSQL, step for step; and the settings every server shares (the caller salt).
 POSTGRES_MIGRATIONS = [
     [
@@ -86,6 +96,11 @@ POSTGRES_MIGRATIONS = [
     ],
     ["ALTER TABLE calls ADD COLUMN stream_token TEXT"],
     ["ALTER TABLE calls ADD COLUMN reading TEXT"],
+    [
+        "CREATE TABLE callers (caller_hash TEXT PRIMARY KEY, pace INTEGER NOT NULL, loudness INTEGER NOT NULL, "
+        "notice_id BIGINT, part INTEGER, sentence INTEGER, updated_at TEXT NOT NULL)",
+        "CREATE INDEX callers_updated_at ON callers (updated_at)",
+    ],
 ]
 
 
@@ -119,11 +134,13 @@ class CallEvent:
 
 
 class CallStore(Store):
-    def __init__(self, path: Path | str, salt: bytes | None = None, keep_days: int = 0):
+    def __init__(self, path: Path | str, salt: bytes | None = None, keep_days: int = 0, memory_days: int = 0):
         """`path`: the SQLite file, or a postgresql:// URL shared by several servers (whose
         caller salt is then kept in the database, once for all of them). `keep_days`: calls
-        older than this are purged with their events (0: kept for ever)."""
+        older than this are purged with their events (0: kept for ever); `memory_days`: what is
+        remembered of a caller (ivr/caller_memory.py) is forgotten after this (0: nothing is)."""
         self.keep_days = keep_days
+        self.memory_days = memory_days
         self.db: Database | None = None  # SQLite's sqlite-utils handle (tests and tools)
         if is_postgres(str(path)):
             self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the call log")
@@ -139,8 +156,8 @@ class CallStore(Store):
     @classmethod
     def open(cls, settings: IvrSettings) -> CallStore:
         if is_postgres(str(settings.calls_db)):
-            return cls(settings.calls_db, None, settings.call_log_days)
-        return cls(settings.calls_db, load_salt(settings.salt_file), settings.call_log_days)
+            return cls(settings.calls_db, None, settings.call_log_days, settings.caller_memory_days)
+        return cls(settings.calls_db, load_salt(settings.salt_file), settings.call_log_days, settings.caller_memory_days)
 
     def _shared_salt(self) -> bytes:
         """The salt every server hashes callers' numbers with, made once by whichever is first."""
@@ -188,9 +205,12 @@ class CallStore(Store):
     def _purge_now_and_then(self, now: datetime) -> None:
         """Apply the retention setting at most once an hour per process (calls begin often)."""
         global _last_purge
-        if self.keep_days and (_last_purge is None or now - _last_purge > PURGE_EVERY):
+        if _last_purge is None or now - _last_purge > PURGE_EVERY:
             _last_purge = now
-            self.purge(self.keep_days, now)
+            if self.keep_days:
+                self.purge(self.keep_days, now)
+            with self.conn.writing("callers"):  # what is remembered of callers lasts its own days
+                self.conn.execute("DELETE FROM callers WHERE updated_at < ?", [_iso(now - timedelta(days=self.memory_days))])
 
     def purge(self, days: int, now: datetime | None = None) -> int:
         """Forget calls that began more than `days` ago, with their events; returns how many."""
@@ -315,7 +335,15 @@ class CallStore(Store):
                 for (nid, path), n in cancels.most_common(10)
             ],
             "not_understood": [{"heard": text, "count": n} for text, n in unclear.most_common(10)],
+            "remembered_callers": self.remembered_callers(),
         }
+
+    def remembered_callers(self) -> int:
+        """How many callers' place and pace are remembered now (ivr/caller_memory.py): a count, never who."""
+        if self.memory_days <= 0:
+            return 0
+        cutoff = _iso(_now() - timedelta(days=self.memory_days))
+        return self.conn.query("SELECT count(*) AS n FROM callers WHERE updated_at >= ?", [cutoff])[0]["n"]
 
     def listens(self) -> Counter:
         """How many calls played each notice, by notice id (for the staff's list)."""

@@ -28,6 +28,7 @@ class IvrSettings:
     phone_mode: str  # "gather", or "stream": Twilio Media Streams over a WebSocket
     reading_batch: int  # 1: one sentence per webhook
     call_log_days: int  # calls older than this are purged with their events (0: never)
+    caller_memory_days: int  # a caller's place and pace are remembered this long (0: not at all)
     speech_threshold: float = 0.6  # below this confidence a spoken command is asked again
     stream_lead_ms: int = 1000  # streaming: how far ahead of real time our audio may be sent
     subscribers_db: Path | str | None = None  # the daily bulletin's list (None: no key 8 on the menu)

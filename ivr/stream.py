@@ -21,6 +21,8 @@ from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, S
 from ivr import twilio_wire as wire
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
+from ivr import caller_memory
+from ivr.caller_memory import CallerMemory
 from ivr.subscribers import carry_out, is_subscribed
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
@@ -289,11 +291,20 @@ class StreamCall:
         if notices is not None:  # our daily bulletin call: it starts by reading the news
             self.state, actions = self.menu.start_bulletin(notices)
         else:
-            self.state, actions = self.menu.start(subscribed=is_subscribed(self.caller, self.subscriptions))
+            self.state, actions = self.menu.start(subscribed=is_subscribed(self.caller, self.subscriptions), **self._remembered())
         self._open_recognizer(actions)
         self._perform(actions)
         self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"stream": self.stream_sid})])
         return True
+
+    def _remembered(self) -> dict:
+        """The caller's own pace and loudness, and where they stopped, if they are remembered."""
+        try:
+            kept = CallerMemory(self.calls).recall(self.caller)
+        except Exception as error:  # the caller hears the menu as a new caller would
+            log.error("call %s: could not read what is remembered of the caller: %s", self.call_sid, error)
+            return {}
+        return {"pace": kept.pace, "loudness": kept.loudness, "resume": kept.resume} if kept else {}
 
     def _open_recognizer(self, actions) -> None:
         if self.speech_model is None:
@@ -370,13 +381,14 @@ class StreamCall:
         self.silence_deadline = None
         before = self.state
         if time.monotonic() - self.started > self.settings.max_call_minutes * 60:
-            self.state = MenuState(mode=Mode.ENDED, greeted=True)
+            self.state = MenuState(mode=Mode.ENDED, greeted=True, pace=before.pace, loudness=before.loudness)
             actions = [Stop(), Say(self.menu.goodbye(before), interruptible=False), End("call too long")]
             log_events = [CallEvent("limit", detail={"minutes": self.settings.max_call_minutes})]
         else:
             self.state, actions = self.menu.step(before, event)
             log_events = turn_events(self.menu, before, event, self.state, actions)
             self.state, actions = carry_out(self.state, actions, self.caller, self.subscriptions)
+            actions = caller_memory.carry_out(actions, self.caller, CallerMemory(self.calls))
         self._perform(actions)
         self.calls.save(self.call_sid, self.state.to_json(), log_events)
 
@@ -414,9 +426,11 @@ class StreamCall:
             self.session = None
 
     def _recipes(self, text: str) -> list[Recipe]:
-        """What the text's chunks are made from, at once (nothing is synthesised here)."""
+        """What the text's chunks are made from, at once (nothing is synthesised here), at the
+        caller's own pace and loudness."""
         try:
-            return self.speaker.recipes(text)
+            rate, gain = self.speaker.listener_voice(self.state.pace, self.state.loudness)
+            return self.speaker.recipes(text, rate, gain=gain)
         except Exception:
             log.exception("call %s: could not prepare %r; skipped", self.call_sid, text[:40])
             return []
@@ -425,5 +439,16 @@ class StreamCall:
         if self.call_sid:
             seconds = int(time.monotonic() - self.started)
             self.calls.finish(self.call_sid, status, seconds)
+            self._remember_caller()
             self.call_sid = None
+
+    def _remember_caller(self) -> None:
+        """The caller's pace and loudness, and the sentence after the one playing as they hung
+        up (the state moves on only when a sentence has been heard), for their next call."""
+        if self.state is None or self.caller is None:
+            return
+        try:
+            CallerMemory(self.calls).keep(self.caller, self.state, self.menu.resume_point(self.state))
+        except Exception as error:
+            log.error("call %s: could not remember the caller: %s", self.call_sid, error)
 

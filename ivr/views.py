@@ -23,6 +23,8 @@ from content.keys import ALL_KEYS
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
+from ivr import caller_memory
+from ivr.caller_memory import CallerMemory
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
 from ivr.subscribers import SubscriberStore, carry_out, is_subscribed, open_subscribers
@@ -98,12 +100,28 @@ def _opener():
 @twilio_signed
 def voice():
     number = _listener_number()
-    return answer(call_sid(), request.form.get("From"), lambda menu: menu.start(subscribed=is_subscribed(number, _opener())))
+
+    def opening(menu: Menu, calls: CallStore):
+        """The latest notices, at the caller's own pace, after the offer to go on where they
+        stopped when they are remembered."""
+        kept = _recall(calls, number)
+        voice = {"pace": kept.pace, "loudness": kept.loudness, "resume": kept.resume} if kept else {}
+        return menu.start(subscribed=is_subscribed(number, _opener()), **voice)
+
+    return answer(call_sid(), request.form.get("From"), opening)
+
+
+def _recall(calls: CallStore, number: str | None):
+    try:
+        return CallerMemory(calls).recall(number)
+    except Exception as error:  # the caller hears the menu as a new caller would
+        log.error("could not read what is remembered of a caller: %s", error)
+        return None
 
 
 def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), bulletin: tuple[int, ...] | None = None):
     """A call begins (ours to a subscriber, or theirs to us): a finished one hangs up; else the
-    menu opens with `opening(menu)`, the call is stored, and it goes on by webhooks or a stream."""
+    menu opens with `opening(menu, calls)`, the call is stored, and it goes on by webhooks or a stream."""
     notices, calls = _open_stores()
     with notices:
         known = calls.get(sid)
@@ -111,7 +129,7 @@ def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), 
             calls.close()
             return _hang_up(sid)
         menu = phone_menu(notices)
-        state, actions = opening(menu)
+        state, actions = opening(menu, calls)
         token = secrets.token_urlsafe(24) if phone_settings().phone_mode == "stream" else None
         calls.begin(sid, caller, state.to_json(), list(events), stream_token=token)
     calls.close()
@@ -173,9 +191,9 @@ def gather():
             return _hang_up(sid)
         before = _restore(menu, call.state)
         if request.form.get("Digits"):  # a key during several sentences acts on the one playing
-            before = playing_state(call.reading, _phone_seconds) or before
+            before = playing_state(call.reading, _phone_seconds(before)) or before
         if call.age().total_seconds() > settings.max_call_minutes * 60:
-            state = MenuState(mode=Mode.ENDED, greeted=True)
+            state = MenuState(mode=Mode.ENDED, greeted=True, pace=before.pace, loudness=before.loudness)
             actions = [Stop(), Say(menu.goodbye(before), interruptible=False), End("call too long")]
             calls.save(sid, state.to_json(), [CallEvent("limit", detail={"minutes": settings.max_call_minutes})])
             calls.close()
@@ -184,6 +202,7 @@ def gather():
         state, actions = menu.step(before, event)
         events = turn_events(menu, before, event, state, actions)
         state, actions = carry_out(state, actions, _listener_number(), _opener())
+        actions = caller_memory.carry_out(actions, _listener_number(), CallerMemory(calls))
         state, actions, steps, more = extend_reading(menu, state, actions, settings.reading_batch)
         calls.save(sid, state.to_json(), events + more, remember(steps))
     calls.close()
@@ -196,16 +215,49 @@ def _hang_up(sid: str):
     return wire.twiml(wire.hang_up())
 
 
-def _phone_seconds(text: str) -> float:
+def _listener_voice(state: MenuState) -> tuple[int, float]:
+    """(rate, gain) of the caller's own pace and loudness."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    return speaker.seconds(text, AudioFormat.ULAW)
+    return speaker.listener_voice(state.pace, state.loudness)
+
+
+def _phone_seconds(state: MenuState):
+    """How long a text lasts on this call (at the caller's pace)."""
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    rate, gain = _listener_voice(state)
+    return lambda text: speaker.seconds(text, AudioFormat.ULAW, rate, gain)
 
 
 @blueprint.post("/status")
 @twilio_signed
 def status():
-    known = close_call_record(call_sid(), request.form.get("CallStatus", "")[:32] or "unknown")
+    sid = call_sid()
+    known = close_call_record(sid, request.form.get("CallStatus", "")[:32] or "unknown")
+    if known:
+        _remember_caller(sid)
     return ("", 204) if known else ("unknown CallSid", 404)
+
+
+def _remember_caller(sid: str) -> None:
+    """The call is over: keep the caller's pace and loudness, and the sentence after the one
+    that was playing when they hung up (nothing for a withheld number, or one that asked to be
+    forgotten). A failure here is logged; the call record is closed all the same."""
+    number = _listener_number()
+    if number is None or phone_settings().caller_memory_days <= 0:
+        return
+    notices, calls = _open_stores()
+    try:
+        with notices:
+            menu = phone_menu(notices)
+        call = calls.get(sid)
+        if call is not None:
+            last = _restore(menu, call.state)
+            playing = playing_state(call.reading, _phone_seconds(last)) or last
+            CallerMemory(calls).keep(number, playing, menu.resume_point(playing))
+    except Exception as error:
+        log.error("call %s: could not remember the caller: %s", sid, error)
+    finally:
+        calls.close()
 
 
 def close_call_record(sid: str, call_status: str) -> bool:
@@ -253,15 +305,18 @@ def _event(state: MenuState, digits: str | None) -> Event:
     return Event.press(key)
 
 
-def _audio_urls(text: str) -> list[str] | None:
+def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> list[str] | None:
     """The URLs of the text's phone audio at once (made in the background or when Twilio
-    fetches them), or None: the caller hears <Say> instead of silence. The first text of an
-    answer is what the caller hears first: its first chunk is made before anything else waiting."""
+    fetches them), at the caller's `voice` (rate, gain), or None: the caller hears <Say>
+    instead of silence. The first text of an answer is what the caller hears first: its first
+    chunk is made before anything else waiting."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
     first = not g.get("tingwen_audio_planned")
     g.tingwen_audio_planned = True
+    rate, gain = voice
     try:
-        return [phone_settings().url(f"/ivr/audio/{chunk.name}") for chunk in speaker.plan(text, AudioFormat.ULAW, first=first)]
+        planned = speaker.plan(text, AudioFormat.ULAW, rate=rate, first=first, gain=gain)
+        return [phone_settings().url(f"/ivr/audio/{chunk.name}") for chunk in planned]
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None
@@ -272,7 +327,8 @@ def respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
     settings = phone_settings()
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
-    return wire.twiml(wire.build(actions, _audio_urls, normalize, settings.url("/ivr/gather"), timeout))
+    voice = _listener_voice(state)
+    return wire.twiml(wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout))
 
 
 @blueprint.errorhandler(Exception)

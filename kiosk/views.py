@@ -136,12 +136,14 @@ def _rate() -> int | None:
     return None if speed == "slow" or speed not in PACES else PACES[speed]
 
 
-def _audio_urls(text: str, first: bool) -> list[str]:
+def _audio_urls(text: str, first: bool, voice: tuple[int | None, float] | None = None) -> list[str]:
     """The names of the text's audio, at once: it is made in the background or when fetched
-    (`first`: what the visitor hears first, made before anything else waiting)."""
+    (`first`: what the visitor hears first, made before anything else waiting), at the page's
+    pace, or at `voice` (rate, gain) where the 语音菜单 was asked to read slower or louder."""
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    rate, gain = voice or (_rate(), 1.0)
     try:
-        return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=_rate(), first=first)]
+        return [f"/kiosk/audio/{chunk.name}" for chunk in speaker.plan(text, AudioFormat.WAV, rate=rate, first=first, gain=gain)]
     except Exception:  # no voice can speak: the page shows the text and says it cannot read
         log.exception("could not plan kiosk audio")
         return []
@@ -263,9 +265,10 @@ def menu_turn():
     else:
         state, actions = menu.step(state, event)
     out = []
+    voice = current_app.extensions["tingwen.speaker"].listener_voice(state.pace, state.loudness, _rate())
     for action in actions:
         if isinstance(action, (Say, Play)):
-            audio = _audio_urls(action.text, first=not any(o["type"] == "say" for o in out))
+            audio = _audio_urls(action.text, first=not any(o["type"] == "say" for o in out), voice=voice)
             out.append({"type": "say", "text": action.text, "audio": audio})
         elif isinstance(action, Stop):
             out.append({"type": "stop"})

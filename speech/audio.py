@@ -206,6 +206,12 @@ def level(pcm: Pcm, gain: float = 1.0) -> Pcm:
     scale = 10 ** ((TARGET_DBFS - current) / 20) * gain
     peak = float(np.max(np.abs(pcm.samples.astype(np.float64)))) or 1.0
     ceiling = 10 ** (PEAK_DBFS / 20) * 32767
-    scale = min(scale, ceiling / peak)
-    samples = np.clip(np.round(pcm.samples.astype(np.float64) * scale), -32768, 32767).astype(np.int16)
+    scaled = pcm.samples.astype(np.float64) * scale
+    if gain > 1.0 and peak * scale > ceiling:
+        # louder than the service's own level (a listener asked): a soft limiter holds the peaks
+        # under the ceiling, so the speech itself gets louder instead of the whole chunk quieter
+        scaled = ceiling * np.tanh(scaled / ceiling)
+    elif peak * scale > ceiling:
+        scaled = scaled * (ceiling / (peak * scale))
+    samples = np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
     return Pcm(samples, pcm.rate)

@@ -28,7 +28,9 @@ from pathlib import Path
 from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text, ends_mid_sentence
-from speech.engine import DEFAULT_RATE, Engine, EngineUnavailable, Priority, VoiceSettings, current_priority, synthesis_priority
+from speech.engine import (
+    DEFAULT_RATE, MAX_RATE, MIN_RATE, Engine, EngineUnavailable, Priority, VoiceSettings, current_priority, synthesis_priority,
+)
 from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
 from speech.words import warm_up as warm_up_words
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 SENTENCE_PAUSE_MS = 250
 BREATH_PAUSE_MS = 60  # after a chunk cut inside a sentence (at a word): the voice goes straight on
 SECTION_PAUSE_MS = 700
+PACE_STEP_FACTOR = 1.15  # a listener's step slower or faster: the rate divided or multiplied by this
+LOUDNESS_STEP_GAIN = 1.6  # a listener's step louder or softer: about 4 dB (peaks held by a soft limiter)
 _PREPARED_LIMIT = 20_000  # texts whose chunks and pinyin are remembered
 _PIPELINE_VERSION = 3  # bump when a change alters audio for the same text, to retire old cache entries
 _AHEAD_LIMIT = 2_000  # planned chunks waiting to be rendered in the background
@@ -126,6 +130,7 @@ class Recipe:
     pinyin: str
     pause_ms: int
     rate: int
+    gain: float = 1.0  # the listener's loudness (大声一点), on top of the service's volume
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
@@ -133,7 +138,8 @@ class Recipe:
     @classmethod
     def from_json(cls, text: str) -> Recipe:
         data = json.loads(text)
-        return cls(str(data["text"]), str(data["spoken"]), str(data["pinyin"]), int(data["pause_ms"]), int(data["rate"]))
+        return cls(str(data["text"]), str(data["spoken"]), str(data["pinyin"]), int(data["pause_ms"]), int(data["rate"]),
+                   float(data.get("gain", 1.0)))
 
 
 @dataclass(frozen=True)
@@ -235,11 +241,20 @@ class Speaker:
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
 
-    def recipes(self, text: str, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS) -> list[Recipe]:
+    def recipes(self, text: str, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS, gain: float = 1.0) -> list[Recipe]:
         """A section's text as the recipes of its chunks, in reading order."""
         chunks = self.prepare(text)
         chosen = rate or self.settings.rate
-        return [Recipe(chunk, spoken, pinyin, self._pause_after(index, chunks, final_pause_ms), chosen) for index, (chunk, spoken, pinyin) in enumerate(chunks)]
+        return [Recipe(chunk, spoken, pinyin, self._pause_after(index, chunks, final_pause_ms), chosen, gain)
+                for index, (chunk, spoken, pinyin) in enumerate(chunks)]
+
+    def listener_voice(self, pace: int, loudness: int, base_rate: int | None = None) -> tuple[int, float]:
+        """(rate, gain) for a listener `pace` steps slower or faster and `loudness` steps louder
+        or softer than the service's own (or `base_rate`): the voice itself speaks slower or
+        faster (never resampled), each pace step PACE_STEP_FACTOR, each loudness step
+        LOUDNESS_STEP_GAIN."""
+        rate = round((base_rate or self.settings.rate) * PACE_STEP_FACTOR**pace)
+        return min(max(rate, MIN_RATE), MAX_RATE), LOUDNESS_STEP_GAIN**loudness
 
     @staticmethod
     def _pause_after(index: int, chunks: tuple[tuple[str, str, str], ...], final_pause_ms: int) -> int:
@@ -254,7 +269,8 @@ class Speaker:
         engine = engine or self.engine
         s = self.settings
         model = getattr(engine, "model_id", "")
-        return cache_key(_PIPELINE_VERSION, engine.name, model, s.voice, recipe.rate, s.volume, fmt, recipe.pause_ms, recipe.pinyin)
+        volume = s.volume * recipe.gain  # the same key as before for the service's own loudness
+        return cache_key(_PIPELINE_VERSION, engine.name, model, s.voice, recipe.rate, volume, fmt, recipe.pause_ms, recipe.pinyin)
 
     def can_speak(self) -> bool:
         """Whether some voice (the engine or its fallback) speaks: a short probe (its audio is
@@ -275,7 +291,8 @@ class Speaker:
         return self._speaks
 
     def plan(
-        self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS, first: bool = True
+        self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS, first: bool = True,
+        gain: float = 1.0,
     ) -> list[Planned]:
         """The names the text's audio will have, at once, without synthesising: each missing
         chunk's recipe is stored and the chunk is queued for rendering in the background, in
@@ -285,7 +302,7 @@ class Speaker:
         if not self.can_speak():
             raise EngineUnavailable("no voice can speak right now")
         planned = []
-        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms)):
+        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms, gain)):
             key = self.key(recipe, fmt)
             planned.append(Planned(key, fmt, recipe))
             if not self.cache.path_for(key, fmt.suffix).exists():
@@ -329,11 +346,11 @@ class Speaker:
             self._spilling(lambda: self.cache.put_recipe(planned.key, recipe.to_json()))
         return [planned]
 
-    def seconds(self, text: str, fmt: AudioFormat) -> float:
+    def seconds(self, text: str, fmt: AudioFormat, rate: int | None = None, gain: float = 1.0) -> float:
         """How long the text's audio lasts: measured where it is made, else estimated (3.5
         characters a second), never by synthesising."""
         total = 0.0
-        for recipe in self.recipes(text):
+        for recipe in self.recipes(text, rate, gain=gain):
             path = self.cache.path_for(self.key(recipe, fmt), fmt.suffix)
             try:
                 total += audio_seconds(path, fmt)
@@ -378,11 +395,12 @@ class Speaker:
         return self._made(Recipe(text, spoken, pinyin, pause_ms, rate or self.settings.rate), fmt)
 
     def render_text(
-        self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS, rate: int | None = None
+        self, text: str, fmt: AudioFormat = AudioFormat.WAV, final_pause_ms: int = SECTION_PAUSE_MS, rate: int | None = None,
+        gain: float = 1.0,
     ) -> Iterator[Utterance]:
         """A section's text as chunks, rendered one at a time so the first can play at once
         (for a listener, its first chunk goes before the rest of anyone's)."""
-        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms)):
+        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms, gain)):
             yield self.render_recipe(recipe, fmt, first=index == 0)
 
     def render_recipe(self, recipe: Recipe, fmt: AudioFormat, first: bool = False) -> Utterance:
@@ -440,7 +458,7 @@ class Speaker:
             raise RuntimeError(
                 f"{engine.name} made {seconds:.2f} s of audio for {recipe.text[:40]!r} (at least {least:.2f} s): cut short"
             )
-        return with_silence(level(pcm, self.settings.volume), recipe.pause_ms)
+        return with_silence(level(pcm, self.settings.volume * recipe.gain), recipe.pause_ms)
 
     # Rendering ahead, in the background
 

@@ -3,7 +3,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content.menu import End, Event, Intent, IntentKind, Listen, Menu, Mode, Play, Say, Stop
+from content.menu import End, Event, Forget, Intent, IntentKind, Listen, Menu, Mode, Play, Resume, Say, Stop
 
 KEYS = list("0123456789*#") + ["", "x"]
 INTENTS = [Intent(k) for k in IntentKind if k is not IntentKind.CHOOSE] + [Intent(IntentKind.CHOOSE, n) for n in range(0, 12)]
@@ -18,10 +18,11 @@ EVENTS = st.one_of(
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(events=st.lists(EVENTS, min_size=1, max_size=30))
-def test_invariants(loaded_store, events):
+@given(events=st.lists(EVENTS, min_size=1, max_size=30), remembered=st.booleans(), pace=st.integers(-3, 3))
+def test_invariants(loaded_store, events, remembered, pace):
     menu = Menu(loaded_store.latest())
-    state, actions = menu.start()
+    last = menu.notices[-1]  # a remembered caller (or a forged memory: pace out of range) starts too
+    state, actions = menu.start(resume=Resume(last.id, len(menu.parts(last)) - 1, 0) if remembered else None, pace=pace)
     for event in events:
         was_playing = state.playing
         state, actions = menu.step(state, event)
@@ -30,7 +31,7 @@ def test_invariants(loaded_store, events):
         assert type(state).from_json(state.to_json()) == state
         # every turn ends by listening, or by ending the call
         assert isinstance(actions[-1], (Listen, End))
-        assert all(isinstance(a, (Say, Play, Listen, Stop, End)) for a in actions)
+        assert all(isinstance(a, (Say, Play, Listen, Stop, End, Forget)) for a in actions)
         is_cancel = event.key == "*" or (event.intent is not None and event.intent.kind is IntentKind.CANCEL)
         if is_cancel and was_playing and state.mode is not Mode.ENDED:
             assert actions[0] == Stop()

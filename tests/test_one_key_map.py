@@ -8,7 +8,7 @@ import pytest
 
 from content.commands import load_vocabulary
 from content.keys import ALL_KEYS, ITEM_KEYS, KEYS, IntentKind, key_of, markdown_table, page_intents, prompt_keys
-from content.menu import Menu, MenuState, Mode
+from content.menu import Menu, MenuState, Mode, Resume
 from content.prompts import load_prompts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,9 @@ def test_an_unknown_key_placeholder_is_refused_by_name(tmp_path):
 @pytest.mark.parametrize("subscription", [False, True])
 def test_every_key_the_menu_listens_for_is_the_key_maps(loaded_store, subscription):
     menu = Menu(loaded_store.latest(), subscription=subscription)
-    states = [MenuState(), MenuState(subscribed=True), MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1)]
+    remembered = menu.start(resume=Resume(menu.notices[0].id, 0, 0))[0]  # 接着听? (a caller the phone remembers)
+    states = [MenuState(), MenuState(subscribed=True), MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1),
+              remembered]
     seen = set()
     for state in states:
         for choice in menu.choices(state):

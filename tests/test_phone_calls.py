@@ -4,6 +4,7 @@ every <Gather action> followed, TwiML checked with XPath."""
 import pytest
 from conftest import PUBLIC_URL, PhoneCall, audio_urls, phone_app
 
+from content.prompts import load_prompts
 from content.menu import Menu, Say
 from content.store import NoticeStore
 from speech.audio import PHONE_RATE
@@ -45,7 +46,7 @@ def test_notice_then_section_plays_that_section_in_order(app, menu, loaded_store
     assert call.plays  # the notice's intro and its parts menu
     call.press("1")
     sentences = _sentences(order.sections[0])
-    coaching = audio_urls(app, "开始朗读。按星号键停止，按井号键跳到下一部分。")
+    coaching = audio_urls(app, load_prompts().reading_start)
     assert call.plays[: len(coaching)] == coaching
     heard = call.plays[len(coaching) :]
     webhooks = 1

@@ -5,6 +5,7 @@ import pytest
 from conftest import PUBLIC_URL, PhoneCall, audio_urls, phone_app
 
 import ivr.reading
+from content.prompts import load_prompts
 from content.menu import MenuState, Mode
 from content.store import NoticeStore
 from textrules.sentences import split_sentences
@@ -46,7 +47,7 @@ def test_a_key_acts_on_the_sentence_that_was_playing(app, monkeypatch, listened)
     call = _start_reading(app)
     speaker = app.extensions["tingwen.speaker"]
     sentences = _section_sentences(app)
-    coaching = "开始朗读。按星号键停止，按井号键跳到下一部分。"
+    coaching = load_prompts().reading_start
     sent = ivr.reading.now()
     played = speaker.seconds(coaching, AudioFormat.ULAW) + sum(speaker.seconds(s, AudioFormat.ULAW) for s in sentences[:listened])
     monkeypatch.setattr(ivr.reading, "now", lambda: sent + ivr.reading.REACTION_SECONDS + played + 0.5)

@@ -12,7 +12,8 @@ from textrules.sentences import split_sentences
 
 
 SAMPLE = {"count": 12, "page": 2, "key": 3, "title": "就业促进行动实施方案", "last": 7, "issuer": "自治区人民政府",
-          "date": "2025年3月1日", "gist": "原则同意", "label": "一、总体要求", "number": 4}
+          "date": "2025年3月1日", "gist": "原则同意", "label": "一、总体要求", "number": 4,
+          "part": "的“一、总体要求”"}
 
 
 @pytest.mark.parametrize("name", [f.name for f in fields(Prompts)])

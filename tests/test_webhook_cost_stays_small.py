@@ -10,7 +10,7 @@ from conftest import PhoneCall, phone_app
 
 # (what happens, the most SQL statements it may take)
 WEBHOOKS = [
-    ("a call is answered", 8),
+    ("a call is answered", 9),  # with the one look-up of what is remembered of the caller
     ("a key chooses a notice", 9),
     ("a key chooses a part", 9),
     ("a reading goes on (no key)", 9),

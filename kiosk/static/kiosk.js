@@ -187,6 +187,17 @@
       const all = regions();
       const from = active ? all.indexOf(active.region) : -1;
       if (from + 1 < all.length) start(all[from + 1], null, []);
+    } else if (intent === "slower" || intent === "faster") {  // 慢一点 / 快一点: the page's own speed choice
+      const speed = document.getElementById("speed");
+      const to = speed.selectedIndex + (intent === "faster" ? 1 : -1);
+      if (to < 0 || to >= speed.options.length) return false;
+      speed.selectedIndex = to;
+      speed.dispatchEvent(new Event("change"));
+    } else if (intent === "louder" || intent === "softer") {  // 大声一点 / 小声一点: the page's volume
+      const volume = document.getElementById("volume");
+      const to = Math.min(1, Math.max(0.2, parseFloat(volume.value) + (intent === "louder" ? 0.2 : -0.2)));
+      volume.value = to.toFixed(1);
+      volume.dispatchEvent(new Event("change"));
     } else {
       return false;  // yes/no only answer the voice menu's question; a page asks none
     }
