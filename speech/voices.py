@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from speech.engine import Engine, EngineUnavailable, EspeakCommand, Pyttsx3Espeak, VoiceSettings, check_voice
+from speech.engine import Engine, EngineUnavailable, EspeakCommand, VoiceSettings, check_voice
+from speech.pyttsx3_voice import Pyttsx3Espeak
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,8 @@ def find_section(sections: list[Section], path: str) -> Section:
 def speaker_factory(tmp_path_factory):
     """Speakers over real espeak-ng, sharing one engine (pyttsx3 keeps one per process)."""
     from speech.cache import AudioCache
-    from speech.engine import Pyttsx3Espeak, VoiceSettings
+    from speech.engine import VoiceSettings
+    from speech.pyttsx3_voice import Pyttsx3Espeak
     from speech.speaker import Speaker
 
     engine = Pyttsx3Espeak()

@@ -6,7 +6,8 @@ import wave
 
 import pytest
 
-from speech.engine import EngineUnavailable, EspeakCommand, Pyttsx3Espeak, VoiceSettings, check_voice
+from speech.engine import EngineUnavailable, EspeakCommand, VoiceSettings, check_voice
+from speech.pyttsx3_voice import Pyttsx3Espeak
 from speech.pronounce import to_pinyin
 
 PINYIN = to_pinyin("内蒙古自治区人民政府。")
