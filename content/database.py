@@ -69,6 +69,15 @@ def _pool(url: str):
         return _pools[key]
 
 
+def close_pool(url: str) -> None:
+    """Close this process's pool for one database (a database no longer used: a tool or a test
+    that made it for itself); the next use opens a new one."""
+    with _pools_lock:
+        pool = _pools.pop((os.getpid(), url), None)
+    if pool is not None:
+        pool.close()
+
+
 def close_pools() -> None:
     """Close this process's pools (before gunicorn forks its workers from us)."""
     with _pools_lock:

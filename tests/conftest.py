@@ -49,6 +49,10 @@ def store(request, tmp_path: Path):
     where = tmp_path / "tingwen.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_server")()
     with NoticeStore(where) as opened:
         yield opened
+    if request.param == "postgresql":  # its connections go back to the server: a run makes hundreds of databases
+        from content.database import close_pool
+
+        close_pool(where)
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ class TextVocabulary:
 
 def chinese_model(extra=()):
     # Like vosk-model-small-cn: single characters, common words, and an unknown-word token.
-    words = set("一二三四五六七八九十零幺两第条个项页取消停止不听了重复再说遍下上部分返回帮助继续全部连续收听从头文") | {
+    words = set("一二三四五六七八九十零幺两第条个项页取消停止不听了重复再说遍下上部分返回帮助继续全部连续收听从头文"
+                "慢快点大小声音接着忘记我要住") | {
         "取消", "停止", "重复", "下一", "上一", "返回", "帮助", "继续", "全部", "第二", "[unk]", *extra,
     }  # fmt: skip
     return SpeechModel(Path("text-only"), TextVocabulary(words), "[unk]", 0.0)
