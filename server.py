@@ -43,7 +43,8 @@ from speech.engine import EngineUnavailable, VoiceSettings, check_voice
 from speech.recognizer import RecognitionPool
 from speech.pronounce import load_dictionary
 from speech.prerender import BackgroundPrerender
-from speech.speaker import Speaker, settle_synthesis
+from speech.exiting import settle_synthesis
+from speech.speaker import Speaker
 from staff.accounts import StaffStore
 
 log = logging.getLogger("tingwen")

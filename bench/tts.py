@@ -48,7 +48,8 @@ from speech.cache import AudioCache  # noqa: E402
 from speech.engine import VoiceSettings  # noqa: E402
 from speech.normalize import normalize  # noqa: E402
 from speech.pronounce import to_pinyin  # noqa: E402
-from speech.speaker import AudioFormat, Speaker  # noqa: E402
+from speech.speaker import Speaker  # noqa: E402
+from speech.utterances import AudioFormat
 from speech.neural import NeuralModel, model_folder, phrases, speed_ratio  # noqa: E402
 from speech.voices import VOICES, choose_voice  # noqa: E402
 

@@ -15,7 +15,7 @@ from speech.engine import VoiceSettings
 from speech.normalize import normalize
 from speech.prerender import render_all
 from speech.pronounce import to_pinyin
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 from speech.voices import VOICES, voice_reports
 
 

@@ -24,7 +24,9 @@ from content.menu_texts import MenuTexts
 from speech.audio import read_wav
 from speech.cache import cache_key
 from speech.mp3 import BITRATE_KBPS, encode_mp3
-from speech.speaker import AudioFormat, Speaker, exiting
+from speech.exiting import exiting
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 
 log = logging.getLogger(__name__)
 INDEX_FILE = "index.json"

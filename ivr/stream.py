@@ -26,7 +26,8 @@ from ivr.caller_memory import CallerMemory
 from ivr.subscribers import carry_out, is_subscribed
 from ivr.settings import IvrSettings
 from speech.audio import frames, read_ulaw_wav
-from speech.speaker import AudioFormat, Recipe, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat, Recipe
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from ivr.subscribers import SubscriberStore, carry_out, is_subscribed, open_subs
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from speech.normalize import normalize
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")

@@ -28,7 +28,8 @@ from content.reading import find_section, section_label
 from content.store import NoticeStore
 from textrules.sentences import split_sentences
 from speech.engine import PACES
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
 sock = Sock()

@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable, Hashable
 
 from speech.engine import background_work, yield_the_cpu
-from speech.speaker import AudioFormat, Speaker, exiting
+from speech.exiting import exiting
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30.0  # how often the store is asked whether there is something new to render

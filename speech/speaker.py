@@ -10,10 +10,7 @@ requests want it at the same moment, in this process or another (a lock file per
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import itertools
-import json
 import logging
 import queue
 import tempfile
@@ -21,18 +18,19 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from pathlib import Path
 
-from speech.audio import PHONE_RATE, Pcm, level, read_wav, to_phone, ulaw_wav_bytes, wav_problem, with_silence, write_ulaw_wav, write_wav
+from speech.audio import Pcm, level, read_wav, to_phone, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text, ends_mid_sentence
 from speech.engine import (
     DEFAULT_RATE, MAX_RATE, MIN_RATE, Engine, EngineUnavailable, Priority, VoiceSettings, current_priority, synthesis_priority,
 )
+from speech.exiting import _Synthesis, exiting
 from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
+from speech.utterances import AudioFormat, Planned, Recipe, Utterance, audio_seconds
 from speech.words import warm_up as warm_up_words
 
 log = logging.getLogger(__name__)
@@ -52,114 +50,6 @@ _SPARE_CACHE_BYTES = 64 * 1024 * 1024  # the temporary cache used while the real
 # reads 3.5, espeak-ng 2.5): audio shorter than that for its text was cut short (an engine that
 # stopped early) and is never cached.
 _FASTEST_PACE = 7.0
-
-
-class _Synthesis:
-    """Synthesis running in this process, so that exiting waits for it: an engine's native code
-    cut off mid-utterance at exit aborts the process ("terminate called…")."""
-
-    exiting = threading.Event()
-    _running = 0
-    _changed = threading.Condition()
-
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls):
-        with cls._changed:
-            if cls.exiting.is_set():  # nothing new starts once exiting has begun
-                raise RuntimeError("the process is exiting; no more synthesis")
-            cls._running += 1
-        try:
-            yield
-        finally:
-            with cls._changed:
-                cls._running -= 1
-                cls._changed.notify_all()
-
-    @classmethod
-    def settle(cls, timeout: float = 15.0) -> None:
-        """At exit: no new background work, and what is running may finish."""
-        cls.exiting.set()
-        with cls._changed:
-            cls._changed.wait_for(lambda: cls._running == 0, timeout)
-
-
-atexit.register(_Synthesis.settle)
-
-
-def exiting() -> bool:
-    """The process is exiting: background work stops taking new texts."""
-    return _Synthesis.exiting.is_set()
-
-
-def settle_synthesis(timeout: float = 15.0) -> None:
-    """Take no new synthesis and let what is running write its files: for a server's worker as
-    it stops, before the interpreter tears down what a synthesis in progress still uses (its
-    temporary folder). atexit does the same for any other process, as a last resort."""
-    _Synthesis.settle(timeout)
-
-
-class AudioFormat(StrEnum):
-    WAV = "wav"  # 16-bit PCM at the engine's rate, for the kiosk
-    ULAW = "ulaw"  # 8 kHz mono mu-law WAV, for the phone
-
-    @property
-    def suffix(self) -> str:
-        return ".wav" if self is AudioFormat.WAV else ".ulaw.wav"
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One rendered chunk: what was written, what is said, and the audio file that says it."""
-
-    text: str
-    spoken: str
-    pinyin: str
-    path: Path
-    format: AudioFormat
-    seconds: float
-    voice: str = ""  # the engine that spoke it
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Everything needed to make one chunk's audio, stored so any process can make it later."""
-
-    text: str
-    spoken: str
-    pinyin: str
-    pause_ms: int
-    rate: int
-    gain: float = 1.0  # the listener's loudness (大声一点), on top of the service's volume
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> Recipe:
-        data = json.loads(text)
-        return cls(str(data["text"]), str(data["spoken"]), str(data["pinyin"]), int(data["pause_ms"]), int(data["rate"]),
-                   float(data.get("gain", 1.0)))
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A chunk whose audio will exist under `name` (made in the background, or when fetched)."""
-
-    key: str
-    format: AudioFormat
-    recipe: Recipe
-
-    @property
-    def name(self) -> str:
-        return self.key + self.format.suffix
-
-
-def audio_seconds(path: Path, fmt: AudioFormat) -> float:
-    if fmt is AudioFormat.ULAW:
-        return ulaw_wav_bytes(path) / PHONE_RATE
-    with wave.open(str(path), "rb") as wav:
-        return wav.getnframes() / wav.getframerate()
 
 
 def _is_hash(key: str) -> bool:

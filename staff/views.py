@@ -18,7 +18,8 @@ from content.store import NoticeStore
 from textrules.sentences import split_sentences
 from speech.normalize import normalize
 from speech.pronounce import check_entry, dictionary_entries, save_entry, to_pinyin
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 from staff.accounts import StaffStore
 from staff.charts import bar_chart, stacked_bar_chart
 from staff.drafts import Drafts

@@ -191,7 +191,7 @@ class PhoneCall:
 
 def audio_urls(app, text):
     """The URLs our phone audio for `text` is served at (the same chunks the server plans)."""
-    from speech.speaker import AudioFormat
+    from speech.utterances import AudioFormat
 
     speaker = app.extensions["tingwen.speaker"]
     return [f"{PUBLIC_URL}/ivr/audio/{c.name}" for c in speaker.plan(text, AudioFormat.ULAW)]

@@ -6,7 +6,8 @@ import time
 
 from speech.cache import AudioCache, cache_key
 from speech.engine import EspeakCommand, VoiceSettings
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 
 TEXT = "请依法依规做好各项工作。"
 

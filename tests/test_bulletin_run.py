@@ -398,7 +398,7 @@ def test_a_bulletin_call_in_streaming_mode_reads_the_news_and_hears_key_8(app, c
 
     from conftest import TwilioStream
     from speech.audio import read_ulaw_wav
-    from speech.speaker import AudioFormat
+    from speech.utterances import AudioFormat
 
     subscribe(app, "+8613900000001")
     ids = publish(app, "关于做好冬季供暖保障工作的通知", "关于开展全民健身活动的通知")

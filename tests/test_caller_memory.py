@@ -17,7 +17,7 @@ from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.caller_memory import CallerMemory
 from ivr.callstore import CallStore
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 PROMPTS = load_prompts()
 CALLER = "+8613812345678"

@@ -18,7 +18,7 @@ from content.menu_state import LOUDNESS_STEPS, PACE_STEPS
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from speech.audio import Pcm, frames, level, read_ulaw_wav, ulaw_decode
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 PROMPTS = load_prompts()
 

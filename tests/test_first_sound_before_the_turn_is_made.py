@@ -13,7 +13,8 @@ from conftest import PUBLIC_URL, PhoneCall, TwilioStream, live_app, phone_app
 from content.menu import Event, Play, Say
 from speech.cache import AudioCache
 from speech.engine import VoiceSettings
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 from speech.voices import NEURAL, choose_voice
 
 
@@ -220,7 +221,7 @@ def test_a_turn_is_made_only_so_far_ahead_of_the_caller():
     """The voice is shared by every call: a long turn is made a few seconds ahead of what is
     sent, not all at once."""
     from ivr.stream import Sender, TurnRenderer
-    from speech.speaker import Recipe
+    from speech.utterances import Recipe
 
     sent = []
     sender = Sender(sent.append, lead_ms=1000)

@@ -16,9 +16,10 @@ from speech.engine import PACES, VoiceSettings
 from speech.normalize import normalize
 from speech.neural import SAMPLE_RATE, NeuralModel, NeuralVoice, phrases, speed_ratio
 from speech.pronounce import load_dictionary, to_pinyin
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
 
 # Sentences of real notices (not the bundled corpus), with numbers, lists and names.
+from speech.utterances import AudioFormat
 SENTENCES = [
     "本行政区域内禁止新建、扩建与防洪无关的建设项目。",
     "自二〇二五年一月一日起施行，有效期五年。",

@@ -17,7 +17,7 @@ from ivr.callstore import CallStore
 from speech import speaker as speaker_module
 from speech.audio import ulaw_payload, wav_problem
 from speech.cache import AudioCache
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 
 def _app(data_dir, **settings):

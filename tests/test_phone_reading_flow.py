@@ -10,7 +10,7 @@ from content.menu import MenuState, Mode
 from content.store import NoticeStore
 from textrules.sentences import split_sentences
 from ivr.callstore import CallStore
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from content.menu import Menu, Play, Say
 from content.store import NoticeStore
 from ivr.callstore import CallStore
 from speech.audio import frames, read_ulaw_wav, ulaw_decode, ulaw_encode
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 
 @pytest.fixture

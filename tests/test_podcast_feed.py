@@ -20,7 +20,7 @@ from content.model import Notice, Section
 from content.store import NoticeStore
 from feed.episodes import episode_texts
 from speech.audio import read_wav
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 PUBLIC = "https://tingwen.example.gov.cn"
 

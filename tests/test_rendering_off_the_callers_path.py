@@ -13,7 +13,7 @@ from content.ingest import SourceFormat, parse_all
 from content.reading import all_sentences
 from content.store import NoticeStore
 from speech.audio import PHONE_RATE, ulaw_payload
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 from speech.voices import NEURAL
 
 FIXTURES_NOTICE = "notice_plain_opinion.txt"

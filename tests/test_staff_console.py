@@ -105,7 +105,7 @@ def test_upload_preview_play_and_publish_reach_the_kiosk_and_the_phone(page, con
     assert "冬季供暖" in first.spoken_title  # the newest: item 1 of the phone menu
     call = PhoneCall(app, sid="CAstaffpublish000000000000000000").start()
     speaker = app.extensions["tingwen.speaker"]
-    from speech.speaker import AudioFormat
+    from speech.utterances import AudioFormat
 
     top = [t for t in menu.prompt_texts() if first.spoken_title in t][0]
     assert any(p.name in " ".join(call.plays) for p in speaker.plan(top, AudioFormat.ULAW))
@@ -144,7 +144,7 @@ def test_withdraw_and_restore_from_the_notice_page(page, console):
 def test_a_pronunciation_change_remakes_only_the_audio_with_the_word(page, console):
     app, base, data = console
     speaker = app.extensions["tingwen.speaker"]
-    from speech.speaker import AudioFormat
+    from speech.utterances import AudioFormat
 
     with_word, without = "请到锡林郭勒盟政务服务中心办理。", "请到政务服务中心办理。"
     before = {t: [p.name for p in speaker.plan(t, AudioFormat.WAV)] for t in (with_word, without)}
@@ -257,7 +257,7 @@ def test_accounts_from_the_command_line(tmp_path):
 def test_publishing_renders_the_new_notices_audio_in_the_background(tmp_path):
     import re as _re
 
-    from speech.speaker import AudioFormat
+    from speech.utterances import AudioFormat
 
     app = phone_app(tmp_path / "data", prerender=True)
     prerender = app.extensions["tingwen.prerender"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from speech.audio import FRAME_BYTES, PHONE_RATE, frames, read_ulaw_wav, read_wav, ulaw_decode
-from speech.speaker import AudioFormat
+from speech.utterances import AudioFormat
 
 SENTENCE = "内蒙古自治区人民政府关于印发就业促进行动实施方案的通知。"
 

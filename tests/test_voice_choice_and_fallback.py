@@ -13,7 +13,8 @@ import pytest
 from speech.cache import AudioCache
 from speech.engine import VoiceSettings
 from speech.neural import MODEL_FILES, NeuralUnavailable, NeuralVoice, model_folder
-from speech.speaker import AudioFormat, Speaker
+from speech.speaker import Speaker
+from speech.utterances import AudioFormat
 from speech.voices import ESPEAK, NEURAL, choose_voice
 
 
