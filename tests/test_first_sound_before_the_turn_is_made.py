@@ -220,7 +220,7 @@ def test_a_hung_up_call_stops_making_its_turn(neural_stream):
 def test_a_turn_is_made_only_so_far_ahead_of_the_caller():
     """The voice is shared by every call: a long turn is made a few seconds ahead of what is
     sent, not all at once."""
-    from ivr.stream import Sender, TurnRenderer
+    from ivr.stream_audio import Sender, TurnRenderer
     from speech.utterances import Recipe
 
     sent = []
