@@ -94,10 +94,9 @@ class _Pyttsx3Worker:
         self._scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
         engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
         # runAndWait ends the loop before it by calling the driver's stop(), which cancels
-        # whatever libespeak is still finishing and leaves a flag behind that cancels the next
-        # utterance part-way (a short file, or [True, False] for one job). This worker never
-        # stops an utterance (a hung one is abandoned), so stop does nothing here.
-        engine.proxy._driver.stop = lambda: None
+        # whatever libespeak is still finishing and may leave a flag behind that cancels the
+        # next utterance part-way (a short file, or [True, False] for one job): each job waits
+        # for libespeak to be quiet first and clears a flag left pending (see _run).
         self._driver = engine.proxy._driver
         self._ends = _UtteranceEnds(driver._espeak, engine.proxy._driver._onSynth)
         engine.save_to_file("ni3 hao3.", str(self._scratch / "settle.wav"))

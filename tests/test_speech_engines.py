@@ -86,13 +86,12 @@ def test_a_file_pyttsx3_wrote_short_is_made_again_by_the_command(tmp_path, monke
 
 def test_a_cancel_left_pending_does_not_cut_the_next_utterance(tmp_path):
     """pyttsx3's driver cancels the utterance in progress when a flag of its own is set (its
-    runAndWait sets it while libespeak is still finishing the one before): the worker's
-    utterance is made whole by pyttsx3 all the same."""
+    runAndWait sets it while libespeak is still finishing the one before): a flag left pending
+    from before is cleared, and the worker's utterance is made whole by pyttsx3."""
     fallback = RecordingCommand()
     engine = Pyttsx3Espeak(VoiceSettings(), fallback=fallback)
     fallback.synthesize(PINYIN, tmp_path / "whole.wav", VoiceSettings())
     engine.worker._driver._stopping = True
-    engine.worker._driver.stop()  # what runAndWait calls first: nothing to cancel here
     engine.synthesize(PINYIN, tmp_path / "a.wav", VoiceSettings())
     assert fallback.calls == [PINYIN]  # pyttsx3 made it itself
     assert _seconds(tmp_path / "a.wav") == pytest.approx(_seconds(tmp_path / "whole.wav"), abs=0.15)
