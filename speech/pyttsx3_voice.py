@@ -2,7 +2,7 @@
 
 pyttsx3's espeak driver keeps one engine per process and its run loop is not re-entrant, so it
 lives on one worker thread and every request is queued to it. If it fails, hangs or writes a file
-short of the utterance, the direct `espeak-ng` command (with a timeout) makes the chunk.
+too short for its syllables, the direct `espeak-ng` command (with a timeout) makes the chunk.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -93,16 +94,9 @@ class _Pyttsx3Worker:
         _clear_stale_scratch()
         self._scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
         engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
-        # runAndWait ends the loop before it by calling the driver's stop(), which cancels
-        # whatever libespeak is still finishing and may leave a flag behind that cancels the
-        # next utterance part-way (a short file, or [True, False] for one job): each job waits
-        # for libespeak to be quiet first and clears a flag left pending (see _run).
-        self._driver = engine.proxy._driver
-        self._ends = _UtteranceEnds(driver._espeak, engine.proxy._driver._onSynth)
         engine.save_to_file("ni3 hao3.", str(self._scratch / "settle.wav"))
         engine.runAndWait()
         _until_finished(finished)  # its end may come after runAndWait: not into the first job's list
-        self._ends.until_quiet()
         return engine
 
     def _run(self) -> None:
@@ -124,17 +118,13 @@ class _Pyttsx3Worker:
             jobs += 1
             private = self._scratch / f"job-{jobs}.wav"
             try:
-                self._ends.until_quiet()  # no late callback of an earlier utterance lands in this one
-                self._driver._stopping = False  # nor a cancel left pending for it (see _start)
-                self._ends.reset()
                 finished.clear()
                 engine.save_to_file(job.pinyin, str(private))
                 engine.runAndWait()
                 _until_finished(finished)
-                self._ends.until_quiet()
                 if finished != [True] or not private.exists() or private.stat().st_size <= 44:
                     raise EngineUnavailable(f"pyttsx3 did not complete the utterance ({finished})")
-                self._ends.check_whole(private)
+                _check_whole(private, job.pinyin, self.settings.rate)
                 if not job.abandoned:
                     shutil.move(private, job.out)
                 job.done.set_result(None)
@@ -144,48 +134,21 @@ class _Pyttsx3Worker:
                 private.unlink(missing_ok=True)
 
 
-class _UtteranceEnds:
-    """Sees every callback libespeak-ng makes (before pyttsx3's driver does) and notes where the
-    utterance's audio ends (its END event's audio position), so a file the driver wrote short is
-    caught. pyttsx3's driver sometimes writes a file before the utterance is over (upstream
-    pyttsx3 issue 334, words skipped on a busy Linux machine; seen here as 2.5 s of a 4.2 s
-    sentence in a CI run): such a file is refused and the espeak-ng command makes the chunk."""
+# espeak-ng says a Mandarin syllable in about 0.41 s at 130 words a minute; a file with less than
+# this share of that was cut short (seen in CI: 2.5 s of a 4.2 s sentence, with the driver
+# reporting the utterance complete: pyttsx3's espeak driver can end an utterance early when a
+# cancel meant for the one before is still pending, upstream issue 334).
+_LEAST_SHARE = 0.65
+_SYLLABLE = re.compile(r"[a-z]+[1-5]")
 
-    SLACK_SECONDS = 0.05
 
-    def __init__(self, espeak, driver_callback) -> None:
-        self._espeak = espeak
-        self._driver_callback = driver_callback
-        self.end_ms: int | None = None
-        espeak.SetSynthCallback(self._on_synth)  # libespeak has one callback: ours, then the driver's
-
-    def _on_synth(self, wav, numsamples, events) -> int:
-        try:
-            i = 0
-            while events[i].type != self._espeak.EVENT_LIST_TERMINATED:
-                if events[i].type == self._espeak.EVENT_END:
-                    self.end_ms = max(self.end_ms or 0, events[i].audio_position)
-                i += 1
-        except Exception:  # noting the end must never break the driver's own callback
-            log.debug("could not read libespeak's events", exc_info=True)
-        return self._driver_callback(wav, numsamples, events)
-
-    def reset(self) -> None:
-        self.end_ms = None
-
-    def until_quiet(self, timeout: float = 5.0) -> None:
-        """Wait until libespeak has finished the utterance it is making, callbacks and all."""
-        deadline = time.monotonic() + timeout
-        while self._espeak.IsPlaying() and time.monotonic() < deadline:
-            time.sleep(0.002)
-
-    def check_whole(self, wav_path: Path) -> None:
-        with wave.open(str(wav_path), "rb") as wav:
-            seconds = wav.getnframes() / wav.getframerate()
-        if self.end_ms is None:
-            raise EngineUnavailable("libespeak-ng did not say where the utterance ends")
-        if seconds < self.end_ms / 1000 - self.SLACK_SECONDS:
-            raise EngineUnavailable(f"pyttsx3 wrote {seconds:.2f} s of a {self.end_ms / 1000:.2f} s utterance")
+def _check_whole(wav_path: Path, pinyin: str, rate: int) -> None:
+    """Refuse a file shorter than its syllables need at this rate: the command makes it instead."""
+    with wave.open(str(wav_path), "rb") as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    least = _LEAST_SHARE * len(_SYLLABLE.findall(pinyin)) * 60 / rate
+    if seconds < least:
+        raise EngineUnavailable(f"pyttsx3 wrote {seconds:.2f} s for {least / _LEAST_SHARE:.1f} s of syllables: cut short")
 
 
 _SCRATCH_PREFIX = "tingwen-pyttsx3-"
