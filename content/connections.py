@@ -32,6 +32,17 @@ _forked_away: list[Database] = []  # a parent's connections, held so nothing clo
 _checked: set[tuple[int, str, int, int, str, int]] = set()  # files whose schema this process has checked
 
 
+_opening_locks: dict[Path, threading.Lock] = {}
+
+
+def _opening_lock(path: Path) -> threading.Lock:
+    """This process's lock for checking and migrating the file `path` the first time (the threads
+    of a new worker open the same new files together: one migrates, the others wait for it
+    without sleeping in SQLite's busy handler, whose sleeps grow to 100 ms)."""
+    with _idle_lock:
+        return _opening_locks.setdefault(path, threading.Lock())
+
+
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
     """What tells a file apart from one put in its place: device, inode, size, modified."""
     try:
@@ -196,10 +207,12 @@ def open_database(
         identity = _identity(path)
         checked = (os.getpid(), str(path), *(identity or (0, 0))[:2], name, len(migrations))
         if checked not in _checked:
-            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                db.enable_wal()
-            migrate(db, migrations, name)
-            _checked.add(checked)
+            with _opening_lock(path):  # threads opening a new file queue here, not in SQLite's busy handler
+                if checked not in _checked:
+                    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        db.enable_wal()
+                    migrate(db, migrations, name)
+                    _checked.add(checked)
         elif schema_version(db) != len(migrations):  # reads the header: a damaged file fails here, by name
             migrate(db, migrations, name)
         for pragma in pragmas:
