@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from content.menu_state import MenuState, Resume
+from content.menu_state import Forget, MenuState, Resume
 from ivr.callstore import CallStore
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ class CallerMemory:
         key = self._key(number)
         if key is None:
             return None
-        cutoff = _iso((now or _now()) - timedelta(days=self.days))
         rows = self.calls.conn.query(
-            "SELECT pace, loudness, notice_id, part, sentence FROM callers WHERE caller_hash = ? AND updated_at >= ?", [key, cutoff]
+            "SELECT pace, loudness, notice_id, part, sentence FROM callers WHERE caller_hash = ? AND updated_at >= ?",
+            [key, self.calls.memory_cutoff(now)],
         )
         if not rows:
             return None
@@ -54,12 +54,13 @@ class CallerMemory:
         key = self._key(number)
         if key is None or state.forgotten:
             return False
+        place = (resume.notice_id, resume.part, resume.sentence) if resume is not None else (None, None, None)
         with self.calls.conn.writing(f"caller {key[:12]}"):
             self.calls.conn.execute(
                 "INSERT INTO callers (caller_hash, pace, loudness, notice_id, part, sentence, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (caller_hash) DO UPDATE SET pace = excluded.pace, loudness = excluded.loudness, "
                 "notice_id = excluded.notice_id, part = excluded.part, sentence = excluded.sentence, updated_at = excluded.updated_at",
-                [key, state.pace, state.loudness, *(resume_fields(resume)), _iso(now or _now())],
+                [key, state.pace, state.loudness, *place, self.calls.stamp(now)],
             )
         return True
 
@@ -73,23 +74,9 @@ class CallerMemory:
         return bool(removed)
 
 
-def resume_fields(resume: Resume | None) -> tuple[int | None, int | None, int | None]:
-    return (resume.notice_id, resume.part, resume.sentence) if resume is not None else (None, None, None)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
 def carry_out(actions: list, number: str | None, memory: CallerMemory) -> list:
     """Do the menu's Forget actions for the caller's `number` (the menu says the confirmation
     itself; a caller whose number is withheld has nothing kept to forget)."""
-    from content.menu_state import Forget
-
     if any(isinstance(a, Forget) for a in actions):
         try:
             memory.forget(number)

@@ -210,7 +210,7 @@ class CallStore(Store):
             if self.keep_days:
                 self.purge(self.keep_days, now)
             with self.conn.writing("callers"):  # what is remembered of callers lasts its own days
-                self.conn.execute("DELETE FROM callers WHERE updated_at < ?", [_iso(now - timedelta(days=self.memory_days))])
+                self.conn.execute("DELETE FROM callers WHERE updated_at < ?", [self.memory_cutoff(now)])
 
     def purge(self, days: int, now: datetime | None = None) -> int:
         """Forget calls that began more than `days` ago, with their events; returns how many."""
@@ -342,8 +342,15 @@ class CallStore(Store):
         """How many callers' place and pace are remembered now (ivr/caller_memory.py): a count, never who."""
         if self.memory_days <= 0:
             return 0
-        cutoff = _iso(_now() - timedelta(days=self.memory_days))
-        return self.conn.query("SELECT count(*) AS n FROM callers WHERE updated_at >= ?", [cutoff])[0]["n"]
+        return self.conn.query("SELECT count(*) AS n FROM callers WHERE updated_at >= ?", [self.memory_cutoff()])[0]["n"]
+
+    def memory_cutoff(self, now: datetime | None = None) -> str:
+        """The stored time before which nothing of a caller is remembered any more."""
+        return _iso((now or _now()) - timedelta(days=self.memory_days))
+
+    def stamp(self, now: datetime | None = None) -> str:
+        """Now, as the call log stores times."""
+        return _iso(now or _now())
 
     def listens(self) -> Counter:
         """How many calls played each notice, by notice id (for the staff's list)."""
