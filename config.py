@@ -25,12 +25,14 @@ from content.commands import load_vocabulary
 from content.database import is_postgres
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for
 from content.menu_texts import spoken_texts
+from content.office_hours import OfficeHours
 from content.store import NoticeStore
 from feed.episodes import EpisodeShelf
 from ivr.bulletin import BulletinSettings, window_bounds
 from ivr.settings import DEFAULT_GATHER_TIMEOUT, DEFAULT_MAX_CALL_MINUTES, DEFAULT_READING_BATCH, IvrSettings
 from ivr.numbers import dialable
 from ivr.subscribers import SubscriberStore, open_subscribers
+from ivr.twilio_rest import TwilioAccount
 from speech.cache import AudioCache, DEFAULT_MAX_BYTES
 from speech.engine import DEFAULT_RATE, MAX_RATE, MIN_RATE, VoiceSettings
 from speech.models import ModelStore, SpeechModelStatus, watch_speech_model
@@ -93,6 +95,24 @@ def _our_number(value: str) -> str | None:
     return None if dialable(value) is not None else "our Twilio number in E.164 form, e.g. +8610XXXXXXXX"
 
 
+def _staff_number(value: str) -> str | None:
+    return None if dialable(value) is not None else "the hall's staff number in E.164 form, e.g. +86471XXXXXXX"
+
+
+def _text_sender(value: str) -> str | None:
+    if dialable(value) is not None or (value.startswith("MG") and len(value) == 34 and value[2:].isalnum()):
+        return None
+    return "our Twilio number in E.164 form (+86…) or a Messaging Service SID (MG…)"
+
+
+def _office_hours(value: str) -> str | None:
+    try:
+        OfficeHours.parse(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     """Where tingwen keeps its data (database, audio cache, speech models), how it speaks, and
@@ -147,7 +167,8 @@ class Config:
     timezone: str = setting("TINGWEN_TIMEZONE", "Asia/Shanghai", "the hall's time zone, for its days", _time_zone)
     staff_idle_minutes: int = setting("TINGWEN_STAFF_IDLE_MINUTES", 30, "a staff session ends after this long without a request", _at_least(1))
     # The daily bulletin
-    twilio_account_sid: str | None = setting("TWILIO_ACCOUNT_SID", None, "the account that places the bulletin's calls", shown="none")
+    twilio_account_sid: str | None = setting(
+        "TWILIO_ACCOUNT_SID", None, "the account that places the bulletin's calls, sends text messages and moves streaming calls", shown="none")
     twilio_api_url: str = setting("TINGWEN_TWILIO_API_URL", "https://api.twilio.com", "Twilio's REST API (the tests point it at a local stand-in)")
     bulletin_from: str | None = setting(
         "TINGWEN_BULLETIN_FROM", None, "our Twilio number; set, the phone menu offers the bulletin (key 8)", _our_number,
@@ -158,6 +179,17 @@ class Config:
     bulletin_retry_minutes: int = setting("TINGWEN_BULLETIN_RETRY_MINUTES", 60, "minutes between them", _at_least(1))
     bulletin_pause_days: int = setting("TINGWEN_BULLETIN_PAUSE_DAYS", 3, "days in a row without an answer before a number is paused", _at_least(1))
     bulletin_voicemail: bool = setting("TINGWEN_BULLETIN_VOICEMAIL", True, "detect answering machines and leave them a short message")
+    # A person, and the notice by text message
+    operator_number: str | None = setting(
+        "TINGWEN_OPERATOR_NUMBER", None, "the hall's staff number; set, the phone menu offers a person (key 7, 人工)", _staff_number,
+        shown="none: no key 7")
+    office_hours: str = setting("TINGWEN_OFFICE_HOURS", "Mon-Fri 09:00-12:00,13:30-17:00",
+                                "when the staff number answers, in TINGWEN_TIMEZONE (`;` between groups of days)", _office_hours)
+    operator_ring_seconds: int = setting("TINGWEN_OPERATOR_RING_SECONDS", 25, "how long the staff phone rings before an apology", _between(5, 120))
+    sms_from: str | None = setting(
+        "TINGWEN_SMS_FROM", None, "our Twilio number (or Messaging Service SID) for text messages; set, key 5 sends a notice",
+        _text_sender, shown="none: no key 5")
+    texts_per_day: int = setting("TINGWEN_TEXTS_PER_DAY", 3, "text messages one caller may have in a day", _at_least(1))
 
     @property
     def db_path(self) -> Path | str:
@@ -200,8 +232,10 @@ class Config:
 
     @cached_property
     def phone_menu(self) -> MenuSettings:
-        """The phone's menu: the one menu, with the daily bulletin on key 8 when it is set up."""
-        return replace(self.menu, subscription=bool(self.bulletin_from))
+        """The phone's menu: the one menu, with the daily bulletin on key 8, a person on key 7 and
+        the notice by text message on key 5 when each is set up."""
+        hours = OfficeHours.parse(self.office_hours) if self.operator_number else None
+        return replace(self.menu, subscription=bool(self.bulletin_from), office_hours=hours, texting=bool(self.sms_from))
 
     @property
     def subscribers_db(self) -> Path | str:
@@ -259,6 +293,13 @@ class Config:
             subscribers_db=self.subscribers_db if self.bulletin_from else None,
             subscriber_key=self.data_dir / SUBSCRIBER_KEY_FILE,
             bulletin=self.bulletin if self.bulletin_from else None,
+            timezone=self.timezone,
+            account=TwilioAccount(self.twilio_account_sid or "", self.twilio_auth_token or "", self.twilio_api_url),
+            operator_number=self.operator_number,
+            office_hours=self.phone_menu.office_hours,
+            operator_ring_seconds=self.operator_ring_seconds,
+            sms_from=self.sms_from,
+            texts_per_day=self.texts_per_day,
         )
 
     @classmethod

@@ -120,6 +120,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     app.register_blueprint(ivr.bulletin_blueprint)  # the daily bulletin's calls (ivr/bulletin_webhooks.py)
+    app.register_blueprint(ivr.operator_blueprint)  # back from the hall's staff (ivr/operator_webhooks.py)
     app.register_blueprint(feed.blueprint)
     _set_up_staff(app, config)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))

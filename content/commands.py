@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 _COMMANDS = ("cancel", "repeat", "help", "next", "next_part", "continue", "previous", "read_all", "yes", "no")
-_OPTIONAL = ("subscribe", "unsubscribe", "slower", "faster", "louder", "softer", "resume", "forget")
+_OPTIONAL = ("subscribe", "unsubscribe", "slower", "faster", "louder", "softer", "resume", "forget", "operator", "text")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Vocabulary:
     softer: tuple[str, ...] = ()
     resume: tuple[str, ...] = ()  # a remembered caller (接着听, 忘记我)
     forget: tuple[str, ...] = ()
+    operator: tuple[str, ...] = ()  # the phone: a person (key 7 on its top menu), in office hours
+    text: tuple[str, ...] = ()  # the phone: the notice by text message (key 5 while it is read)
 
     def number(self, n: int) -> tuple[str, ...]:
         return self.numbers.get(n, ())

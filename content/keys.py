@@ -32,6 +32,8 @@ class IntentKind(StrEnum):
     SOFTER = "softer"
     RESUME = "resume"  # a remembered caller: go on where they stopped (接着听)
     FORGET = "forget"  # forget what is remembered of this caller (忘记我)
+    OPERATOR = "operator"  # a person: the hall's staff, in office hours (人工)
+    TEXT = "text"  # the notice by text message to the caller's phone (发短信)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ ALL_KEYS = "0123456789*#"  # what a keypad sends; any other key is refused befor
 
 KEYS: tuple[KeyRow, ...] = (
     KeyRow(IntentKind.CHOOSE, None, ("numbers",), "",
-           "choose that item on the current menu (on the phone, when the daily bulletin is set up, "
-           "a page of the latest notices holds 7 and `8` subscribes to or stops the bulletin)"),
+           "choose that item on the current menu (on the phone, a page of the latest notices gives up `8` when the "
+           "daily bulletin is set up and `7` when a person can be reached: 6 or 7 notices a page there)"),
     KeyRow(IntentKind.SUBSCRIBE, "8", ("subscribe",), "8",
            "on the phone's latest notices, with the daily bulletin set up: subscribe to it"),
     KeyRow(IntentKind.UNSUBSCRIBE, "8", ("unsubscribe",), "8", "the same for a subscriber: stop the daily bulletin"),
@@ -78,6 +80,12 @@ KEYS: tuple[KeyRow, ...] = (
            "a caller the phone remembers, asked 接着听吗: go on from the sentence after the one they last heard"),
     KeyRow(IntentKind.FORGET, "7", ("forget",), "7",
            "the same question: forget their place and pace (忘记我 may be said at any moment)"),
+    KeyRow(IntentKind.OPERATOR, "7", ("operator",), "7",
+           "on the phone's latest notices, with a staff number set up: a person, in office hours (outside them: "
+           "the hours); 人工 may be said at any moment"),
+    KeyRow(IntentKind.TEXT, "5", ("text",), "5",
+           "on the phone, with text messages set up, while a notice is read or after a part: the notice's title, "
+           "文号, date and address by SMS (by voice also in its menu of parts)"),
 )  # fmt: skip
 
 _BY_INTENT = {row.intent: row for row in KEYS}

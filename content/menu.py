@@ -13,23 +13,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from content.commands import Vocabulary, load_vocabulary
-from content.keys import ITEM_KEYS, IntentKind, key_of
+from content.keys import ITEM_KEYS, IntentKind
 from content.menu_inputs import Inputs
 from content.menu_reading import Reading
 from content.menu_resume import Remembering
+from content.menu_services import PhoneServices, top_page_size
 from content.menu_state import (
-    Action, Choice, End, Event, Forget, Intent, Listen, MenuState, Mode, Play, Resume, Say, Stop, Subscribe, Turn,
+    Action, Choice, End, Event, Forget, Intent, Listen, MenuState, Mode, Play, Resume, Say, SendText, Stop, Subscribe, Transfer,
+    Turn,
 )
 from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
 from content.menu_voice import VOICE_INTENTS, adjusted, in_range
 from content.model import Notice
+from content.office_hours import OfficeHours
 from content.prompts import Prompts
 from content.reading import Segment, menu_items, menu_root, section_label, segments, subtree_end
 from content.store import NoticeStore
 
 __all__ = [  # the conversation's values, importable from here with the machine that uses them
     "Action", "Choice", "End", "Event", "Forget", "Intent", "Listen", "MenuState", "Mode", "Play", "Resume", "Say", "Stop",
-    "Subscribe",
+    "SendText", "Subscribe", "Transfer",
     "BULLETIN_NOTICES", "DEFAULT_MAX_MISSES", "MENU_NOTICES", "PAGE_SIZE", "Menu", "MenuSettings", "menu_for",
 ]
 
@@ -38,11 +41,11 @@ DEFAULT_MAX_MISSES = 3
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
-class Menu(Inputs, Reading, Remembering):
+class Menu(Inputs, Reading, Remembering, PhoneServices):
     """The conversation: menus of the latest notices and of a notice's parts here, what each
     state accepts in content/menu_inputs.py, reading (a part sentence by sentence, hands-free
     every notice in turn) in content/menu_reading.py, a remembered caller's offer to go on in
-    content/menu_resume.py."""
+    content/menu_resume.py, a person and text messages in content/menu_services.py."""
 
     def __init__(
         self,
@@ -51,6 +54,8 @@ class Menu(Inputs, Reading, Remembering):
         max_misses: int = DEFAULT_MAX_MISSES,
         vocabulary: Vocabulary | None = None,
         subscription: bool = False,
+        office_hours: OfficeHours | None = None,
+        texting: bool = False,
     ):
         self.notices = list(notices)  # newest first
         self.by_id = {n.id: n for n in self.notices}
@@ -58,11 +63,13 @@ class Menu(Inputs, Reading, Remembering):
         self.prompts = self.texts.prompts
         self.words = vocabulary or load_vocabulary()
         self.max_misses = max_misses
-        # The phone offers the daily bulletin on key 8 of the latest notices; their pages then
-        # hold seven notices (the kiosk, with no number to call back, keeps eight).
+        # The phone offers the daily bulletin on key 8 of the latest notices and a person on
+        # key 7; their pages then hold fewer notices (the kiosk, with no number to call back
+        # and staff at hand, keeps eight). Text messages take no key from a menu of items.
         self.subscription = subscription
-        # the bulletin's key is the last item key: a page of the latest notices gives it up
-        self.top_size = PAGE_SIZE - 1 if subscription and key_of(IntentKind.SUBSCRIBE) in ITEM_KEYS else PAGE_SIZE
+        self.office_hours = office_hours
+        self.texting = texting
+        self.top_size = top_page_size(PAGE_SIZE, office_hours is not None, subscription)
         self._segments: dict[int | None, list[Segment]] = {}
 
     def parts(self, notice: Notice) -> list[Segment]:
@@ -201,6 +208,8 @@ class Menu(Inputs, Reading, Remembering):
         if intent.kind is IntentKind.FORGET:
             self._forget(turn)
             return
+        if self._service_intent(turn, intent):
+            return
         if intent.kind in VOICE_INTENTS:
             turn.state, confirmation = adjusted(turn.state, intent.kind, self.prompts)
             turn.say(confirmation)  # at the new pace and loudness, as what follows
@@ -259,7 +268,7 @@ class Menu(Inputs, Reading, Remembering):
 
     def _say_top(self, turn: Turn, short: bool, help_: bool) -> None:
         said = self.texts
-        offer = said.bulletin_offer(self.subscription, turn.state.subscribed)
+        offer = said.operator_offer(self.office_hours) + said.bulletin_offer(self.subscription, turn.state.subscribed)
         if not self.notices:
             turn.say(self.prompts.no_notices, offer)
             turn.actions.append(Listen(self.choices(turn.state)))
@@ -377,7 +386,7 @@ class Menu(Inputs, Reading, Remembering):
         if on == turn.state.subscribed:
             turn.say(self.prompts.already_subscribed if on else self.prompts.not_subscribed)
         else:
-            turn.subscribe(self.texts.subscription(on))
+            turn.delegate(self.texts.subscription(on))
             turn.state = replace(turn.state, subscribed=on)
         self._say_top(turn, short=True, help_=False)
 
@@ -396,6 +405,8 @@ class MenuSettings:
     notices: int = MENU_NOTICES
     prompts: Prompts | None = None  # None: content/data/prompts.toml
     subscription: bool = False  # the phone's key 8: the daily bulletin on or off
+    office_hours: OfficeHours | None = None  # the phone's key 7: a person, in these hours (None: no one to reach)
+    texting: bool = False  # the phone's key 5: the notice by text message
 
 
 _DEFAULT_SETTINGS = MenuSettings()
@@ -415,7 +426,8 @@ def menu_for(store: NoticeStore, settings: MenuSettings | None = None) -> Menu:
             _cached[key] = cached  # the most recently used last
             return cached[1]
     notices = store.latest(limit=settings.notices)
-    cached = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription))
+    cached = (settings, Menu(notices, settings.prompts, settings.max_misses, settings.vocabulary, settings.subscription,
+                             settings.office_hours, settings.texting))
     with _cache_lock:
         for old in [k for k in _cached if k[0] == key[0] and k[1] != key[1]]:  # this store's older revisions
             del _cached[old]

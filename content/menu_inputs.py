@@ -28,9 +28,10 @@ class Inputs:
         words = self.words
         if state.confirming:
             return (Choice(key_of(IntentKind.YES), words.yes, Intent(IntentKind.YES)), Choice(key_of(IntentKind.NO), words.no, Intent(IntentKind.NO)))
+        services = self._service_choices(state)  # a person, a text message (the phone)
         if state.mode is Mode.RESUME:  # 忘记我 has its key here
             voice = [c for c in voice_choices(words, keyed=False) if c.intent.kind is not IntentKind.FORGET]
-            return (*self._resume_choices(state), *voice)
+            return (*self._resume_choices(state), *voice, *services)
         cancel = Choice(key_of(IntentKind.CANCEL), words.cancel, Intent(IntentKind.CANCEL))
         repeat = Choice(key_of(IntentKind.REPEAT), words.repeat + words.help, Intent(IntentKind.REPEAT))
         if state.mode in (Mode.TOP, Mode.NOTICE):
@@ -56,8 +57,8 @@ class Inputs:
                 bulletin = [replace(offered, key=key_of(offered.intent.kind)), other]
             voice = voice_choices(words, keyed=False)  # the number keys choose here: by voice only
             if state.mode is Mode.TOP and not self.notices:
-                return (*bulletin, repeat, *voice)
-            return (*items, *bulletin, read_all, *paging, repeat, cancel, *voice)
+                return (*services, *bulletin, repeat, *voice)
+            return (*items, *services, *bulletin, read_all, *paging, repeat, cancel, *voice)
         if state.mode in (Mode.READING, Mode.READ_ALL):
             return (
                 cancel,
@@ -66,10 +67,11 @@ class Inputs:
                 Choice(key_of(IntentKind.PREVIOUS), words.previous, Intent(IntentKind.PREVIOUS)),
                 Choice(key_of(IntentKind.HELP), words.help, Intent(IntentKind.HELP)),
                 *voice_choices(words, keyed=True),
+                *services,
             )
         if state.mode is Mode.PART_END:
             next_part = Choice(key_of(IntentKind.NEXT), words.next + words.continue_, Intent(IntentKind.NEXT))
-            return (next_part, repeat, cancel, *voice_choices(words, keyed=True))
+            return (next_part, repeat, cancel, *voice_choices(words, keyed=True), *services)
         return ()
 
     def _subjects(self, state: MenuState) -> dict[int, tuple[str, ...]]:

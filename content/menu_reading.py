@@ -112,7 +112,7 @@ class Reading:
         if following < len(parts):
             section = find_section(notice, parts[following].path)
             label = section_label(section) if section else ""
-        turn.say(*self.texts.part_end(label))
+        turn.say(*self.texts.part_end(label, self.texting))
         turn.actions.append(Listen(self.choices(turn.state)))
 
     def _part_end_intent(self, turn: Turn, intent: Intent) -> None:

@@ -150,7 +150,41 @@ class Resume:
     sentence: int
 
 
-Action = Say | Play | Listen | Stop | End | Subscribe | Forget
+@dataclass(frozen=True)
+class Transfer:
+    """The listener asked for a person. The front end that can connect them (the phone, in the
+    hall's office hours) says `connecting` and hands the call over, and the actions after this
+    one wait until nobody answered (Menu.after_transfer); outside office hours it says `closed`
+    (which names the hours) in this action's place, and the rest follows as usual."""
+
+    connecting: str
+    closed: str
+
+    @property
+    def texts(self) -> tuple[str, str]:
+        return self.connecting, self.closed
+
+
+@dataclass(frozen=True)
+class SendText:
+    """Send the notice to the listener's phone as a text message (`body`). The front end that
+    knows the number says exactly one of the texts in this action's place: `sent`, or why not
+    (`no_number`: withheld; `cannot_receive`: a landline; `limit`: enough for today; `failed`)."""
+
+    notice_id: int
+    body: str
+    sent: str
+    no_number: str
+    cannot_receive: str
+    limit: str
+    failed: str
+
+    @property
+    def texts(self) -> tuple[str, str, str, str, str]:
+        return self.sent, self.no_number, self.cannot_receive, self.limit, self.failed
+
+
+Action = Say | Play | Listen | Stop | End | Subscribe | Forget | Transfer | SendText
 
 
 PACE_STEPS = range(-2, 3)  # the listener's pace: steps slower or faster than the service's own rate
@@ -241,7 +275,7 @@ class Turn:
             self.actions.append(Say(text, interruptible))
             self.state = replace(self.state, playing=True)
 
-    def subscribe(self, action: Subscribe) -> None:
+    def delegate(self, action: Subscribe | Transfer | SendText) -> None:
         """The front end says one of the action's texts in its place."""
         self.actions.append(action)
         self.state = replace(self.state, playing=True)

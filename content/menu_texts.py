@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from content.keys import ALL_KEYS, IntentKind, key_of
-from content.menu_state import Event, MenuState, Mode, Say, Subscribe
+from content.menu_state import Event, MenuState, Mode, Say, SendText, Subscribe, Transfer
 from content.model import Notice
+from content.office_hours import OfficeHours
 from content.prompts import Prompts, load_prompts
 from content.reading import all_sentences, segments, spoken_date
 
@@ -80,11 +81,13 @@ class MenuTexts:
     def section_short(self, count: int) -> str:
         return self.prompts.section_short.format(last=count)
 
-    def part_end(self, next_label: str | None) -> list[str]:
-        """After a part: what the next part is, or that the notice is over."""
+    def part_end(self, next_label: str | None, texting: bool = False) -> list[str]:
+        """After a part: what the next part is, or that the notice is over (and, on a phone
+        that sends text messages, the key that sends the notice)."""
+        hint = self.prompts.text_hint if texting else ""
         if next_label is None:
-            return [self.prompts.notice_end]
-        return [self.prompts.part_end, self.prompts.next_part_hint.format(label=next_label)]
+            return [self.prompts.notice_end, hint]
+        return [self.prompts.part_end, self.prompts.next_part_hint.format(label=next_label), hint]
 
     def read_all_notice(self, number: int, notice: Notice) -> str:
         return self.prompts.read_all_notice.format(number=number, title=notice.spoken_title)
@@ -114,6 +117,33 @@ class MenuTexts:
     def voicemail_item(self, notice: Notice) -> str:
         return self.prompts.voicemail_item.format(title=notice.spoken_title)
 
+    # A person, and the notice by text message (the phone)
+
+    def operator_offer(self, hours: OfficeHours | None) -> str:
+        return self.prompts.operator_item if hours is not None else ""
+
+    def transfer(self, hours: OfficeHours) -> Transfer:
+        p = self.prompts
+        return Transfer(p.operator_connecting, p.operator_closed.format(hours=hours.spoken()))
+
+    def send_text(self, notice: Notice) -> SendText:
+        p = self.prompts
+        return SendText(notice.id, self.sms_body(notice), p.text_sent, p.text_no_number, p.text_cannot_receive, p.text_limit,
+                        p.text_failed)
+
+    def sms_body(self, notice: Notice) -> str:
+        """The text message of a notice: its title as written, 文号, date and web address (each
+        line only when the notice has it)."""
+        p = self.prompts
+        day = notice.published_date or notice.signed_date
+        address = notice.source if notice.source and notice.source.startswith(("https://", "http://")) else None
+        return p.sms.format(
+            title=notice.title or notice.spoken_title,
+            doc_number=p.sms_doc_number.format(doc_number=notice.doc_number) if notice.doc_number else "",
+            date=p.sms_date.format(date=f"{day.year}年{day.month}月{day.day}日") if day else "",
+            address=p.sms_address.format(address=address) if address else "",
+        )
+
     def goodbye(self, subscribed: bool) -> str:
         """The last words of a call: a subscriber also hears how to stop the daily bulletin."""
         return self.prompts.goodbye_subscribed if subscribed else self.prompts.goodbye
@@ -130,7 +160,7 @@ def prompt_texts(menu: Menu, limit: int = 20_000) -> list[str]:
         for action in actions:
             if isinstance(action, Say):
                 texts[action.text] = None
-            elif isinstance(action, Subscribe):
+            elif isinstance(action, (Subscribe, Transfer, SendText)):
                 texts.update(dict.fromkeys(action.texts))
 
     events = [Event.press(k) for k in ALL_KEYS] + [Event.timeout(), Event.finished()]

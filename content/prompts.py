@@ -80,6 +80,20 @@ class Prompts:
     bulletin_stop_hint: str
     voicemail_item: str  # a notice as the message left on an answering machine names it
     voicemail_end: str  # how to hear the rest, and how to stop the bulletin
+    operator_item: str  # the phone's top menu, with a staff number set up: the key for a person
+    operator_connecting: str
+    operator_closed: str  # outside office hours: {hours} as content/office_hours.py says them
+    operator_unanswered: str  # nobody picked up (or the line was busy): back to where the caller was
+    text_hint: str  # the phone, with text messages set up: after a part, the key that sends the notice
+    text_sent: str
+    text_no_number: str  # withheld, or not a number we can write to
+    text_cannot_receive: str  # a landline
+    text_limit: str  # TINGWEN_TEXTS_PER_DAY reached for this caller today
+    text_failed: str  # the message could not be sent (Twilio unreachable, refused)
+    sms: str  # the text message itself (not spoken): {title}{doc_number}{date}{address}
+    sms_doc_number: str  # each line only when the notice has it
+    sms_date: str
+    sms_address: str
     unavailable: str  # the phone line cannot go on (a full disk, a fault): said, then hang up
     cannot_read: str  # the kiosk cannot make audio: shown on the page
 

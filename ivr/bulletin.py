@@ -13,7 +13,6 @@ tells /ivr/bulletin/machine; a machine's call is then moved to a short message a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 from content.menu import BULLETIN_NOTICES
 from ivr.numbers import masked_number as masked
 from ivr.subscribers import DELIVERED, FAILED, Attempt, SubscriberStore
+from ivr.twilio_rest import TwilioAccount, TwilioRefused, refusals
 
 log = logging.getLogger(__name__)
 UNHEARD_AFTER = timedelta(minutes=30)  # a placed call with no news this long after: ask Twilio
@@ -90,19 +90,12 @@ class Dialer(Protocol):
     def hang_up(self, call_sid: str) -> None: ...
 
 
-class DialRefused(Exception):
-    """Twilio answered and would not place the call (a bad number, a blocked destination)."""
-
-
 class TwilioDialer:
     """Outbound calls with the `twilio` client: calls.create with our webhook and status callback."""
 
     def __init__(self, settings: BulletinSettings):
-        from twilio.rest import Client
-
         self.settings = settings
-        self.client = Client(settings.account_sid, settings.auth_token)
-        self.client.api.base_url = settings.api_url.rstrip("/")
+        self.client = TwilioAccount(settings.account_sid, settings.auth_token, settings.api_url).client()
 
     def place(self, to: str, url: str, status_url: str, machine_url: str | None = None) -> str:
         """Call `to`; Twilio fetches `url` when it is answered. With `machine_url`, Twilio also
@@ -112,7 +105,7 @@ class TwilioDialer:
         if machine_url:
             detection = dict(machine_detection="DetectMessageEnd", async_amd="true",
                              async_amd_status_callback=machine_url, async_amd_status_callback_method="POST")
-        with _refusals():
+        with refusals():
             call = self.client.calls.create(
                 to=to,
                 from_=self.settings.from_number,
@@ -128,11 +121,11 @@ class TwilioDialer:
 
     def redirect(self, call_sid: str, url: str) -> None:
         """Move a call under way to the TwiML at `url` (what it was playing stops)."""
-        with _refusals():
+        with refusals():
             self.client.calls(call_sid).update(url=url, method="POST")
 
     def hang_up(self, call_sid: str) -> None:
-        with _refusals():
+        with refusals():
             self.client.calls(call_sid).update(status="completed")
 
     def find(self, to: str, since: datetime) -> list[tuple[str, str]]:
@@ -142,20 +135,6 @@ class TwilioDialer:
 
     def status(self, call_sid: str) -> str:
         return self.client.calls(call_sid).fetch().status
-
-
-@contextlib.contextmanager
-def _refusals():
-    """Twilio's 4xx answers (a bad number, a call no longer under way) as DialRefused; anything
-    else (Twilio unreachable, a 5xx) goes through as it is."""
-    from twilio.base.exceptions import TwilioRestException
-
-    try:
-        yield
-    except TwilioRestException as error:
-        if error.status is not None and 400 <= error.status < 500:
-            raise DialRefused(f"Twilio {error.status} {error.code}: {error.msg}") from None
-        raise
 
 
 class Clock:
@@ -259,7 +238,7 @@ class BulletinRun:
                 settings.url(f"/ivr/bulletin/status?attempt={attempt.id}"),
                 settings.url(f"/ivr/bulletin/machine?attempt={attempt.id}") if settings.voicemail else None,
             )
-        except DialRefused as error:
+        except TwilioRefused as error:
             log.warning("bulletin: Twilio refused the call to %s: %s", masked(number), error)
             report.refused += 1
             self.store.outcome(attempt.id, "failed", None, self.clock.now(), settings.pause_after_days,

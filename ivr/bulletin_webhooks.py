@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, current_app, request
 
 from content.store import NoticeStore
-from ivr.bulletin import DialRefused, TwilioDialer
+from ivr.bulletin import TwilioDialer
 from ivr.callstore import CallEvent, CallStore
+from ivr.twilio_rest import TwilioRefused
 from ivr.twilio_wire import FAX, FINAL_STATUSES, MACHINE_ENDS
 from ivr.views import (
     answer, call_sid, close_call_record, fault, phone_menu, phone_settings, respond, subscriber_list, twilio_signed,
@@ -94,7 +95,7 @@ def bulletin_machine():
             dialer.hang_up(sid)
         else:
             dialer.redirect(sid, settings.url(f"/ivr/bulletin/voicemail?attempt={attempt_id}"))
-    except DialRefused as error:  # the call ended meanwhile: nothing is left to move
+    except TwilioRefused as error:  # the call ended meanwhile: nothing is left to move
         log.warning("bulletin call %s: Twilio would not move it (%s)", sid, error)
     except Exception as error:
         log.error("bulletin call %s: a machine answered, but Twilio cannot be reached to leave the message: %s", sid, error)

@@ -30,6 +30,7 @@ from ivr.settings import IvrSettings
 
 STALE_AFTER = timedelta(hours=2)
 PURGE_EVERY = timedelta(hours=1)
+TEXT_LEDGER = timedelta(days=2)  # text messages are counted per day: the ledger keeps no more (ivr/texting.py)
 EXPIRE_EVERY = timedelta(minutes=1)
 _last_purge: datetime | None = None  # when this process last applied the retention setting
 _last_expiry: datetime | None = None  # when this process last closed calls dropped without a callback
@@ -81,7 +82,17 @@ def _v4_callers(db: Database) -> None:
     db["callers"].create_index(["updated_at"])
 
 
-MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches, _v4_callers]
+def _v5_texts(db: Database) -> None:
+    # the text messages sent to callers today (ivr/texting.py): their daily limit, by the salted hash
+    db["texts"].create(
+        {"id": int, "caller_hash": str, "sent_at": str, "notice_id": int, "status": str, "message_sid": str},
+        pk="id",
+        not_null={"caller_hash", "sent_at", "status"},
+    )
+    db["texts"].create_index(["caller_hash", "sent_at"])
+
+
+MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches, _v4_callers, _v5_texts]
 # PostgreSQL, step for step; and the settings every server shares (the caller salt).
 POSTGRES_MIGRATIONS = [
     [
@@ -100,6 +111,11 @@ POSTGRES_MIGRATIONS = [
         "CREATE TABLE callers (caller_hash TEXT PRIMARY KEY, pace INTEGER NOT NULL, loudness INTEGER NOT NULL, "
         "notice_id BIGINT, part INTEGER, sentence INTEGER, updated_at TEXT NOT NULL)",
         "CREATE INDEX callers_updated_at ON callers (updated_at)",
+    ],
+    [
+        "CREATE TABLE texts (id BIGSERIAL PRIMARY KEY, caller_hash TEXT NOT NULL, sent_at TEXT NOT NULL, notice_id BIGINT, "
+        "status TEXT NOT NULL, message_sid TEXT)",
+        "CREATE INDEX texts_caller_hash_sent_at ON texts (caller_hash, sent_at)",
     ],
 ]
 
@@ -127,7 +143,7 @@ class Call:
 
 @dataclass(frozen=True)
 class CallEvent:
-    kind: str  # start, key, play, cancel, invalid, timeout, hangup, limit, end; bulletin, machine, voicemail
+    kind: str  # start, key, play, cancel, invalid, timeout, hangup, limit, end; bulletin, machine, voicemail; transfer, text
     notice_id: int | None = None
     path: str | None = None
     detail: dict | None = None
@@ -211,6 +227,7 @@ class CallStore(Store):
                 self.purge(self.keep_days, now)
             with self.conn.writing("callers"):  # what is remembered of callers lasts its own days
                 self.conn.execute("DELETE FROM callers WHERE updated_at < ?", [self.memory_cutoff(now)])
+                self.conn.execute("DELETE FROM texts WHERE sent_at < ?", [_iso(now - TEXT_LEDGER)])
 
     def purge(self, days: int, now: datetime | None = None) -> int:
         """Forget calls that began more than `days` ago, with their events; returns how many."""
@@ -322,6 +339,10 @@ class CallStore(Store):
         parts = Counter((nid, path) for nid, path, _ in {(nid, path, sid) for sid, kind, nid, path, _ in events if kind == "play"})
         cancels = Counter((nid, path) for _, kind, nid, path, _ in events if kind == "cancel")
         unclear = Counter(json.loads(detail or "{}").get("heard") or "（无声）" for _, kind, _, _, detail in events if kind == "unclear")
+        outcomes = {"transfer": [], "text": []}  # (day, outcome) of each request for a person or a text message
+        for sid, kind, _, _, detail in events:
+            if kind in outcomes:
+                outcomes[kind].append((calls[sid][0], json.loads(detail or "{}").get("outcome", "")))
         return {
             "calls": len(calls),
             "calls_per_day": per_day,
@@ -336,6 +357,8 @@ class CallStore(Store):
             ],
             "not_understood": [{"heard": text, "count": n} for text, n in unclear.most_common(10)],
             "remembered_callers": self.remembered_callers(),
+            "transfers": _transfers(outcomes["transfer"]),
+            "texts": dict(sorted(Counter(outcome for _, outcome in outcomes["text"]).items())),
         }
 
     def remembered_callers(self) -> int:
@@ -349,13 +372,32 @@ class CallStore(Store):
         return _iso((now or _now()) - timedelta(days=self.memory_days))
 
     def stamp(self, now: datetime | None = None) -> str:
-        """Now, as the call log stores times."""
-        return _iso(now or _now())
+        """Now (or `now`), as the call log stores times: in UTC, so that they compare as text."""
+        return _iso((now or _now()).astimezone(UTC))
 
     def listens(self) -> Counter:
         """How many calls played each notice, by notice id (for the staff's list)."""
         rows = self.conn.query("SELECT notice_id FROM call_events WHERE kind = 'play' GROUP BY notice_id, sid")
         return Counter(r["notice_id"] for r in rows)
+
+
+# How a request for a person ended, as counted for staff: the outcomes ivr/operator.py and the
+# <Dial> action log, grouped.
+TRANSFER_GROUPS = {"answered": ("answered",), "unanswered": ("unanswered", "failed"), "closed": ("closed",)}
+
+
+def _transfers(found: list[tuple[str, str]]) -> dict:
+    """Requests for a person: put through (and then answered or not), outside office hours; in
+    all and per day."""
+    def counts(outcomes: list[str]) -> dict[str, int]:
+        return {group: sum(o in members for o in outcomes) for group, members in TRANSFER_GROUPS.items()}
+
+    days = sorted({day for day, _ in found})
+    return {
+        "asked": sum(o in ("dialled", "closed", "failed") for _, o in found),
+        **counts([o for _, o in found]),
+        "per_day": [{"day": day, **counts([o for d, o in found if d == day])} for day in days],
+    }
 
 
 def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, actions) -> list[CallEvent]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from content.office_hours import OfficeHours
 from ivr.bulletin import BulletinSettings
+from ivr.twilio_rest import TwilioAccount
 
 DEFAULT_GATHER_TIMEOUT = 8  # seconds of silence before a menu is repeated: generous for elderly callers
 READING_GATHER_TIMEOUT = 1  # after a sentence: go on reading unless a key comes at once
@@ -34,6 +38,21 @@ class IvrSettings:
     subscribers_db: Path | str | None = None  # the daily bulletin's list (None: no key 8 on the menu)
     subscriber_key: Path | None = None  # seals subscribers' numbers (ivr/subscribers.py)
     bulletin: BulletinSettings | None = None  # the daily bulletin's calls (None: it is off)
+    timezone: str = "Asia/Shanghai"  # the hall's: its office hours and its days
+    account: TwilioAccount | None = None  # Twilio's REST API: moving a streaming call, text messages
+    operator_number: str | None = None  # the hall's staff (None: no key 7, no 人工)
+    office_hours: OfficeHours | None = None  # when someone answers operator_number
+    operator_ring_seconds: int = 25  # how long the staff phone rings before the caller hears an apology
+    sms_from: str | None = None  # our number (or Messaging Service) that sends notices (None: no key 5)
+    texts_per_day: int = 3  # text messages a caller may have in one of the hall's days
+
+    def local_now(self, now: datetime | None = None) -> datetime:
+        """Now (or `now`) in the hall's time zone."""
+        return (now or datetime.now(UTC)).astimezone(ZoneInfo(self.timezone))
+
+    def staff_answer(self, now: datetime | None = None) -> bool:
+        """Whether a caller asking for a person is put through now (a staff number, in office hours)."""
+        return bool(self.operator_number and self.office_hours and self.office_hours.is_open(self.local_now(now)))
 
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path

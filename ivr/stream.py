@@ -21,13 +21,14 @@ from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, S
 from ivr import twilio_wire as wire
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
-from ivr import caller_memory
+from ivr import delegated, operator
 from ivr.caller_memory import CallerMemory
-from ivr.subscribers import carry_out, is_subscribed
+from ivr.subscribers import is_subscribed
 from ivr.settings import IvrSettings
 from ivr.stream_audio import Sender, TurnRenderer
+from speech.normalize import normalize
 from speech.speaker import Speaker
-from speech.utterances import Recipe
+from speech.utterances import AudioFormat, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class StreamCall:
         self.turn = 0
         self.silence_deadline: float | None = None
         self.ending = False
+        self.handed_over = False  # moved to the hall's staff: the call goes on without this stream
         self.session = None
         self.started = time.monotonic()
 
@@ -145,12 +147,22 @@ class StreamCall:
         notices = wire.bulletin_notices(parameters)
         if notices is not None:  # our daily bulletin call: it starts by reading the news
             self.state, actions = self.menu.start_bulletin(notices)
+        elif wire.returned_from_staff(parameters):  # nobody answered the staff phone: where the caller was
+            self.state, actions = self.menu.after_transfer(self._stored_state(call_sid), answered=False)
         else:
             self.state, actions = self.menu.start(subscribed=is_subscribed(self.caller, self.subscriptions), **self._remembered())
         self._open_recognizer(actions)
         self._perform(actions)
         self.calls.save(call_sid, self.state.to_json(), [CallEvent("stream", detail={"stream": self.stream_sid})])
         return True
+
+    def _stored_state(self, call_sid: str) -> MenuState:
+        call = self.calls.get(call_sid)
+        try:
+            return MenuState.from_json(call.state) if call is not None else self.menu.start()[0]
+        except (ValueError, TypeError, KeyError):
+            log.warning("call %s: unreadable stored state; the menu starts again", call_sid)
+            return self.menu.start()[0]
 
     def _remembered(self) -> dict:
         """The caller's own pace and loudness, and where they stopped, if they are remembered."""
@@ -221,7 +233,7 @@ class StreamCall:
             self._step(Event.unclear())  # noise while we speak does not cut the audio
 
     def _playback_finished(self) -> None:
-        if self.ending or self.state is None:
+        if self.ending or self.handed_over or self.state is None:
             return
         if self.state.mode in (Mode.READING, Mode.READ_ALL):
             self._step(Event.finished())
@@ -231,7 +243,7 @@ class StreamCall:
     # The menu
 
     def _step(self, event: Event) -> None:
-        if self.state is None or self.ending:
+        if self.state is None or self.ending or self.handed_over:
             return
         self.silence_deadline = None
         before = self.state
@@ -242,10 +254,40 @@ class StreamCall:
         else:
             self.state, actions = self.menu.step(before, event)
             log_events = turn_events(self.menu, before, event, self.state, actions)
-            self.state, actions = carry_out(self.state, actions, self.caller, self.subscriptions)
-            actions = caller_memory.carry_out(actions, self.caller, CallerMemory(self.calls))
+            carried = delegated.carry_out(self.state, actions, self.caller, self.settings, self.calls, self.subscriptions)
+            self.state, actions = carried.state, carried.actions
+            log_events += carried.events
+            if carried.dial is not None and self._hand_over(actions, carried.dial):
+                actions = [Stop()]  # the stream ends as the call moves
+            elif carried.dial is not None:  # the caller hears the apology and stays where they were
+                self.state, actions = self.menu.after_transfer(self.state, answered=False)
+                actions = [Stop(), *actions]
+                log_events = [e for e in log_events if e.kind != "transfer"] + [operator.transfer_event(operator.UNREACHABLE)]
         self._perform(actions)
         self.calls.save(self.call_sid, self.state.to_json(), log_events)
+
+    def _hand_over(self, actions: list, dial: wire.Dial) -> bool:
+        """Move the call to the <Dial> that puts it through to the hall's staff (Twilio's REST
+        API), with what is said first (正在为您转接); the stream then ends, and the call comes
+        back to a new one if nobody answers. False if the call cannot be moved."""
+        connecting = [a for a in actions if isinstance(a, Say)]
+        try:
+            operator.move_to_staff(self.settings, self.call_sid, wire.build(connecting, self._audio_urls, normalize, dial.action_url, 1, dial))
+        except Exception as error:
+            log.error("call %s: could not be put through to the hall's staff: %s", self.call_sid, error)
+            return False
+        self.handed_over = True
+        return True
+
+    def _audio_urls(self, text: str) -> list[str] | None:
+        """Our phone audio of `text` as URLs Twilio fetches (made ahead or on request), or None: <Say>."""
+        try:
+            rate, gain = self.speaker.listener_voice(self.state.pace, self.state.loudness)
+            planned = self.speaker.plan(text, AudioFormat.ULAW, rate=rate, first=True, gain=gain)
+            return [self.settings.url(f"/ivr/audio/{chunk.name}") for chunk in planned]
+        except Exception as error:
+            log.error("call %s: could not plan phone audio (%s); <Say> instead", self.call_sid, error)
+            return None
 
     def _perform(self, actions) -> None:
         recipes: list[Recipe] = []
@@ -291,7 +333,7 @@ class StreamCall:
             return []
 
     def _close_record(self, status: str) -> None:
-        if self.call_sid:
+        if self.call_sid and not self.handed_over:  # a call with the staff is closed by its webhooks
             seconds = int(time.monotonic() - self.started)
             self.calls.finish(self.call_sid, status, seconds)
             self._remember_caller()

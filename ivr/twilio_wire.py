@@ -39,6 +39,20 @@ FAX = "fax"
 STREAM_TOKEN = "token"  # the one-use token that ties the stream to the call we answered
 STREAM_CALLER = "caller"  # the listener's number, for the daily bulletin's key 8
 STREAM_BULLETIN = "bulletin"  # on our bulletin call: the notices it reads, comma-separated
+STREAM_RETURNED = "returned"  # back from the hall's staff number, nobody having answered: go on where it was
+
+# <Dial>'s DialCallStatus when the staff phone was answered (else busy, no-answer, failed, canceled).
+DIAL_ANSWERED = "completed"
+
+
+@dataclass(frozen=True)
+class Dial:
+    """Put the caller through to `number`, ringing `ring_seconds`; Twilio then posts
+    DialCallStatus to `action_url` (answered and over, or nobody answered)."""
+
+    number: str
+    ring_seconds: int
+    action_url: str
 
 
 # Requests
@@ -66,8 +80,9 @@ def hang_up() -> str:
     return str(response)
 
 
-def connect_stream(url: str, token: str, caller: str | None, bulletin: tuple[int, ...] | None) -> str:
-    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up."""
+def connect_stream(url: str, token: str, caller: str | None, bulletin: tuple[int, ...] | None, returned: bool = False) -> str:
+    """<Connect><Stream>: the rest of the call runs over our WebSocket; when it closes, hang up.
+    `returned`: the call comes back from the hall's staff number, to go on where it was."""
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=url)
@@ -76,6 +91,8 @@ def connect_stream(url: str, token: str, caller: str | None, bulletin: tuple[int
         stream.parameter(name=STREAM_CALLER, value=caller)
     if bulletin is not None:
         stream.parameter(name=STREAM_BULLETIN, value=",".join(map(str, bulletin)))
+    if returned:
+        stream.parameter(name=STREAM_RETURNED, value="staff")
     response.append(connect)
     response.hangup()
     return str(response)
@@ -100,8 +117,10 @@ def build(
     spoken: Callable[[str], str],
     action_url: str,
     timeout: int,
+    dial: Dial | None = None,
 ) -> str:
-    """`audio_urls(text)` gives the URLs of the text's audio chunks, or None when it cannot."""
+    """`audio_urls(text)` gives the URLs of the text's audio chunks, or None when it cannot.
+    With `dial`, the caller is put through to the hall's staff after what is said."""
     response = VoiceResponse()
     listening: Gather | None = None
     for action in actions:
@@ -116,6 +135,8 @@ def build(
             response.append(listening)
         elif isinstance(action, End):
             response.hangup()
+    if dial is not None:
+        response.dial(dial.number, timeout=dial.ring_seconds, action=dial.action_url, method="POST")
     return str(response)
 
 
@@ -181,6 +202,16 @@ def bulletin_notices(parameters: Mapping[str, str]) -> list[int] | None:
     if STREAM_BULLETIN not in parameters:
         return None
     return [int(n) for n in parameters[STREAM_BULLETIN].split(",") if n.isascii() and n.isdigit() and len(n) < 19]
+
+
+def returned_from_staff(parameters: Mapping[str, str]) -> bool:
+    """Whether the stream carries on a call that came back from the hall's staff number."""
+    return parameters.get(STREAM_RETURNED) == "staff"
+
+
+def dial_answered(form: Mapping[str, str]) -> bool:
+    """Whether <Dial>'s action says the staff phone was answered (the conversation is over)."""
+    return form.get("DialCallStatus") == DIAL_ANSWERED
 
 
 def media_payload(data: dict) -> bytes:

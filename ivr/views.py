@@ -23,11 +23,11 @@ from content.keys import ALL_KEYS
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
-from ivr import caller_memory
+from ivr import delegated
 from ivr.caller_memory import CallerMemory
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
-from ivr.subscribers import SubscriberStore, carry_out, is_subscribed, open_subscribers
+from ivr.subscribers import SubscriberStore, is_subscribed, open_subscribers
 from ivr.reading import extend_reading, playing_state, remember
 from ivr.settings import READING_GATHER_TIMEOUT, IvrSettings
 from speech.normalize import normalize
@@ -71,7 +71,7 @@ def call_sid() -> str:
     return sid
 
 
-def _open_stores() -> tuple[NoticeStore, CallStore]:
+def open_stores() -> tuple[NoticeStore, CallStore]:
     return NoticeStore(current_app.config["TINGWEN_DB"]), CallStore.open(phone_settings())
 
 
@@ -86,7 +86,7 @@ def subscriber_list() -> SubscriberStore:
     return open_subscribers(settings.subscribers_db, settings.subscriber_key)
 
 
-def _listener_number() -> str | None:
+def listener_number() -> str | None:
     """The listener's number, if it can be called back: From on a call to us, To on our bulletin."""
     form = request.form
     return dialable(form.get("To") if form.get("Direction", "").startswith("outbound") else form.get("From"))
@@ -100,7 +100,7 @@ def _opener():
 @blueprint.post("/voice")
 @twilio_signed
 def voice():
-    number = _listener_number()
+    number = listener_number()
 
     def opening(menu: Menu, calls: CallStore):
         """The latest notices, at the caller's own pace, after the offer to go on where they
@@ -123,7 +123,7 @@ def _recall(calls: CallStore, number: str | None):
 def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), bulletin: tuple[int, ...] | None = None):
     """A call begins (ours to a subscriber, or theirs to us): a finished one hangs up; else the
     menu opens with `opening(menu, calls)`, the call is stored, and it goes on by webhooks or a stream."""
-    notices, calls = _open_stores()
+    notices, calls = open_stores()
     with notices:
         known = calls.get(sid)
         if known is not None and known.ended:
@@ -138,7 +138,7 @@ def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), 
         # The caller's number travels with the stream (its start message carries no From) for
         # key 8, and on a bulletin call the notices it reads (the stream starts with the bulletin).
         url = phone_settings().websocket_url("/ivr/stream")
-        return wire.twiml(wire.connect_stream(url, token, _listener_number(), bulletin))
+        return wire.twiml(wire.connect_stream(url, token, listener_number(), bulletin))
     return respond(menu, state, actions)
 
 
@@ -154,7 +154,7 @@ def stream(ws):
     from ivr.stream import StreamCall
 
     settings = phone_settings()
-    notices, calls = _open_stores()
+    notices, calls = open_stores()
     with notices:
         menu = phone_menu(notices)
     status = current_app.extensions.get("tingwen.speech_model")
@@ -178,7 +178,7 @@ def stream(ws):
 def gather():
     sid = call_sid()
     settings = phone_settings()
-    notices, calls = _open_stores()
+    notices, calls = open_stores()
     with notices:
         menu = phone_menu(notices)
         call = calls.get(sid)
@@ -190,7 +190,7 @@ def gather():
         if call.ended:
             calls.close()
             return _hang_up(sid)
-        before = _restore(menu, call.state)
+        before = restore(menu, call.state)
         if request.form.get("Digits"):  # a key during several sentences acts on the one playing
             before = playing_state(call.reading, _phone_seconds(before)) or before
         if call.age().total_seconds() > settings.max_call_minutes * 60:
@@ -202,10 +202,13 @@ def gather():
         event = _event(before, request.form.get("Digits"))
         state, actions = menu.step(before, event)
         events = turn_events(menu, before, event, state, actions)
-        state, actions = carry_out(state, actions, _listener_number(), _opener())
-        actions = caller_memory.carry_out(actions, _listener_number(), CallerMemory(calls))
-        state, actions, steps, more = extend_reading(menu, state, actions, settings.reading_batch)
-        calls.save(sid, state.to_json(), events + more, remember(steps))
+        carried = delegated.carry_out(state, actions, listener_number(), settings, calls, _opener())
+        if carried.dial is not None:  # put through to the hall's staff: the menu waits for the call to come back
+            calls.save(sid, carried.state.to_json(), events + carried.events)
+            calls.close()
+            return respond(menu, carried.state, carried.actions, carried.dial)
+        state, actions, steps, more = extend_reading(menu, carried.state, carried.actions, settings.reading_batch)
+        calls.save(sid, state.to_json(), events + carried.events + more, remember(steps))
     calls.close()
     return respond(menu, state, actions)
 
@@ -243,16 +246,16 @@ def _remember_caller(sid: str) -> None:
     """The call is over: keep the caller's pace and loudness, and the sentence after the one
     that was playing when they hung up (nothing for a withheld number, or one that asked to be
     forgotten). A failure here is logged; the call record is closed all the same."""
-    number = _listener_number()
+    number = listener_number()
     if number is None or phone_settings().caller_memory_days <= 0:
         return
-    notices, calls = _open_stores()
+    notices, calls = open_stores()
     try:
         with notices:
             menu = phone_menu(notices)
         call = calls.get(sid)
         if call is not None:
-            last = _restore(menu, call.state)
+            last = restore(menu, call.state)
             playing = playing_state(call.reading, _phone_seconds(last)) or last
             CallerMemory(calls).keep(number, playing, menu.resume_point(playing))
     except Exception as error:
@@ -288,7 +291,7 @@ def audio(name: str):
     return response
 
 
-def _restore(menu: Menu, text: str) -> MenuState:
+def restore(menu: Menu, text: str) -> MenuState:
     try:
         return MenuState.from_json(text)
     except (ValueError, TypeError, KeyError):
@@ -323,13 +326,14 @@ def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> lis
         return None
 
 
-def respond(menu: Menu, state: MenuState, actions) -> tuple[str, int, dict]:
-    """The menu's actions as a TwiML answer: our audio in a <Gather>, which comes back to /ivr/gather."""
+def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None) -> tuple[str, int, dict]:
+    """The menu's actions as a TwiML answer: our audio in a <Gather>, which comes back to
+    /ivr/gather (with `dial`: then the caller is put through to the hall's staff)."""
     settings = phone_settings()
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
     voice = _listener_voice(state)
-    return wire.twiml(wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout))
+    return wire.twiml(wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout, dial))
 
 
 @blueprint.errorhandler(Exception)

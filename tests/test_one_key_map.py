@@ -9,6 +9,7 @@ import pytest
 from content.commands import load_vocabulary
 from content.keys import ALL_KEYS, ITEM_KEYS, KEYS, IntentKind, key_of, markdown_table, page_intents, prompt_keys
 from content.menu import Menu, MenuState, Mode, Resume
+from content.office_hours import OfficeHours
 from content.prompts import load_prompts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,14 +38,23 @@ def test_an_unknown_key_placeholder_is_refused_by_name(tmp_path):
         load_prompts(path)
 
 
-@pytest.mark.parametrize("subscription", [False, True])
-def test_every_key_the_menu_listens_for_is_the_key_maps(loaded_store, subscription):
-    menu = Menu(loaded_store.latest(), subscription=subscription)
+PHONE_ONLY = {IntentKind.SUBSCRIBE, IntentKind.UNSUBSCRIBE, IntentKind.OPERATOR, IntentKind.TEXT}
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_every_key_the_menu_listens_for_is_the_key_maps(loaded_store, phone):
+    """Every state's keys are the key map's, no key means two things in one state, and every
+    row of the map is reachable (the phone's own rows on the phone's menu alone)."""
+    hours = OfficeHours.parse("Mon-Fri 09:00-17:00") if phone else None
+    menu = Menu(loaded_store.latest(), subscription=phone, office_hours=hours, texting=phone)
     remembered = menu.start(resume=Resume(menu.notices[0].id, 0, 0))[0]  # 接着听? (a caller the phone remembers)
-    states = [MenuState(), MenuState(subscribed=True), MenuState(mode=Mode.READING), MenuState(mode=Mode.PART_END), MenuState(confirming=1),
-              remembered]
+    first = menu.notices[0].id
+    states = [MenuState(), MenuState(subscribed=True), MenuState(mode=Mode.READING, notice_id=first), MenuState(mode=Mode.PART_END, notice_id=first),
+              MenuState(confirming=1), remembered, MenuState(mode=Mode.NOTICE, notice_id=first), MenuState(mode=Mode.READ_ALL)]
     seen = set()
     for state in states:
+        keys = [choice.key for choice in menu.choices(state) if choice.key is not None]
+        assert len(keys) == len(set(keys)), (state.mode, keys)
         for choice in menu.choices(state):
             kind = choice.intent.kind
             if kind is IntentKind.CHOOSE:
@@ -52,7 +62,7 @@ def test_every_key_the_menu_listens_for_is_the_key_maps(loaded_store, subscripti
             elif choice.key is not None:
                 assert choice.key == key_of(kind), (state, choice)
             seen.add(kind)
-    assert seen == {row.intent for row in KEYS} - (set() if subscription else {IntentKind.SUBSCRIBE, IntentKind.UNSUBSCRIBE})
+    assert seen == {row.intent for row in KEYS} - (set() if phone else PHONE_ONLY)
 
 
 def test_every_key_is_one_a_keypad_has_and_each_page_key_has_one_intent():

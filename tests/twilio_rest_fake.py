@@ -1,4 +1,4 @@
-"""A stand-in for Twilio's REST API (the one part of the bulletin that cannot run here), served
+"""A stand-in for Twilio's REST API (the one part of the phone line that cannot run here), served
 on loopback and driven by the real `twilio` client: it checks what the client sends (the
 account in the path and in Basic auth, To, From, Url, StatusCallback, the methods) the way
 Twilio's API does, and keeps the calls it was asked to place, so a test can then play Twilio's
@@ -35,11 +35,22 @@ class PlacedCall:
 
 
 @dataclass
+class SentMessage:
+    sid: str
+    to: str
+    from_: str  # From, or the Messaging Service's id
+    body: str
+    created: datetime
+
+
+@dataclass
 class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     calls: list[PlacedCall] = field(default_factory=list)
     refused_numbers: set[str] = field(default_factory=set)  # answered 400 (21211), as for a bad number
+    messages: list[SentMessage] = field(default_factory=list)
+    landlines: set[str] = field(default_factory=set)  # a text to one is answered 400 (21614), as Twilio does
     rejected: list[str] = field(default_factory=list)  # why requests were refused
     failing: bool = False  # every request answered 503, as while Twilio has an outage
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -117,6 +128,23 @@ class FakeTwilio:
                 if change.get("Status") in ("completed", "canceled"):
                     call.status = "completed"
             return jsonify(self._resource(call))
+
+        @app.post(f"{base}/Messages.json")
+        def message(account):
+            """A text message: To, a body, and From or a MessagingServiceSid, as Twilio requires."""
+            form = request.form
+            sender = form.get("From") or form.get("MessagingServiceSid")
+            if not form.get("To") or not sender or not form.get("Body"):
+                self.rejected.append("message without To, From or Body")
+                return _error(400, 21602 if not form.get("Body") else 21604, "A 'To', 'From' and 'Body' are required")
+            if form["To"] in self.landlines:
+                return _error(400, 21614, f"'To' number {form['To']} is not a valid mobile number")
+            with self.lock:
+                sent = SentMessage(f"SM{len(self.messages) + 1:032x}", form["To"], sender, form["Body"], datetime.now(UTC))
+                self.messages.append(sent)
+            return jsonify({"sid": sent.sid, "account_sid": self.account_sid, "to": sent.to, "from": sent.from_, "body": sent.body,
+                            "status": "queued", "direction": "outbound-api", "date_created": format_datetime(sent.created),
+                            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sent.sid}.json"}), 201
 
         return app
 
