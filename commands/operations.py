@@ -43,6 +43,12 @@ def calls(ctx: click.Context, as_json: bool, since, until) -> None:
     average = summary["average_duration_s"]
     click.echo(f"calls: {summary['calls']}, average duration: {f'{average:.0f} s' if average is not None else '-'}")
     click.echo(f"callers remembered (place and pace, by salted hash): {summary['remembered_callers']}")
+    person = summary["transfers"]
+    click.echo(f"a person: {person['asked']} asked, {person['answered']} answered, {person['unanswered']} not answered, "
+               f"{person['closed']} outside office hours")
+    texts = summary["texts"]
+    click.echo(f"notices by text message: {texts.get('sent', 0)} sent, {sum(texts.values()) - texts.get('sent', 0)} not sent "
+               f"({', '.join(f'{n} {why}' for why, n in texts.items() if why != 'sent') or 'none'})")
     for day in summary["calls_per_day"]:
         click.echo(f"  {day['day']}  {day['calls']:>5} calls")
     click.echo("most listened:")

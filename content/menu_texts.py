@@ -174,6 +174,7 @@ def prompt_texts(menu: Menu, limit: int = 20_000) -> list[str]:
             continue  # reading is sentences (rendered from the notices), not prompts
         for event in events:
             following = menu.step(state, event)
+            said(following[1])  # what a step says counts even where it leads to a state already seen
             if following[0] not in seen:
                 seen.add(following[0])
                 pending.append(following)

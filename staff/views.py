@@ -331,6 +331,12 @@ def calls():
         "cancels": bar_chart([f"{r['title'] or '最新通知列表'} {r['path'] or ''}".strip() for r in summary["cancels"]], [r["count"] for r in summary["cancels"]], "按星号键取消的位置（次数）", horizontal=True),
         "unclear": bar_chart([r["heard"] for r in summary["not_understood"]], [r["count"] for r in summary["not_understood"]], "没有听懂的语音指令（次数）", horizontal=True),
     }
+    transfers = summary["transfers"]["per_day"]
+    charts["transfers"] = stacked_bar_chart(
+        [d["day"][5:] for d in transfers],
+        {"接通": [d["answered"] for d in transfers], "无人接听或占线": [d["unanswered"] for d in transfers], "非工作时间": [d["closed"] for d in transfers]},
+        "转人工服务（每天的次数）",
+    )
     hands_free = _hands_free(since, until)
     if hands_free is not None and hands_free["bulletin"] is not None:  # drawn only when the bulletin is on
         days = hands_free["bulletin_days"]

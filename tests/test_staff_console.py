@@ -179,7 +179,7 @@ def test_charts_render_and_their_tables_match_the_command_line(page, console):
     call.press("4").press("1").press("*").hang_up()
     sign_in(page, base)
     page.goto(base + "/staff/calls?from=2000-01-01&to=2100-01-01")
-    assert page.locator("figure svg[role=img]").count() == 5
+    assert page.locator("figure svg[role=img]").count() == 6
     shot(page, "calls")
     done = subprocess.run(
         [str(Path(sys.executable).with_name("tingwen")), "--data-dir", str(data), "calls", "--json", "--from", "2000-01-01", "--to", "2100-01-01"],
@@ -194,6 +194,8 @@ def test_charts_render_and_their_tables_match_the_command_line(page, console):
     assert rows("table-per-day") == [[d["day"], str(d["calls"])] for d in summary["calls_per_day"]]
     assert rows("table-listened") == [[str(r["notice_id"]), r["title"] or "", str(r["calls"])] for r in summary["most_listened"]]
     assert rows("table-cancels") == [[r["title"] or "最新通知列表", r["path"] or "", str(r["count"])] for r in summary["cancels"]]
+    assert rows("table-transfers") == [[d["day"], str(d["answered"]), str(d["unanswered"]), str(d["closed"])] for d in summary["transfers"]["per_day"]]
+    assert f"要求转人工 {summary['transfers']['asked']} 次" in page.locator("#person-counts").inner_text()
     assert summary["calls"] >= 1 and summary["most_listened"]
 
 

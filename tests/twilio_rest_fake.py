@@ -161,6 +161,13 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call.sid}.json",
         }
 
+    def incoming(self, sid: str, caller: str, to: str) -> PlacedCall:
+        """A call someone placed to us, in progress (so calls(sid).update can move it)."""
+        call = PlacedCall(sid, to, caller, "", "POST", "", "POST", [], datetime.now(UTC), status="in-progress")
+        with self.lock:
+            self.calls.append(call)
+        return call
+
     def to(self, number: str) -> list[PlacedCall]:
         return [c for c in self.calls if c.to == number]
 
