@@ -24,6 +24,7 @@ import platformdirs
 from content.commands import load_vocabulary
 from content.database import is_postgres
 from content.menu import DEFAULT_MAX_MISSES, MENU_NOTICES, MenuSettings, menu_for
+from content.drafts import Drafts
 from content.menu_texts import spoken_texts
 from content.office_hours import OfficeHours
 from content.store import NoticeStore
@@ -38,6 +39,9 @@ from speech.engine import DEFAULT_RATE, MAX_RATE, MIN_RATE, VoiceSettings
 from speech.models import ModelStore, SpeechModelStatus, watch_speech_model
 from speech.speaker import Speaker
 from speech.voices import DEFAULT_VOICE, VOICES, choose_voice
+from watcher.client import PoliteClient
+from watcher.run import WatchPass, WatchSettings
+from watcher.state import WatchState
 
 DATA_DIR_ENV = "TINGWEN_DATA_DIR"
 DB_FILE = "tingwen.sqlite3"
@@ -46,6 +50,8 @@ SALT_FILE = "caller-salt"  # hashes callers' numbers; without it old and new cal
 STAFF_DB_FILE = "staff.sqlite3"  # staff accounts and the audit log
 STAFF_SECRET_FILE = "staff-secret"  # signs the staff console's session cookies
 SUBSCRIBERS_DB_FILE = "subscribers.sqlite3"  # the daily phone bulletin's subscribers and calls
+WATCH_DB_FILE = "watch.sqlite3"  # what the website watcher has seen of the website
+DRAFTS_DIR = "staff-drafts"  # notices waiting for 发布: uploads and what the watcher found
 SUBSCRIBER_KEY_FILE = "subscriber-key"  # seals subscribers' numbers; without it they cannot be called
 ABBREVIATIONS_FILE = "abbreviations.txt"  # the hall's own title abbreviations
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # the hall's own pronunciations
@@ -103,6 +109,11 @@ def _text_sender(value: str) -> str | None:
     if dialable(value) is not None or (value.startswith("MG") and len(value) == 34 and value[2:].isalnum()):
         return None
     return "our Twilio number in E.164 form (+86…) or a Messaging Service SID (MG…)"
+
+
+def _web_addresses(value: str) -> str | None:
+    bad = [u for u in value.split() if not u.startswith(("http://", "https://"))]
+    return f"web addresses (http:// or https://) separated by spaces; not one: {bad[0]}" if bad else None
 
 
 def _office_hours(value: str) -> str | None:
@@ -190,6 +201,16 @@ class Config:
         "TINGWEN_SMS_FROM", None, "our Twilio number (or Messaging Service SID) for text messages; set, key 5 sends a notice",
         _text_sender, shown="none: no key 5")
     texts_per_day: int = setting("TINGWEN_TEXTS_PER_DAY", 3, "text messages one caller may have in a day", _at_least(1))
+    # Following the government website
+    watch_urls: str | None = setting(
+        "TINGWEN_WATCH_URLS", None, "list pages of the website the server follows (space between them)", _web_addresses,
+        shown="none: not followed")
+    watch_minutes: float = setting("TINGWEN_WATCH_MINUTES", 60.0, "minutes between two passes over them", _at_least(5))
+    watch_contact: str | None = setting(
+        "TINGWEN_WATCH_CONTACT", None, "who the website can tell about our crawler (in its User-Agent)",
+        shown="TINGWEN_PUBLIC_URL")
+    watch_autopublish: bool = setting("TINGWEN_WATCH_AUTOPUBLISH", False, "publish new articles at once instead of as drafts")
+    watch_pages: int = setting("TINGWEN_WATCH_PAGES", 3, "pages of each list followed (下一页)", _between(1, 50))
 
     @property
     def db_path(self) -> Path | str:
@@ -257,6 +278,18 @@ class Config:
             pause_after_days=self.bulletin_pause_days,
             voicemail=self.bulletin_voicemail,
         )
+
+    @property
+    def watched_urls(self) -> tuple[str, ...]:
+        return tuple((self.watch_urls or "").split())
+
+    @property
+    def watch_db(self) -> Path | str:
+        return self.database_url or self.data_dir / WATCH_DB_FILE
+
+    @property
+    def drafts_dir(self) -> Path:
+        return self.data_dir / DRAFTS_DIR
 
     @property
     def staff_db(self) -> Path | str:
@@ -402,6 +435,20 @@ def speech_model_status(config: Config, phrases: list[str] | None = None) -> Spe
 def open_subscriber_list(config: Config) -> SubscriberStore:
     """The daily bulletin's subscribers, sealed with the key in the data folder."""
     return open_subscribers(config.subscribers_db, config.data_dir / SUBSCRIBER_KEY_FILE)
+
+
+def open_watch_state(config: Config) -> WatchState:
+    return WatchState(config.watch_db)
+
+
+def watch_pass(config: Config, state: WatchState, urls: tuple[str, ...] | None = None, progress=None) -> WatchPass:
+    """One pass of the website watcher over `urls` (else TINGWEN_WATCH_URLS), as configured."""
+    settings = WatchSettings(
+        urls=tuple(urls or config.watched_urls), contact=config.watch_contact or config.public_url,
+        autopublish=config.watch_autopublish, pages=config.watch_pages,
+    )
+    return WatchPass(state, lambda: NoticeStore(config.db_path, busy_seconds=config.busy_seconds), Drafts(config.drafts_dir),
+                     PoliteClient(settings.contact), settings, progress)
 
 
 def hall_day(config: Config) -> str:

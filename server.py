@@ -28,7 +28,7 @@ import staff
 from commands import COMMANDS
 from config import (
     DATA_DIR_ENV, STAFF_SECRET_FILE, Config, build_speaker, hall_day, listener_texts, make_episodes, open_subscriber_list,
-    speech_model_status,
+    open_watch_state, speech_model_status, watch_pass,
 )
 from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
@@ -46,6 +46,7 @@ from speech.prerender import BackgroundPrerender
 from speech.exiting import settle_synthesis
 from speech.speaker import Speaker
 from staff.accounts import StaffStore
+from watcher.background import WatchJob
 
 log = logging.getLogger("tingwen")
 
@@ -63,6 +64,24 @@ def start_prerender(config: Config, speaker: Speaker) -> BackgroundPrerender:
             return store.revision()
 
     return BackgroundPrerender(speaker, texts, revision, after=lambda stop: make_episodes(config, speaker, stop)).start()
+
+
+def start_watching(config: Config, prerender: BackgroundPrerender | None) -> WatchJob:
+    """Follow TINGWEN_WATCH_URLS every TINGWEN_WATCH_MINUTES; what was published is rendered soon."""
+
+    def after(report) -> None:
+        if prerender is not None and (report.new or report.changed):
+            prerender.poke()
+
+    job = WatchJob(lambda: open_watch_state(config), lambda state: watch_pass(config, state), config.watch_minutes, after)
+    return job.start()
+
+
+def watch_status(config: Config) -> dict:
+    """For the staff console: what the watcher follows, its last passes and what it found."""
+    with open_watch_state(config) as state:
+        overview = state.overview()
+    return {**overview, "urls": config.watched_urls, "minutes": config.watch_minutes, "autopublish": config.watch_autopublish}
 
 
 MAX_REQUEST_BYTES = 256 * 1024  # a webhook or a kiosk turn is a few kilobytes; larger bodies get 413
@@ -117,6 +136,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["tingwen.asr_pool"] = RecognitionPool(workers=max(2, os.cpu_count() or 2))
     if config.prerender:
         app.extensions["tingwen.prerender"] = start_prerender(config, speaker)
+    if config.watched_urls:  # new notices from the website, in the background
+        app.extensions["tingwen.watch"] = start_watching(config, app.extensions.get("tingwen.prerender"))
     app.register_blueprint(kiosk.blueprint)
     app.register_blueprint(ivr.blueprint)
     app.register_blueprint(ivr.bulletin_blueprint)  # the daily bulletin's calls (ivr/bulletin_webhooks.py)
@@ -136,13 +157,14 @@ def _set_up_staff(app: Flask, config: Config) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="tingwen_staff")
     app.config["TINGWEN_STAFF"] = {
         "db": config.staff_db,
-        "drafts": config.data_dir / "staff-drafts",
+        "drafts": config.drafts_dir,
         "pronunciations": config.pronunciations,
         "idle_minutes": config.staff_idle_minutes,
         "timezone": config.timezone,
     }
     app.extensions["tingwen.call_log"] = lambda: CallStore.open(config.ivr)  # staff reads it; only we know ivr
     app.extensions["tingwen.hands_free"] = lambda since, until: hands_free_status(config, since, until)
+    app.extensions["tingwen.watch_status"] = lambda: watch_status(config)
     app.register_blueprint(staff.blueprint)
 
 

@@ -8,6 +8,7 @@ from commands.notices import ingest_command, notices, restore, search, show, wit
 from commands.operations import backup_command, calls, restore_backup_command, staff_accounts
 from commands.settings import settings_command
 from commands.speech import normalize_command, prerender, say, voices
+from commands.watch import watch
 
 COMMANDS = [
     ingest_command, notices, show, search, withdraw, restore,
@@ -15,5 +16,6 @@ COMMANDS = [
     models, listen,
     calls, backup_command, restore_backup_command, staff_accounts,
     subscribers, bulletin,
+    watch,
     settings_command,
 ]

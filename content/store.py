@@ -212,6 +212,11 @@ class NoticeStore(Store):
             raise NoticeNotFound(notice_id)
         return self.get(notice_id)
 
+    def by_key(self, key: str) -> Notice | None:
+        """The stored notice with this identity (Notice.key), withdrawn or not, if there is one."""
+        rows = self.conn.query("SELECT id FROM notices WHERE key = ?", [key])
+        return self.get(rows[0]["id"]) if rows else None
+
     def get(self, notice_id: int) -> Notice:
         _check_id(notice_id)
         rows = list(self.conn.query(f"SELECT {_SUMMARY_COLUMNS} FROM notices WHERE id = ?", [notice_id]))

@@ -4,6 +4,8 @@ what callers hear (charts with tables) and the audit log. In Chinese, for office
 
 from __future__ import annotations
 
+import re
+
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,7 @@ from speech.speaker import Speaker
 from speech.utterances import AudioFormat
 from staff.accounts import StaffStore
 from staff.charts import bar_chart, stacked_bar_chart
-from staff.drafts import Drafts
+from content.drafts import Drafts
 from staff.security import csrf_token, guard, sign_in, signed_in
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,7 @@ def _draft(draft_id: str):
 
 def _shown_error(error: IngestError, folder: Path) -> str:
     """The error as the CLI says it, with the file's name as uploaded (not our folder)."""
-    source = Path(error.source).name[3:] if error.source.startswith(str(folder)) else error.source
+    source = re.sub(r"^\d\d-", "", Path(error.source).name) if error.source.startswith(str(folder)) else error.source
     where = f"{source}，第 {error.line} 行" if error.line else source
     return f"{where}：{error.problem}"
 
@@ -308,6 +310,21 @@ def pronunciations():
     if query:
         entries = [e for e in entries if query in e[0] or query in e[1]]
     return render_template("staff/pronunciations.html", entries=entries, query=query, problem=problem), 400 if problem else 200
+
+
+# The website watcher
+
+
+@blueprint.get("/watch")
+def watch():
+    """What the watcher found on the website: its last passes, the drafts waiting, the articles
+    that changed, the pages it could not read and why."""
+    try:
+        status = current_app.extensions["tingwen.watch_status"]()
+    except Exception as error:  # the page says this part is missing
+        log.error("staff: the website watcher's state cannot be read: %s", error)
+        status = None
+    return render_template("staff/watch.html", status=status, drafts=_drafts().pending())
 
 
 # What callers hear

@@ -14,10 +14,11 @@ FORBIDDEN = {
     "textrules": {"content", "speech"} | FRONT_ENDS | COMPOSITION,  # written Chinese's rules: imports nothing of ours
     "content": {"speech", "ivr", "kiosk", "staff", "feed"} | COMPOSITION,
     "speech": {"content", "ivr", "kiosk", "staff", "feed"} | COMPOSITION,
-    "ivr": {"kiosk", "staff", "feed"} | COMPOSITION,
-    "kiosk": {"ivr", "staff", "feed"} | COMPOSITION,
-    "staff": {"ivr", "kiosk", "feed"} | COMPOSITION,
-    "feed": {"ivr", "kiosk", "staff"} | COMPOSITION,
+    "ivr": {"kiosk", "staff", "feed", "watcher"} | COMPOSITION,
+    "kiosk": {"ivr", "staff", "feed", "watcher"} | COMPOSITION,
+    "staff": {"ivr", "kiosk", "feed", "watcher"} | COMPOSITION,
+    "feed": {"ivr", "kiosk", "staff", "watcher"} | COMPOSITION,
+    "watcher": {"speech", "ivr", "kiosk", "staff", "feed"} | COMPOSITION,  # the website's notices: content alone
     "commands": {"server"},
 }
 

@@ -1,0 +1,87 @@
+"""What a government website's pages say: the text of a page in its own encoding (UTF-8, or the
+GBK/GB18030 older portals still serve), the articles a list page links to (title, address,
+date; relative links made whole), and its next page (下一页)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
+_DATE = re.compile(r"(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_ARTICLE = re.compile(r"\.(s?html?|jsp|aspx?|php)$|/t\d{8}_\d+", re.IGNORECASE)
+_NEXT = ("下一页", "下页", "后一页")
+
+
+@dataclass(frozen=True)
+class Listed:
+    url: str
+    title: str
+    day: date | None
+
+
+def page_text(body: bytes, content_type: str = "") -> str:
+    """The page's text: the charset its header or its <meta> names, else UTF-8, else GB18030
+    (a superset of GBK and GB2312)."""
+    named = re.search(r"charset=([\w-]+)", content_type or "", re.IGNORECASE)
+    found = named.group(1) if named else None
+    if found is None:
+        meta = _CHARSET.search(body[:4096])
+        found = meta.group(1).decode("ascii", "replace") if meta else None
+    if found and found.lower().replace("_", "") in ("gbk", "gb2312", "gb18030", "cp936"):
+        found = "gb18030"
+    for encoding in [e for e in (found, "utf-8", "gb18030") if e]:
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", "replace")
+
+
+def listed_articles(html: str, page_url: str) -> list[Listed]:
+    """The articles a list page links to, in its order, each once: links to pages of the same
+    site that look like articles, with the date beside them when there is one."""
+    soup = BeautifulSoup(html, "html.parser")
+    host = urlsplit(page_url).netloc
+    found: dict[str, Listed] = {}
+    for anchor in soup.find_all("a", href=True):
+        href = anchor["href"].strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        url = urljoin(page_url, href).split("#")[0]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc != host or not _ARTICLE.search(parts.path):
+            continue
+        title = (anchor.get("title") or anchor.get_text(" ", strip=True)).strip()
+        if len(title) < 6 or url == page_url or title in _NEXT:  # menus, paging, "更多"
+            continue
+        row = anchor.find_parent(["li", "tr", "dd", "div"]) or anchor
+        day = _day(row.get_text(" ", strip=True))
+        if day is None:  # a list of notices dates each of them; a link without one is navigation
+            continue
+        found.setdefault(url, Listed(url, title, day))
+    return list(found.values())
+
+
+def next_page(html: str, page_url: str) -> str | None:
+    """The list's next page (a link reading 下一页), if any."""
+    soup = BeautifulSoup(html, "html.parser")
+    for anchor in soup.find_all("a", href=True):
+        if anchor.get_text(strip=True) in _NEXT and not anchor["href"].startswith(("javascript:", "#")):
+            following = urljoin(page_url, anchor["href"].strip())
+            return following if following != page_url else None
+    return None
+
+
+def _day(text: str) -> date | None:
+    match = _DATE.search(text)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
