@@ -13,12 +13,14 @@ from ivr.callstore import CallStore
 from ivr.numbers import NumberKey
 from ivr.subscribers import SubscriberStore
 from staff.accounts import StaffStore
+from watcher.state import WatchState
 
 STORES = {
     "notices": lambda where: NoticeStore(where),
     "calls": lambda where: CallStore(where, b"salt" * 8),
     "subscribers": lambda where: SubscriberStore(where, NumberKey(Fernet.generate_key())),
     "staff": lambda where: StaffStore(where),
+    "watch": lambda where: WatchState(where),
 }
 # What one database has for its own way of working, not as part of the store's data:
 SQLITE_ONLY = ("notices_fts",)  # FTS5 search (PostgreSQL searches notices.search_text with pg_trgm)

@@ -268,3 +268,49 @@ def test_the_server_watches_in_the_background_and_staff_see_it_and_publish(tmp_p
     with NoticeStore(app.config["TINGWEN_DB"]) as store:
         published = store.by_key("doc:内政办发〔2025〕41号")
     assert published is not None and published.source == portal.url + "202511/t20251103_101.html"  # where a text message points
+
+
+def test_on_postgresql_one_pass_at_a_time_and_what_was_seen_is_shared(tmp_path, portal, notices, postgres_server):
+    from watcher.background import run_leased
+
+    url = postgres_server()
+    first, second = WatchState(url), WatchState(url)
+    holder = first.take_lease("server-a")
+    assert holder == "server-a" and second.take_lease("server-b") is None  # another server waits its turn
+    first.give_lease(holder)
+
+    def make(state):
+        client = PoliteClient(CONTACT, per_host_seconds=0.02, timeout=0.5, retries=0)
+        return WatchPass(state, lambda: NoticeStore(notices.path), Drafts(tmp_path / "drafts"), client,
+                         WatchSettings(urls=(portal.url,), contact=CONTACT))
+
+    report = run_leased(second, make)
+    assert report is not None and report.new == 3
+    again = run_leased(first, make)  # the other server knows what was seen
+    assert again.new == 0 and len(Drafts(tmp_path / "drafts").pending()) == 3
+    first.close()
+    second.close()
+
+
+def test_the_client_retries_a_busy_site_and_refuses_an_oversized_page():
+    from watcher.client import FetchError
+
+    app, tries = Flask("flaky"), Counter()
+
+    @app.get("/flaky.html")
+    def flaky():
+        tries["flaky"] += 1
+        return Response("busy", status=503, headers={"Retry-After": "0"}) if tries["flaky"] < 3 else Response("<html>ok</html>", mimetype="text/html")
+
+    @app.get("/big.html")
+    def big():
+        return Response(b"x" * (6 * 1024 * 1024), mimetype="text/html")
+
+    port, stop = live_app(app)
+    try:
+        client = PoliteClient(CONTACT, per_host_seconds=0.0, timeout=2, retries=3, backoff_seconds=0.01)
+        assert client.get(f"http://127.0.0.1:{port}/flaky.html").body == b"<html>ok</html>" and tries["flaky"] == 3
+        with pytest.raises(FetchError, match="larger than 5 MB"):
+            client.get(f"http://127.0.0.1:{port}/big.html")
+    finally:
+        stop()

@@ -55,7 +55,7 @@ class PoliteClient:
         self.backoff_seconds, self.max_bytes, self.sleep = backoff_seconds, max_bytes, sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = self.user_agent
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots: dict[str, RobotFileParser | FetchError] = {}
         self._last_request: dict[str, float] = {}
         self._lock = threading.Lock()
         self.requests = 0  # made, for the run's report
@@ -64,25 +64,29 @@ class PoliteClient:
         self.session.close()
 
     def allowed(self, url: str) -> bool:
-        """Whether robots.txt lets us read `url` (read once per site; none there: everything;
-        the site failing to answer it: nothing, until it does)."""
+        """Whether robots.txt lets us read `url` (read once per site and client; none there:
+        everything; the site answering it with an error: nothing). FetchError when the site
+        cannot be reached at all."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._robots:
             robots = RobotFileParser(urljoin(origin, "/robots.txt"))
             try:
                 found = self._request(robots.url, {})
-            except FetchError:
+            except FetchError as error:
+                self._robots[origin] = error
+                raise FetchError(url, f"the site cannot be reached ({error.reason})") from None
+            if found.status >= 500:
                 robots.disallow_all = True
+            elif found.status >= 400:
+                robots.allow_all = True
             else:
-                if found.status >= 500:
-                    robots.disallow_all = True
-                elif found.status >= 400:
-                    robots.allow_all = True
-                else:
-                    robots.parse(found.body.decode("utf-8", "replace").splitlines())
+                robots.parse(found.body.decode("utf-8", "replace").splitlines())
             self._robots[origin] = robots
-        return self._robots[origin].can_fetch(AGENT_NAME, url)
+        known = self._robots[origin]
+        if isinstance(known, FetchError):
+            raise FetchError(url, f"the site cannot be reached ({known.reason})")
+        return known.can_fetch(AGENT_NAME, url)
 
     def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
         """The page (or 304 when it has not changed since `etag` / `last_modified`); FetchError

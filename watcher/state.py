@@ -114,9 +114,9 @@ class WatchState(Store):
         with self.conn.writing(f"watch {url}"):
             self.conn.execute(
                 "UPDATE watched_articles SET status = ?, reason = ?, notice_key = coalesce(?, notice_key), "
-                "draft_id = coalesce(?, draft_id), change = coalesce(?, change), changed_at = CASE WHEN ? IS NULL THEN changed_at "
-                "ELSE ? END, page = CASE WHEN ? = 'failed' THEN page ELSE NULL END, checked_at = ? WHERE url = ?",
-                [status, reason, notice_key, draft_id, change, change, now, status, now, url],
+                "draft_id = coalesce(?, draft_id), change = coalesce(?, change), changed_at = coalesce(?, changed_at), "
+                f"checked_at = ?{'' if status == FAILED else ', page = NULL'} WHERE url = ?",
+                [status, reason, notice_key, draft_id, change, now if change else None, now, url],
             )
 
     def seen_unchanged(self, url: str) -> None:
