@@ -11,7 +11,7 @@ import click
 from commands.common import open_store
 from config import (
     ABBREVIATIONS_FILE, CALLS_DB_FILE, CONFIG_FILE, DB_FILE, PRONUNCIATIONS_FILE, SALT_FILE, STAFF_DB_FILE, SUBSCRIBER_KEY_FILE,
-    SUBSCRIBERS_DB_FILE, Config,
+    SUBSCRIBERS_DB_FILE, WATCH_DB_FILE, Config,
 )
 from content.backup import BackupError, check_backup, make_backup, restore_backup
 from content.database import shown
@@ -20,7 +20,7 @@ from staff.accounts import AccountError, StaffStore
 
 # What `tingwen backup` copies from the data folder: the databases (consistently), and the files
 # without which they cannot be read (the caller salt, the subscriber key) or sound as they did.
-BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE]
+BACKED_UP_DATABASES = [DB_FILE, CALLS_DB_FILE, STAFF_DB_FILE, SUBSCRIBERS_DB_FILE, WATCH_DB_FILE]
 BACKED_UP_FILES = [SALT_FILE, SUBSCRIBER_KEY_FILE, CONFIG_FILE, PRONUNCIATIONS_FILE, ABBREVIATIONS_FILE]
 
 
