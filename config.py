@@ -173,6 +173,8 @@ class Config:
     workers: int = setting("TINGWEN_WORKERS", 1, "`serve`: gunicorn worker processes (each loads its own voice)", _at_least(1))
     threads: int = setting("TINGWEN_THREADS", 32, "`serve`: threads per worker (each open stream or microphone holds one)", _at_least(1))
     graceful_seconds: int = setting("TINGWEN_GRACEFUL_SECONDS", 30, "how long SIGTERM waits for requests and calls in progress", _at_least(0))
+    log_format: str = setting("TINGWEN_LOG_FORMAT", "text", "`text`, or `json`: one JSON object a line for a log collector",
+                              _one_of("text", "json"))
     access_log: str = setting("TINGWEN_ACCESS_LOG", "-", "where access lines go: `-` standard output, a file path, or empty for none")
     busy_seconds: float = setting("TINGWEN_BUSY_SECONDS", 60.0, "how long a command waits for another's write", _at_least(0))
     timezone: str = setting("TINGWEN_TIMEZONE", "Asia/Shanghai", "the hall's time zone, for its days", _time_zone)

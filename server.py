@@ -13,11 +13,12 @@ import os
 import secrets
 import sqlite3
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import click
-from flask import Flask, request
+from flask import Flask, Response, g, request
 from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import HTTPException
 
@@ -38,7 +39,8 @@ from content.connections import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf
-from ivr.callstore import CallStore
+from ivr.callstore import CallStore, OpenCalls
+from monitoring import logs, metrics
 from speech.engine import EngineUnavailable, VoiceSettings, check_voice
 from speech.recognizer import RecognitionPool
 from speech.pronounce import load_dictionary
@@ -85,20 +87,17 @@ def watch_status(config: Config) -> dict:
 
 
 MAX_REQUEST_BYTES = 256 * 1024  # a webhook or a kiosk turn is a few kilobytes; larger bodies get 413
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def configure_logging() -> None:
+def configure_logging(kind: str | None = None) -> None:
     """INFO and above to standard error, wherever the app starts (the command line, gunicorn,
-    a test), unless the host has set up logging itself."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    a test), unless the host has set up logging itself: text, or JSON lines with
+    TINGWEN_LOG_FORMAT=json (gunicorn's own lines too)."""
+    logs.configure(kind or os.environ.get("TINGWEN_LOG_FORMAT", "text"))
 
 
 def create_app(config: Config | None = None) -> Flask:
-    configure_logging()
-    defer_checkpoints()  # a request never folds a database's log into it: a background thread does
     config = config or Config.load()
+    configure_logging(config.log_format)
+    defer_checkpoints()  # a request never folds a database's log into it: a background thread does
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)
     speaker = build_speaker(config)
@@ -145,6 +144,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(feed.blueprint)
     _set_up_staff(app, config)
     app.add_url_rule("/healthz", "healthz", lambda: _health(app))
+    _measure(app, config, speaker)
     app.register_error_handler(Exception, _fault)
     return app
 
@@ -186,11 +186,36 @@ def _secret(path: Path) -> str:
     return key
 
 
+def _measure(app: Flask, config: Config, speaker: Speaker) -> None:
+    """Every request timed by route; /metrics for the hall's Prometheus (the public door of the
+    nginx example never passes it)."""
+    metrics.voice_chosen(config.voice, speaker.engine.name)
+
+    @app.before_request
+    def _started() -> None:
+        g.tingwen_started = time.monotonic()
+
+    @app.after_request
+    def _answered(response):
+        started = g.pop("tingwen_started", None)
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            metrics.request(route, request.method, response.status_code, time.monotonic() - started)
+        return response
+
+    def page() -> Response:
+        body = metrics.exposition(OpenCalls(lambda: CallStore.open(config.ivr)))
+        return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+    app.add_url_rule("/metrics", "metrics", page)
+
+
 def _fault(error: Exception):
     """Outside the front ends (which answer their own listeners): a refusal keeps its status,
     anything else is logged and answered 503 as JSON, never a 500."""
     if isinstance(error, HTTPException):
         return error
+    metrics.error(type(error).__name__, "service")
     log.error("%s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
     return {"status": "unavailable", "problems": [f"{type(error).__name__}: {error}"]}, 503
 
@@ -280,8 +305,8 @@ class _Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """听文 tingwen: government notices read aloud by phone, kiosk and hands-free."""
-    configure_logging()
     ctx.obj = Config.load(data_dir)
+    configure_logging(ctx.obj.log_format)
     try:
         load_abbreviations(ctx.obj.abbreviations)
     except ValueError as error:
@@ -297,6 +322,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     with gunicorn: TINGWEN_WORKERS processes of TINGWEN_THREADS threads, WebSockets included,
     access logs, and a graceful stop on SIGTERM."""
     config: Config = ctx.obj
+    metrics.use_multiprocess(config.data_dir / "metrics")  # before anything counts: the workers add up in files there
     _preflight(config)
     click.echo(
         f"tingwen: data in {config.data_dir}; serving on http://{host}:{port}/ "
@@ -352,6 +378,7 @@ class ProductionServer(BaseApplication):
             "proc_name": "tingwen",
             "control_socket_disable": True,  # gunicorn 25+: no shared socket in $HOME to collide on
             "worker_exit": lambda server, worker: settle_synthesis(),  # no synthesis cut off as a worker stops
+            "child_exit": lambda server, worker: metrics.worker_exited(worker.pid),  # its live gauges stop counting
         }
         super().__init__()
 
@@ -361,7 +388,7 @@ class ProductionServer(BaseApplication):
                 self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        configure_logging()
+        configure_logging(self.config.log_format)
         try:
             return create_app(self.config)
         except (StoreUnreadable, StoreBusy, EngineUnavailable, OSError, sqlite3.DatabaseError, ValueError) as error:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 
+from monitoring import metrics
 from content.database import Connection, SqliteConnection, Store, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
 from content.connections import open_database
@@ -111,6 +112,7 @@ class NoticeStore(Store):
                 known[notice.key] = (notice.id, digest)
                 if progress:
                     progress(notice)
+        metrics.ingested(added, updated, unchanged)
         return SaveReport(added, updated, unchanged)
 
     def _row(self, notice: Notice, digest: str, now: str) -> dict:

@@ -15,6 +15,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, current_app, send_file
 from werkzeug.exceptions import HTTPException
 
+from monitoring import metrics
 from content.menu import menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
@@ -127,6 +128,7 @@ def _fault(error: Exception):
     """A broken store or a damaged file: the podcast app gets a 503 it retries, never a 500."""
     if isinstance(error, HTTPException):
         return error
+    metrics.error(type(error).__name__, "feed")
     log.error("feed %s failed: %s: %s", getattr(error, "filename", "") or "request", type(error).__name__, error,
               exc_info=not isinstance(error, OSError))
     return Response(load_prompts().cannot_read, status=503, mimetype="text/plain")

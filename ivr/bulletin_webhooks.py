@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, request
 
+from monitoring import metrics
 from content.store import NoticeStore
 from ivr.bulletin import TwilioDialer
 from ivr.callstore import CallEvent, CallStore
@@ -65,6 +66,7 @@ def bulletin_status():
         known = store.outcome(attempt_id, call_status, sid, datetime.now(UTC), *_limits())
     if call_status in FINAL_STATUSES:
         close_call_record(sid, call_status)
+        metrics.bulletin_call(call_status)
     return ("", 204) if known else ("unknown bulletin attempt", 404)
 
 
@@ -122,6 +124,7 @@ def bulletin_voicemail():
     state, actions = menu.voicemail(notices)
     calls = CallStore.open(phone_settings())
     calls.note(sid, CallEvent("voicemail", detail={"attempt": attempt_id, "notices": list(notices)}))
+    metrics.bulletin_call("voicemail")
     calls.close()
     return respond(menu, state, actions)
 

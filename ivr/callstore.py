@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass
@@ -361,6 +362,11 @@ class CallStore(Store):
             "texts": dict(sorted(Counter(outcome for _, outcome in outcomes["text"]).items())),
         }
 
+    def open_calls(self, now: datetime | None = None) -> int:
+        """Calls not over yet (those silent for STALE_AFTER are over, whatever Twilio said)."""
+        cutoff = _iso((now or _now()) - STALE_AFTER)
+        return self.conn.query("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND updated_at >= ?", [cutoff])[0]["n"]
+
     def remembered_callers(self) -> int:
         """How many callers' place and pace are remembered now (ivr/caller_memory.py): a count, never who."""
         if self.memory_days <= 0:
@@ -419,6 +425,26 @@ def turn_events(menu: Menu, before: MenuState, event: Event, after: MenuState, a
 
 
 @cache
+class OpenCalls:
+    """A Prometheus collector read when /metrics is scraped: the calls not over yet, by every
+    worker and server (the call store knows them all)."""
+
+    def __init__(self, open_store) -> None:
+        self.open_store = open_store
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily("tingwen_calls_open", "Phone calls under way (not over, heard from in the last two hours)")
+        try:
+            with self.open_store() as calls:
+                family.add_metric([], calls.open_calls())
+        except Exception as error:  # /metrics still answers; the figure is missing
+            logging.getLogger(__name__).error("metrics: the call log cannot be read: %s", error)
+            return
+        yield family
+
+
 def load_salt(path: Path) -> bytes:
     """A random salt kept in the data folder, made on first use, for hashing callers' numbers.
     Read once per process: every webhook opens the call log."""

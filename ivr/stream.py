@@ -17,6 +17,8 @@ import queue
 import threading
 import time
 
+from monitoring import logs, metrics
+from content.keys import IntentKind, key_of
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from ivr import twilio_wire as wire
 from ivr.callstore import CallEvent, CallStore, turn_events
@@ -62,6 +64,9 @@ class StreamCall:
         self.silence_deadline: float | None = None
         self.ending = False
         self.handed_over = False  # moved to the hall's staff: the call goes on without this stream
+        self.connected = False  # counted among the streams connected now
+        self.event_at = time.monotonic()  # when the caller last did something (for time to first audio)
+        self.cancel_at: float | None = None  # when a cancel came (for * → clear)
         self.session = None
         self.started = time.monotonic()
 
@@ -96,12 +101,16 @@ class StreamCall:
             self.sender.close()
             if self.ending:
                 self._close_record("completed")
+            if self.connected:
+                metrics.stream_connected(-1)
 
     def _handle(self, message) -> bool:
         """One message from Twilio; a malformed one (not JSON, fields of the wrong shape) is
         logged and ignored, never the end of the call."""
         try:
             data = wire.stream_message(message)
+            if data["event"] in ("start", "dtmf"):
+                self.event_at = time.monotonic()
             return self._dispatch(data["event"], data)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             log.warning("call %s: malformed message ignored: %.80r", self.call_sid, message)
@@ -118,7 +127,10 @@ class StreamCall:
         if kind == "media":
             self._on_media(data)
         elif kind == "dtmf":
-            self._step(Event.press(wire.dtmf_digit(data)))
+            digit = wire.dtmf_digit(data)
+            if digit == key_of(IntentKind.CANCEL):
+                self.cancel_at = time.monotonic()
+            self._step(Event.press(digit))
         elif kind == "mark":
             name = wire.mark_name(data)
             if name in self.marks_pending:  # marks of audio cleared away may still come back
@@ -141,6 +153,9 @@ class StreamCall:
             self.ws.close(reason=1008, message="bad token")
             return False
         self.call_sid = call_sid
+        logs.set_call(call_sid)  # this thread serves the call to its end: its log lines carry its id
+        self.connected = True
+        metrics.stream_connected(+1)
         self.stream_sid = start.stream_sid
         self.sender.start(self.stream_sid)
         self.caller = dialable(parameters.get(wire.STREAM_CALLER, ""))
@@ -223,13 +238,21 @@ class StreamCall:
         log.info("call %s heard %r (phrase %r, confidence %.2f)", self.call_sid, heard.text, heard.phrase, heard.confidence)
         intent = self.words.get(heard.phrase) if heard.phrase else None
         playing = bool(self.marks_pending) or not self.sender.idle
+        self.event_at = time.monotonic()
         if intent is None and heard.text and self.call_sid:  # for staff: what callers say that we miss
+            metrics.recognised("off_menu")
             self.calls.save(self.call_sid, self.state.to_json(), [CallEvent("unclear", detail={"heard": heard.text[:40]})])
         if intent is not None and heard.sure(self.settings.speech_threshold):
+            metrics.recognised("understood")
+            if intent.kind is IntentKind.CANCEL:
+                self.cancel_at = self.event_at
             self._step(Event.said(intent))
         elif intent is not None and heard.confirm and heard.confidence >= self.settings.speech_threshold:
+            metrics.recognised("confirmed")
             self._step(Event.check(intent))  # 四/十: the menu asks "您说的是第四项吗？"
         elif not playing:
+            if intent is not None or not heard.text:
+                metrics.recognised("unclear")
             self._step(Event.unclear())  # noise while we speak does not cut the audio
 
     def _playback_finished(self) -> None:
@@ -295,6 +318,9 @@ class StreamCall:
             if isinstance(action, Stop):
                 self.sender.clear()
                 self.marks_pending.clear()
+                if self.cancel_at is not None:
+                    metrics.cancel_cleared(time.monotonic() - self.cancel_at)
+                    self.cancel_at = None
                 if self.session is not None:
                     self.session.reset()  # nothing heard before the barge-in leaks into the next utterance
             elif isinstance(action, (Say, Play)):
@@ -306,6 +332,7 @@ class StreamCall:
             elif isinstance(action, End):
                 self.ending = True
         if recipes:
+            self.sender.asked(self.event_at)  # its first frame tells how long the caller waited
             self.turn += 1
             named = [(r, f"t{self.turn}-{i}") for i, r in enumerate(recipes)]
             self.marks_pending = {name for _, name in named}
@@ -334,6 +361,7 @@ class StreamCall:
 
     def _close_record(self, status: str) -> None:
         if self.call_sid and not self.handed_over:  # a call with the staff is closed by its webhooks
+            metrics.call_finished("stream", status)
             seconds = int(time.monotonic() - self.started)
             self.calls.finish(self.call_sid, status, seconds)
             self._remember_caller()

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+from monitoring import metrics
 from ivr import twilio_wire as wire
 from speech.audio import frames, read_ulaw_wav
 from speech.speaker import Speaker
@@ -34,6 +35,7 @@ class Sender:
         self._clock: float | None = None
         self._sent_ms = 0
         self._closed = False
+        self._asked: float | None = None  # when the caller did what the next audio answers
         self._thread = threading.Thread(target=self._run, name="tingwen-stream-send", daemon=True)
         self._thread.start()
 
@@ -56,6 +58,13 @@ class Sender:
             for frames_, mark in chunks:
                 self._queue.append((self._generation, frames_, mark))
             self._lock.notify()
+
+    def asked(self, moment: float) -> None:
+        """The audio about to be queued answers what the caller did at `moment` (time.monotonic):
+        its first frame out is the caller's wait, for the metrics."""
+        with self._lock:
+            if self._asked is None:
+                self._asked = moment
 
     def clear(self) -> None:
         """Drop unsent audio and send `clear`, atomically: no old frame can follow it."""
@@ -113,6 +122,9 @@ class Sender:
                     frame = chunk.pop(0)
                     self._send_json(wire.media(self._stream_sid, frame))
                     self._sent_ms += FRAME_MS
+                    if self._asked is not None:
+                        metrics.first_audio(time.monotonic() - self._asked)
+                        self._asked = None
                 if not chunk:
                     self._queue.pop(0)
                     self._send_json(wire.mark(self._stream_sid, mark))

@@ -18,6 +18,7 @@ from flask import Blueprint, abort, current_app, g, request, send_file
 from werkzeug.exceptions import HTTPException
 from flask_sock import Sock
 
+from monitoring import logs, metrics
 from ivr import twilio_wire as wire
 from content.keys import ALL_KEYS
 from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
@@ -58,7 +59,8 @@ def twilio_signed(view):
     def checked(*args, **kwargs):
         url = phone_settings().url(request.full_path if request.query_string else request.path)
         _require_signature(url, request.form.to_dict(), request.path)
-        return view(*args, **kwargs)
+        with logs.call(request.form.get("CallSid", "")[:64] or None):  # its log lines carry the call's id
+            return view(*args, **kwargs)
 
     return checked
 
@@ -134,6 +136,8 @@ def answer(sid: str, caller: str | None, opening, events: list[CallEvent] = (), 
         token = secrets.token_urlsafe(24) if phone_settings().phone_mode == "stream" else None
         calls.begin(sid, caller, state.to_json(), list(events), stream_token=token)
     calls.close()
+    metrics.call_started(phone_settings().phone_mode, "bulletin" if bulletin is not None else "call")
+    log.info("call answered (%s)", phone_settings().phone_mode)
     if token is not None:
         # The caller's number travels with the stream (its start message carries no From) for
         # key 8, and on a bulletin call the notices it reads (the stream starts with the bulletin).
@@ -236,9 +240,12 @@ def _phone_seconds(state: MenuState):
 @twilio_signed
 def status():
     sid = call_sid()
-    known = close_call_record(sid, request.form.get("CallStatus", "")[:32] or "unknown")
+    call_status = request.form.get("CallStatus", "")[:32] or "unknown"
+    known = close_call_record(sid, call_status)
     if known:
         _remember_caller(sid)
+        if phone_settings().phone_mode == "gather":  # a stream counts its own end (ivr/stream.py)
+            metrics.call_finished("gather", call_status)
     return ("", 204) if known else ("unknown CallSid", 404)
 
 
@@ -343,6 +350,7 @@ def fault(error: Exception):
     politely, never a 500. The next call tries afresh, so the line recovers by itself."""
     if isinstance(error, HTTPException):
         return error
+    metrics.error(type(error).__name__, "phone")
     log.error("phone webhook %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
     if request.path in ("/ivr/status", "/ivr/bulletin/status", "/ivr/bulletin/machine"):  # Twilio's notes, not calls
         return "the call log cannot be written right now", 503

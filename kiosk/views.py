@@ -17,6 +17,7 @@ from flask_sock import Sock
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from monitoring import metrics
 from content.commands import load_vocabulary
 from content.keys import ALL_KEYS, ITEM_KEYS, key_legend, page_intents, spoken_intents
 from content.errors import NoticeNotFound
@@ -173,6 +174,7 @@ def _fault(error: Exception):
     is logged, and the visitor is told plainly, as JSON to the page's script or as a page."""
     if isinstance(error, HTTPException):
         return error
+    metrics.error(type(error).__name__, "kiosk")
     log.error("kiosk %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, OSError))
     message = load_prompts().cannot_read
     if request.path.startswith("/kiosk/"):

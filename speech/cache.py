@@ -26,6 +26,8 @@ from pathlib import Path
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 _VERIFIED_LIMIT = 50_000  # files remembered as checked
 _ROOM_NEEDED_BYTES = 4 * 1024 * 1024  # free space below this counts as full
+
+from monitoring import metrics
 log = logging.getLogger(__name__)
 
 
@@ -71,6 +73,7 @@ class AudioCache:
             if problem:
                 log.warning("damaged cache file %s (%s): removed, it will be made again", path, problem)
                 path.unlink(missing_ok=True)
+                metrics.cache_event("repair")
                 return None
             with self._lock:
                 if len(self._verified) >= _VERIFIED_LIMIT:
@@ -155,6 +158,7 @@ class AudioCache:
                 self._size += added
             if self._size > self.max_bytes:
                 self._size = self._evict()
+            metrics.cache_size(self._size)
 
     def _evict(self) -> int:
         """Remove least recently used entries until the cache is at 90% of its bound."""
@@ -168,9 +172,12 @@ class AudioCache:
         entries.sort()
         total = sum(size for _, size, _ in entries)
         target = self.max_bytes * 9 // 10
+        evicted = 0
         for _, size, path in entries:
             if total <= target:
                 break
             path.unlink(missing_ok=True)
             total -= size
+            evicted += 1
+        metrics.cache_event("eviction", evicted)
         return total

@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from monitoring import metrics
 from speech.engine import background_work, yield_the_cpu
 from speech.exiting import exiting
 from speech.speaker import Speaker
 from speech.utterances import AudioFormat
+
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30.0  # how often the store is asked whether there is something new to render
@@ -101,7 +103,10 @@ class BackgroundPrerender:
         log.info("prerender: %d texts to check in the audio cache (prompts first, then the latest notices)", len(texts))
         last_report = [started]
 
+        metrics.prerender_backlog(len(texts))
+
         def progress(index: int) -> None:
+            metrics.prerender_backlog(len(texts) - index)
             now = time.monotonic()
             if now - last_report[0] >= 15 or index == len(texts):
                 last_report[0] = now

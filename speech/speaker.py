@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from monitoring import metrics
 from speech.audio import Pcm, level, read_wav, to_phone, wav_problem, with_silence, write_ulaw_wav, write_wav
 from speech.cache import AudioCache, cache_key
 from speech.chunking import chunk_text, ends_mid_sentence
@@ -32,6 +33,7 @@ from speech.normalize import normalize
 from speech.pronounce import load_dictionary, to_pinyin
 from speech.utterances import AudioFormat, Planned, Recipe, Utterance, audio_seconds
 from speech.words import warm_up as warm_up_words
+
 
 log = logging.getLogger(__name__)
 SENTENCE_PAUSE_MS = 250
@@ -311,6 +313,7 @@ class Speaker:
             if self.fallback is None or isinstance(error, OSError) or exiting():  # nothing new starts at exit
                 raise
             log.error("%s voice failed on %r (%s); using %s for it", engine.name, recipe.text[:40], error, self.fallback.name)
+            metrics.voice_fell_back(engine.name)
             engine = self.fallback
             path = self._spilling(lambda: self._cached_or_made(recipe, fmt, engine))
         return Utterance(recipe.text, recipe.spoken, recipe.pinyin, path, fmt, audio_seconds(path, fmt), engine.name)
@@ -319,11 +322,14 @@ class Speaker:
         key = self.key(recipe, fmt, engine)
         path = self.cache.get(key, fmt.suffix)
         if path is not None:
+            metrics.cache_event("hit")
             return path
         with self.cache.lock(self.key(recipe, AudioFormat.WAV, engine)):  # one render for both formats
             path = self.cache.get(key, fmt.suffix)
-            if path is not None:
+            if path is not None:  # another thread or worker made it meanwhile
+                metrics.cache_event("hit")
                 return path
+            metrics.cache_event("miss")
             with _Synthesis.running():  # exiting waits for the files to be written too
                 pcm = self._synthesize(recipe, engine)
                 for other in AudioFormat:
@@ -337,10 +343,13 @@ class Speaker:
 
     def _synthesize(self, recipe: Recipe, engine: Engine) -> Pcm:
         settings = replace(self.settings, rate=recipe.rate) if recipe.rate != self.settings.rate else self.settings
+        started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="tingwen-tts-") as folder:
             raw = Path(folder) / "engine.wav"
             engine.synthesize(recipe.pinyin, raw, settings)
             pcm = read_wav(raw)
+        if len(pcm.samples):
+            metrics.synthesised(engine.name, time.monotonic() - started, len(pcm.samples) / pcm.rate)
         if not len(pcm.samples):
             raise RuntimeError(f"{engine.name} produced no audio for {recipe.text[:40]!r}")
         seconds, least = len(pcm.samples) / pcm.rate, _least_seconds(recipe)

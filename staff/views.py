@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
 
+from monitoring import metrics
 from content.errors import IngestError, NoticeNotFound
 from content.reading import find_section, section_label, segments
 from content.store import NoticeStore
@@ -59,6 +60,7 @@ def _fault(error: Exception):
     shown to staff in words, naming the file where there is one."""
     if isinstance(error, HTTPException):
         return error
+    metrics.error(type(error).__name__, "staff")
     log.error("staff %s failed: %s: %s", request.path, type(error).__name__, error, exc_info=not isinstance(error, (OSError, ValueError)))
     return render_template("staff/fault.html", message=f"出错了：{error}"), 503
 

@@ -133,7 +133,7 @@ def test_only_the_phone_line_is_public_and_the_hall_gets_everything(proxied):
     assert audio.startswith(public + "/ivr/audio/")
     status, wav = _get(audio)
     assert status == 200 and wav[:4] == b"RIFF"
-    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/kiosk/menu", "/kiosk/listen", "/healthz", "/staff/", "/feedx"]:
+    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/kiosk/menu", "/kiosk/listen", "/healthz", "/metrics", "/staff/", "/feedx"]:
         assert _get(public + path)[0] == 404, path
     status, rss = _get(public + "/feed.xml")  # the podcast feed faces families' phones
     assert status == 200 and b"<rss" in rss and f"{public}/feed/cover.png".encode() in rss
@@ -141,7 +141,7 @@ def test_only_the_phone_line_is_public_and_the_hall_gets_everything(proxied):
     assert _get(public + "/feed/episodes/" + "0" * 64 + ".mp3")[0] == 404
     status, _ = _get(public + "/ivr/stream", headers={"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert status == 403  # the stream's upgrade reaches tingwen, which wants a signature
-    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/healthz"]:
+    for path in ["/", "/notice/1", "/kiosk/speech/card/1", "/healthz", "/metrics"]:
         assert _get(hall + path)[0] == 200, path
     socket_ = simple_websocket.Client.connect(hall.replace("http", "ws") + "/kiosk/listen")  # the microphone socket
     with contextlib.suppress(simple_websocket.ConnectionClosed):

@@ -19,6 +19,7 @@ FORBIDDEN = {
     "staff": {"ivr", "kiosk", "feed", "watcher"} | COMPOSITION,
     "feed": {"ivr", "kiosk", "staff", "watcher"} | COMPOSITION,
     "watcher": {"speech", "ivr", "kiosk", "staff", "feed"} | COMPOSITION,  # the website's notices: content alone
+    "monitoring": {"textrules", "content", "speech", "ivr", "kiosk", "staff", "feed", "watcher"} | COMPOSITION,  # a leaf
     "commands": {"server"},
 }
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from monitoring import metrics
 from content.drafts import Drafts, web_draft_id
 from content.errors import IngestError
 from content.model import Notice
@@ -85,6 +86,8 @@ class WatchPass:
         finally:
             self.report.requests = self.client.requests
             self.state.end_run(run_id, self.report.counts(), problem or "; ".join(self.report.problems) or None)
+            for kind in ("pages", "new", "changed", "unchanged", "failed"):
+                metrics.watched(kind, getattr(self.report, kind))
         return self.report
 
     # Lists
