@@ -9,6 +9,8 @@ import dataclasses
 import json
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from conftest import PHONE_TOKEN, PhoneCall, TwilioStream, live_app, phone_app
@@ -51,6 +53,14 @@ def test_metrics_add_up_across_two_workers_after_real_calls(served):  # noqa: F8
     server = served([str(BIN / "tingwen"), "serve", "--port", "{port}"], TINGWEN_WORKERS="2", TINGWEN_THREADS="4",
                     TINGWEN_LOG_FORMAT="json")
     server.wait_ready()
+    folder = Path(server.log_path).parent / "metrics"  # the workers' files, added up at each scrape
+    asked = 0
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(50):  # until both workers have answered something (the kernel picks which)
+            asked += len(list(pool.map(lambda _: _get(server.base + "/healthz"), range(16))))
+            if len({p.stem.rsplit("_", 1)[1] for p in folder.glob("histogram_*.db")}) >= 2:
+                break
+    assert len({p.stem.rsplit("_", 1)[1] for p in folder.glob("histogram_*.db")}) >= 2
     calls = 12
     for n in range(calls):  # the kernel spreads the connections over both workers
         sid = f"CA{n:032d}"
@@ -66,6 +76,8 @@ def test_metrics_add_up_across_two_workers_after_real_calls(served):  # noqa: F8
     assert total(found, "tingwen_calls_finished_total", outcome="completed") == 8
     assert total(found, "tingwen_calls_finished_total", outcome="busy") == 4
     assert total(found, "tingwen_http_request_seconds_count", route="/ivr/gather") == calls
+    healthz = total(found, "tingwen_http_request_seconds_count", route="/healthz")
+    assert asked < healthz <= asked + 5  # every worker's answers, added up (ours, and wait_ready's)
     assert total(found, "tingwen_http_request_seconds_bucket", route="/ivr/gather", le="+Inf") == calls
     assert total(found, "tingwen_http_request_seconds_count", route="/ivr/audio/<name>") == calls
     assert total(found, "tingwen_synthesis_seconds_count") >= 1 and total(found, "tingwen_synthesised_audio_seconds_total") > 0
