@@ -228,7 +228,7 @@ def test_a_post_without_the_csrf_token_is_refused(console):
     assert (data / "tingwen.sqlite3").stat().st_mtime_ns == before
 
 
-@pytest.mark.parametrize("path", ["/staff/login", "/staff/", "/staff/upload", "/staff/notices/4", "/staff/pronunciations", "/staff/calls", "/staff/log"])
+@pytest.mark.parametrize("path", ["/staff/login", "/staff/", "/staff/upload", "/staff/watch", "/staff/notices/4", "/staff/pronunciations", "/staff/calls", "/staff/log"])
 def test_axe_finds_no_violations_in_the_console(page, console, path):
     _, base, _ = console
     if path != "/staff/login":
