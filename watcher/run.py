@@ -180,9 +180,10 @@ class WatchPass:
         try:
             notice = html.parse(text, url, default_issuer=self.settings.issuer)
         except IngestError as error:
-            self.state.settle(url, FAILED, error.reason if hasattr(error, "reason") else str(error))
+            where = f" (line {error.line})" if error.line else ""
+            self.state.settle(url, FAILED, f"not a notice: {error.problem}{where}")
             self.report.failed += 1
-            self.progress(f"{url}: not a notice: {error}")
+            self.progress(f"{url}: not a notice: {error.problem}{where}")
             return
         if not (notice.source or "").startswith(("http://", "https://")):
             notice.source = url
