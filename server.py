@@ -39,7 +39,8 @@ from content.connections import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf
-from ivr.callstore import CallStore, OpenCalls
+from ivr.call_summary import OpenCalls
+from ivr.callstore import CallStore
 from monitoring import logs, metrics
 from speech.engine import EngineUnavailable, VoiceSettings, check_voice
 from speech.recognizer import RecognitionPool
