@@ -244,6 +244,8 @@ def listen(ws):
                 message["intent"], message["number"] = meant
             if meant and heard.confirm and heard.confidence >= threshold:
                 message["check"] = meant[1]  # 四/十: the number to confirm before acting
+            metrics.recognised("understood" if message["intent"] else "confirmed" if "check" in message
+                               else "off_menu" if heard.text and not meant else "unclear")
             ws.send(json.dumps(message))
 
 

@@ -42,6 +42,8 @@ class _Metrics:
         self.cancel_clear = Histogram("tingwen_stream_cancel_clear_seconds", "Streaming calls: from a cancel (*) to the clear sent",
                                       buckets=_LATENCY, **r)
         self.synthesis = Histogram("tingwen_synthesis_seconds", "Time to synthesise one chunk, by voice", ["voice"], buckets=_SYNTHESIS, **r)
+        self.real_time_factor = Histogram("tingwen_synthesis_real_time_factor", "Seconds to make a chunk per second of its audio, "
+                                          "by voice", ["voice"], buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0), **r)
         self.synthesised_audio = Counter("tingwen_synthesised_audio_seconds", "Seconds of audio synthesised, by voice "
                                          "(rate(synthesis_seconds_sum) / rate(this) is the real-time factor)", ["voice"], **r)
         self.cache = Counter("tingwen_audio_cache_events", "Audio cache: hits, misses, evictions, repairs (damaged files made again)",
@@ -168,6 +170,7 @@ def cancel_cleared(seconds: float) -> None:
 def synthesised(voice: str, seconds: float, audio_seconds: float) -> None:
     made = _metrics()
     made.synthesis.labels(voice).observe(seconds)
+    made.real_time_factor.labels(voice).observe(seconds / audio_seconds if audio_seconds > 0 else 0.0)
     made.synthesised_audio.labels(voice).inc(audio_seconds)
 
 

@@ -72,6 +72,14 @@ def test_spoken_stop_reaches_the_recogniser_and_stops_reading(mic_page, voice_ki
     page.wait_for_function("() => tingwen.player.paused", timeout=2_000)
     heard = page.evaluate("() => tingwen.heard")
     assert any(m.get("heard") == "멈춤" and m.get("bytes", 0) > 16000 for m in heard)
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(voice_kiosk + "/metrics", timeout=10) as answer:  # counted for operators
+        understood = [s.value for f in text_string_to_metric_families(answer.read().decode()) for s in f.samples
+                      if s.name == "tingwen_recognitions_total" and s.labels.get("result") == "understood"]
+    assert understood and understood[0] >= 1
     assert set(page.eval_on_selector_all(".read-toggle", "els => els.map(e => e.getAttribute('aria-pressed'))")) == {"false"}
 
 

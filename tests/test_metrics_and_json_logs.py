@@ -81,6 +81,7 @@ def test_metrics_add_up_across_two_workers_after_real_calls(served):  # noqa: F8
     assert total(found, "tingwen_http_request_seconds_bucket", route="/ivr/gather", le="+Inf") == calls
     assert total(found, "tingwen_http_request_seconds_count", route="/ivr/audio/<name>") == calls
     assert total(found, "tingwen_synthesis_seconds_count") >= 1 and total(found, "tingwen_synthesised_audio_seconds_total") > 0
+    assert total(found, "tingwen_synthesis_real_time_factor_count") == total(found, "tingwen_synthesis_seconds_count")
     assert total(found, "tingwen_audio_cache_events_total", event="miss") >= 1
     assert total(found, "tingwen_audio_cache_events_total", event="hit") >= 1
     assert total(found, "tingwen_calls_open") == 0
