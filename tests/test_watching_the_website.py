@@ -20,6 +20,7 @@ from flask import Flask, Response, request
 from content.drafts import Drafts
 from content.store import NoticeStore
 from watcher.client import PoliteClient
+from watcher.pages import next_page
 from watcher.run import WatchPass, WatchSettings
 from watcher.state import WatchState
 
@@ -116,7 +117,8 @@ class Portal:
 
     def _list(self, rows, next_page=None) -> Response:
         items = "".join(f'<li><a href="{href}" title="{title}" target="_blank">{title}</a><span>{day}</span></li>' for href, title, day in rows)
-        paging = f'<a href="{next_page}">下一页</a>' if next_page else ""
+        current = 0 if next_page else 1  # the portal pages its list in script, as TRS sites do
+        paging = f'<script>createPageHTML(2, {current}, "index", "html");</script>'
         return Response(f"<html><head><meta charset='utf-8'></head><body><div class='nav'><a href='/'>首页</a>"
                         f"<a href='/zwgk/'>政务公开</a></div><ul class='list'>{items}</ul><div class='page'>{paging}</div></body></html>",
                         mimetype="text/html")
@@ -314,3 +316,20 @@ def test_the_client_retries_a_busy_site_and_refuses_an_oversized_page():
             client.get(f"http://127.0.0.1:{port}/big.html")
     finally:
         stop()
+
+
+@pytest.mark.parametrize(
+    "page, url, following",
+    [
+        ('<div class="page"><a href="index_1.html">下一页</a></div>', "https://www.nmg.gov.cn/zwgk/", "https://www.nmg.gov.cn/zwgk/index_1.html"),
+        ('<script>createPageHTML(34, 0, "index", "shtml");</script>', "https://www.nmg.gov.cn/zwgk/", "https://www.nmg.gov.cn/zwgk/index_1.shtml"),
+        ('<script>createPageHTML(34, 5, "index", "html");</script>', "https://a.gov.cn/l/index_5.html", "https://a.gov.cn/l/index_6.html"),
+        ('<script>createPageHTML(6, 5, "index", "html");</script>', "https://a.gov.cn/l/index_5.html", None),  # the last page
+        ("<script>var currentPage = 2;//所在页从0开始\nvar countPage = 34//共多少页</script>", "https://a.gov.cn/l/index_2.html",
+         "https://a.gov.cn/l/index_3.html"),
+        ('<div class="page"><a href="javascript:void(0)">下一页</a></div>', "https://a.gov.cn/l/", None),
+        ("<p>无分页</p>", "https://a.gov.cn/l/", None),
+    ],
+)
+def test_the_next_list_page_by_link_or_by_the_portals_paging_script(page, url, following):
+    assert next_page(f"<html><body>{page}</body></html>", url) == following

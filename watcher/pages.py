@@ -15,6 +15,11 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECA
 _DATE = re.compile(r"(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _ARTICLE = re.compile(r"\.(s?html?|jsp|aspx?|php)$|/t\d{8}_\d+", re.IGNORECASE)
 _NEXT = ("下一页", "下页", "后一页")
+# TRS/UCAP portals page their lists in script: createPageHTML(pages, current, "index", "html"), or
+# var countPage = 34; var currentPage = 0; the pages are then index.html, index_1.html, index_2.html…
+_CREATE_PAGE = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
+_COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
+_CURRENT_PAGE = re.compile(r"\bcurrentPage\s*=\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ def listed_articles(html: str, page_url: str) -> list[Listed]:
     site that look like articles, with the date beside them when there is one."""
     soup = BeautifulSoup(html, "html.parser")
     host = urlsplit(page_url).netloc
+    site = host.removeprefix("www.")
     found: dict[str, Listed] = {}
     for anchor in soup.find_all("a", href=True):
         href = anchor["href"].strip()
@@ -54,7 +60,8 @@ def listed_articles(html: str, page_url: str) -> list[Listed]:
             continue
         url = urljoin(page_url, href).split("#")[0]
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or parts.netloc != host or not _ARTICLE.search(parts.path):
+        same_site = parts.netloc in (host, site) or parts.netloc.endswith("." + site)  # www.nmg.gov.cn and nmg.gov.cn
+        if parts.scheme not in ("http", "https") or not same_site or not _ARTICLE.search(parts.path):
             continue
         title = (anchor.get("title") or anchor.get_text(" ", strip=True)).strip()
         if len(title) < 6 or url == page_url or title in _NEXT:  # menus, paging, "更多"
@@ -68,13 +75,25 @@ def listed_articles(html: str, page_url: str) -> list[Listed]:
 
 
 def next_page(html: str, page_url: str) -> str | None:
-    """The list's next page (a link reading 下一页), if any."""
+    """The list's next page: a link reading 下一页, else the one the portal's paging script
+    would make (index_1.html after index.html); None on the last page."""
     soup = BeautifulSoup(html, "html.parser")
     for anchor in soup.find_all("a", href=True):
         if anchor.get_text(strip=True) in _NEXT and not anchor["href"].startswith(("javascript:", "#")):
             following = urljoin(page_url, anchor["href"].strip())
             return following if following != page_url else None
-    return None
+    scripts = " ".join(script.get_text() for script in soup.find_all("script"))
+    made = _CREATE_PAGE.search(scripts)
+    if made:
+        pages, current, name, ext = int(made.group(1)), int(made.group(2)), made.group(3), made.group(4)
+    else:
+        count, now = _COUNT_PAGE.search(scripts), _CURRENT_PAGE.search(scripts)
+        if not (count and now):
+            return None
+        pages, current, name, ext = int(count.group(1)), int(now.group(1)), "index", "html"
+    if current + 1 >= pages:
+        return None
+    return urljoin(page_url, f"{name}_{current + 1}.{ext}")
 
 
 def _day(text: str) -> date | None:
