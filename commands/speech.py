@@ -14,7 +14,7 @@ from config import Config, listener_texts, make_episodes
 from speech.engine import VoiceSettings
 from speech.normalize import normalize
 from speech.prerender import render_all
-from speech.pronounce import to_pinyin
+from speech.pronounce import explain, load_dictionary, to_pinyin
 from speech.utterances import AudioFormat
 from speech.voices import VOICES, voice_reports
 
@@ -22,10 +22,20 @@ from speech.voices import VOICES, voice_reports
 @click.command(name="normalize")
 @click.argument("text")
 @click.option("--pinyin", is_flag=True, help="Print the tone-numbered pinyin sent to the engine instead.")
-def normalize_command(text: str, pinyin: bool) -> None:
+@click.option("--why", is_flag=True, help="With --pinyin: say, word by word, which list or rule chose each reading.")
+@click.pass_context
+def normalize_command(ctx: click.Context, text: str, pinyin: bool, why: bool) -> None:
     """Print how TEXT is read aloud (no Arabic digits, no Latin letters)."""
+    config: Config = ctx.obj
+    try:
+        load_dictionary(config.pronunciations)  # the hall's own readings, as the service reads
+    except ValueError as error:  # names the file and line
+        raise click.ClickException(str(error)) from None
     spoken = normalize(text)
     click.echo(to_pinyin(spoken) if pinyin else spoken)
+    if pinyin and why:
+        for word, syllables, chosen_by in explain(spoken):
+            click.echo(f"  {word}\t{syllables}\t{chosen_by}")
 
 
 @click.command()

@@ -15,6 +15,8 @@ from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
 
 _SYLLABLE = re.compile(r"^[a-z]+[1-5]$")
 _loaded: dict[str, int] = {}  # source → the version (mtime) loaded
+_origins: dict[str, str] = {}  # word → which of our lists gave its reading (the last loaded wins, as in pypinyin)
+BUILT_IN, HALL = "the built-in list (speech/data/pronunciations.txt)", "the hall's list (pronunciations.txt)"
 _lock = threading.Lock()
 
 
@@ -65,6 +67,7 @@ def load_dictionary(extra: Path | None = None) -> bool:
             if singles:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
             load_phrases_dict({w: p for w, p in phrases.items() if len(w) > 1}, style="tone3")
+            _origins.update(dict.fromkeys(phrases, BUILT_IN if path is None else HALL))
             _loaded[name] = version
             changed = True
     return changed
@@ -119,6 +122,30 @@ def to_pinyin(spoken: str) -> str:
 
 
 _MARKS = ("、", ",", ".")  # pauses, shortest first
+
+
+def explain(spoken: str) -> list[tuple[str, str, str]]:
+    """(word, its pinyin, what chose it) for each word of `spoken` as the reading cuts it: one of
+    our lists, pypinyin's phrase dictionary, or a character's most common reading (its others
+    named when it has several). `tingwen normalize --pinyin --why` prints it."""
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+    from pypinyin.seg import mmseg
+
+    load_dictionary()
+    found = []
+    for word in mmseg.seg.cut(spoken):
+        syllables = [p for p in lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [""]) if p]
+        if not syllables:
+            continue  # punctuation: a pause, not a reading
+        if word in _origins:
+            why = _origins[word]
+        elif len(word) > 1 and word in PHRASES_DICT:
+            why = "pypinyin's phrase dictionary"
+        else:
+            readings = PINYIN_DICT.get(ord(word[0]), "").split(",") if len(word) == 1 else []
+            why = "the character's most common reading" + (f" (also {', '.join(readings[1:])})" if len(readings) > 1 else "")
+        found.append((word, " ".join(syllables), why))
+    return found
 
 
 def _end(words: list[str], mark: str) -> None:

@@ -56,3 +56,26 @@ def test_prerender_renders_once(run, tmp_path, corpus_path, monkeypatch):
     assert sorted(p.name for p in audio.rglob("*.ulaw.wav")) == files
     listed = json.loads(run("notices", "--json").output)
     assert len(listed) == 7
+
+
+@pytest.mark.parametrize(
+    "text, word, chosen_by",
+    [
+        ("巴彦淖尔市", "巴彦淖尔", "the built-in list"),
+        ("乌审旗的通知", "乌审旗", "the hall's list"),  # the hall's own entry, as the service reads it
+        ("银行行长", "行长", "pypinyin's phrase dictionary"),
+        ("为", "为", "the character's most common reading (also"),  # a polyphone: its other readings named
+    ],
+)
+def test_normalize_why_says_what_chose_each_reading(tmp_path, text, word, chosen_by):
+    from click.testing import CliRunner
+
+    from server import cli
+
+    (tmp_path / "pronunciations.txt").write_text("乌审旗\twu1 shen3 qi2\n", "utf-8")  # its usual reading: other tests share pypinyin
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "normalize", "--pinyin", "--why", text])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("\t")[0].strip(): line.split("\t")[1:] for line in result.output.splitlines()[1:]}
+    assert rows[word][1].startswith(chosen_by), result.output
+    if word == "乌审旗":
+        assert rows[word][0] == "wu1 shen3 qi2" and result.output.startswith("wu1 shen3 qi2")
