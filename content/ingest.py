@@ -51,17 +51,34 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def read_text(path: Path) -> str:
-    """UTF-8 (with or without BOM), else GB18030, which older government sites still serve."""
-    data = path.read_bytes()
+_GB = ("gbk", "gb2312", "gb18030", "cp936")  # all read as GB18030, a superset of the others
+
+
+def decode_text(data: bytes, declared: str | None = None) -> str:
+    """The charset a web page declares, else UTF-8 (with or without BOM), else GB18030, which
+    older government sites still serve; UTF-8's UnicodeDecodeError when none of them reads it."""
+    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            return data.decode("gb18030" if declared.lower().replace("_", "") in _GB else declared)
+        except (UnicodeDecodeError, LookupError):
+            pass  # the page says one thing and is another: read it as any other
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as utf8_error:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError:
-            line = data[: utf8_error.start].count(b"\n") + 1
-            raise IngestError(path, line, "not text in UTF-8 or GB18030 (binary file?)") from None
+            raise utf8_error from None
+
+
+def read_text(path: Path) -> str:
+    """A notice file as text (decode_text), or IngestError naming the line it stops at."""
+    data = path.read_bytes()
+    try:
+        return decode_text(data)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise IngestError(path, line, "not text in UTF-8 or GB18030 (binary file?)") from None
 
 
 def detect(text: str) -> SourceFormat:

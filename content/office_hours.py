@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from cn2an import an2cn
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPOKEN_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-_DIGITS = "零一二三四五六七八九"
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,6 @@ def _spoken_days(days: tuple[int, ...]) -> str:
     return "、".join(_SPOKEN_DAYS[d] for d in days)
 
 
-def _number(n: int) -> str:
-    """0-59 in Chinese numerals (十二, 三十, 零五 is handled by the caller)."""
-    if n < 10:
-        return _DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("十" if tens == 1 else _DIGITS[tens] + "十") + (_DIGITS[ones] if ones else "")
-
-
 def _period(moment: time) -> str:
     hour = moment.hour
     if hour < 6:
@@ -114,12 +107,12 @@ def _period(moment: time) -> str:
 def _clock(moment: time) -> str:
     """九点, 一点半, 两点, 五点十五分 (the 12-hour clock: the period is said before it)."""
     hour = moment.hour % 12 or 12
-    spoken = "两" if hour == 2 else _number(hour)
+    spoken = "两" if hour == 2 else an2cn(hour)
     if moment.minute == 0:
         return f"{spoken}点"
     if moment.minute == 30:
         return f"{spoken}点半"
-    minute = _number(moment.minute) if moment.minute >= 10 else "零" + _DIGITS[moment.minute]
+    minute = an2cn(moment.minute) if moment.minute >= 10 else "零" + an2cn(moment.minute)
     return f"{spoken}点{minute}分"
 
 

@@ -28,9 +28,10 @@ from ivr.caller_memory import CallerMemory
 from ivr.subscribers import is_subscribed
 from ivr.settings import IvrSettings
 from ivr.stream_audio import Sender, TurnRenderer
+from ivr.views import phone_audio_urls
 from speech.normalize import normalize
 from speech.speaker import Speaker
-from speech.utterances import AudioFormat, Recipe
+from speech.utterances import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -303,14 +304,8 @@ class StreamCall:
         return True
 
     def _audio_urls(self, text: str) -> list[str] | None:
-        """Our phone audio of `text` as URLs Twilio fetches (made ahead or on request), or None: <Say>."""
-        try:
-            rate, gain = self.speaker.listener_voice(self.state.pace, self.state.loudness)
-            planned = self.speaker.plan(text, AudioFormat.ULAW, rate=rate, first=True, gain=gain)
-            return [self.settings.url(f"/ivr/audio/{chunk.name}") for chunk in planned]
-        except Exception as error:
-            log.error("call %s: could not plan phone audio (%s); <Say> instead", self.call_sid, error)
-            return None
+        voice = self.speaker.listener_voice(self.state.pace, self.state.loudness)
+        return phone_audio_urls(self.speaker, self.settings, text, voice, first=True)
 
     def _perform(self, actions) -> None:
         recipes: list[Recipe] = []

@@ -316,21 +316,25 @@ def _event(state: MenuState, digits: str | None) -> Event:
     return Event.press(key)
 
 
-def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> list[str] | None:
+def phone_audio_urls(speaker: Speaker, settings: IvrSettings, text: str, voice: tuple[int | None, float], first: bool) -> list[str] | None:
     """The URLs of the text's phone audio at once (made in the background or when Twilio
-    fetches them), at the caller's `voice` (rate, gain), or None: the caller hears <Say>
-    instead of silence. The first text of an answer is what the caller hears first: its first
-    chunk is made before anything else waiting."""
-    speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    first = not g.get("tingwen_audio_planned")
-    g.tingwen_audio_planned = True
+    fetches them from /ivr/audio/), at the caller's `voice` (rate, gain), or None: the caller
+    hears <Say> instead of silence. `first`: what the caller hears first, made before anything
+    else waiting. The webhooks and a streaming call moved to the hall's staff use it."""
     rate, gain = voice
     try:
         planned = speaker.plan(text, AudioFormat.ULAW, rate=rate, first=first, gain=gain)
-        return [phone_settings().url(f"/ivr/audio/{chunk.name}") for chunk in planned]
+        return [settings.url(f"/ivr/audio/{chunk.name}") for chunk in planned]
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None
+
+
+def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> list[str] | None:
+    """phone_audio_urls for this answer: its first text is the one made first."""
+    first = not g.get("tingwen_audio_planned")
+    g.tingwen_audio_planned = True
+    return phone_audio_urls(current_app.extensions["tingwen.speaker"], phone_settings(), text, voice, first)
 
 
 def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None) -> tuple[str, int, dict]:

@@ -33,9 +33,15 @@ def set_call(sid: str | None) -> None:
     _call.set(sid)
 
 
+def mask_number(number: str) -> str:
+    """Enough of a number to recognise it, not to dial it (+861******5678): logs, reports and
+    the command line show numbers so."""
+    return number[:4] + "*" * max(0, len(number) - 8) + number[-4:]
+
+
 def masked(text: str) -> str:
-    """Phone numbers in `text` masked as the service masks them elsewhere (+861****5678)."""
-    return _NUMBER.sub(lambda m: m.group(0)[:4] + "*" * max(0, len(m.group(0)) - 8) + m.group(0)[-4:], text)
+    """Every phone number in `text` masked."""
+    return _NUMBER.sub(lambda m: mask_number(m.group(0)), text)
 
 
 class _Masking(logging.Formatter):

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import PUBLIC_URL, PhoneCall, live_app, phone_app
+from conftest import PUBLIC_URL, PhoneCall, phone_app
 from content.model import Notice, Section
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.bulletin import BulletinRun, TwilioDialer
 from ivr.subscribers import open_subscribers
-from twilio_rest_fake import ACCOUNT_SID, FakeTwilio, PlacedCall
+from twilio_rest_fake import ACCOUNT_SID, PlacedCall
 
 OUR_NUMBER = "+861088880000"
 PROMPTS = load_prompts()
@@ -44,14 +44,6 @@ class FakeClock:
     def advance(self, **delta) -> None:
         self.moment += timedelta(**delta)
 
-
-@pytest.fixture
-def cloud():
-    fake = FakeTwilio()
-    port, stop = live_app(fake.app())
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    stop()
 
 
 @pytest.fixture

@@ -361,6 +361,19 @@ def live_app(app):
     return server.server_port, stop
 
 
+
+@pytest.fixture
+def cloud():
+    """Twilio's REST API, stood in for on loopback (tests/twilio_rest_fake.py): the real `twilio`
+    client reaches it at `cloud.url` (TINGWEN_TWILIO_API_URL)."""
+    from twilio_rest_fake import FakeTwilio
+
+    fake = FakeTwilio()
+    port, stop = live_app(fake.app())
+    fake.url = f"http://127.0.0.1:{port}"
+    yield fake
+    stop()
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

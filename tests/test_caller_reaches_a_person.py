@@ -8,7 +8,7 @@ back to a new stream. Requests are counted for staff."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +20,7 @@ from content.office_hours import DAY_NAMES, OfficeHours
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallStore
-from twilio_rest_fake import ACCOUNT_SID, FakeTwilio
+from twilio_rest_fake import ACCOUNT_SID
 
 PROMPTS = load_prompts()
 STAFF = "+864716600000"
@@ -250,14 +250,6 @@ def test_requests_are_counted_for_staff(tmp_path):
 
 # The phone line, streaming: moved by Twilio's REST API, and back
 
-
-@pytest.fixture
-def cloud():
-    fake = FakeTwilio()
-    port, stop = live_app(fake.app())
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    stop()
 
 
 def _stream_app(tmp_path, cloud, **settings):

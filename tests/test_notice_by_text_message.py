@@ -19,7 +19,7 @@ from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr.callstore import CallStore
 from ivr.texting import can_receive_texts
-from twilio_rest_fake import ACCOUNT_SID, FakeTwilio
+from twilio_rest_fake import ACCOUNT_SID
 
 PROMPTS = load_prompts()
 OURS = "+861088880000"
@@ -123,14 +123,6 @@ def test_without_texting_five_is_no_choice_while_reading(loaded_store):
 
 # The phone line
 
-
-@pytest.fixture
-def cloud():
-    fake = FakeTwilio()
-    port, stop = live_app(fake.app())
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    stop()
 
 
 def _app(data_dir, cloud, **settings):

@@ -11,6 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
 
+from content.ingest import decode_text
+
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 _DATE = re.compile(r"(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _ARTICLE = re.compile(r"\.(s?html?|jsp|aspx?|php)$|/t\d{8}_\d+", re.IGNORECASE)
@@ -30,21 +32,15 @@ class Listed:
 
 
 def page_text(body: bytes, content_type: str = "") -> str:
-    """The page's text: the charset its header or its <meta> names, else UTF-8, else GB18030
-    (a superset of GBK and GB2312)."""
+    """The page's text in the charset its header or its <meta> names (content.ingest.decode_text
+    tries UTF-8 and GB18030 after it); what none reads has its bad bytes replaced."""
     named = re.search(r"charset=([\w-]+)", content_type or "", re.IGNORECASE)
-    found = named.group(1) if named else None
-    if found is None:
-        meta = _CHARSET.search(body[:4096])
-        found = meta.group(1).decode("ascii", "replace") if meta else None
-    if found and found.lower().replace("_", "") in ("gbk", "gb2312", "gb18030", "cp936"):
-        found = "gb18030"
-    for encoding in [e for e in (found, "utf-8", "gb18030") if e]:
-        try:
-            return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return body.decode("utf-8", "replace")
+    meta = None if named else _CHARSET.search(body[:4096])
+    declared = named.group(1) if named else meta.group(1).decode("ascii", "replace") if meta else None
+    try:
+        return decode_text(body, declared)
+    except UnicodeDecodeError:
+        return body.decode("utf-8", "replace")
 
 
 def listed_articles(html: str, page_url: str) -> list[Listed]:

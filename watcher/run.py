@@ -27,7 +27,7 @@ from content.sources import html
 from content.store import NoticeStore
 from watcher.client import FetchError, Forbidden, PoliteClient
 from watcher.pages import Listed, listed_articles, next_page, page_text
-from watcher.state import DRAFTED, FAILED, FETCHED, FORBIDDEN, PUBLISHED, Article, WatchState
+from watcher.state import DRAFTED, FAILED, FORBIDDEN, PUBLISHED, Article, WatchState
 
 log = logging.getLogger(__name__)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
@@ -121,9 +121,8 @@ class WatchPass:
 
     def _settle_kept(self) -> None:
         """Pages a pass fetched and could not finish (a restart): handled from what was kept."""
-        for row in self.state.conn.query("SELECT url FROM watched_articles WHERE status = ?", [FETCHED]):
-            kept = self.state.article(row["url"])
-            if kept is not None and kept.page is not None:
+        for kept in self.state.kept():
+            if kept.page is not None:
                 self.progress(f"{kept.url}: handled from the page kept before a restart")
                 self._handle(kept.url, kept.page, kept)
 

@@ -93,6 +93,11 @@ class WatchState(Store):
             "FROM watched_articles WHERE url = ?", [url])
         return Article(**rows[0]) if rows else None
 
+    def kept(self) -> list[Article]:
+        """Articles fetched and not yet handled (a pass cut short), with their pages."""
+        return [a for row in self.conn.query("SELECT url FROM watched_articles WHERE status = ?", [FETCHED])
+                if (a := self.article(row["url"])) is not None]
+
     def fetched(self, url: str, list_url: str, title: str, listed_day: str | None, page: str, sha: str, etag: str | None,
                 last_modified: str | None) -> None:
         """The article's page is here: kept before anything is made of it."""
