@@ -101,19 +101,56 @@ def save_entry(extra: Path, word: str, pinyin: str) -> None:
     temporary.replace(extra)
 
 
+def base_readings(text: str) -> list[str]:
+    """pypinyin's reading of each character of `text`, our lists loaded ("" for a character it
+    does not read): what the context model starts from."""
+    load_dictionary()
+    pieces = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [""] * len(s))
+    if len(pieces) != len(text):  # one reading per character, whatever pypinyin grouped
+        pieces = [next(iter(lazy_pinyin(c, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [""])), "") for c in text]
+    return [p if _SYLLABLE.match(p) else "" for p in pieces]
+
+
+def read_characters(spoken: str) -> list[tuple[str, str]]:
+    """(tone-numbered syllable or "", what chose it) for each character of `spoken`, in the order
+    that decides: the hall's list, our built-in list and the gazetteer of place names (whole
+    words); then the rules for constructions (以…为…, which see past the words segmentation cuts);
+    then a polyphone's reading where pypinyin's phrases and CC-CEDICT's words agree; then the
+    context model for any other polyphone; else pypinyin (its phrase dictionary, or a character's
+    most common reading)."""
+    from pypinyin.seg import mmseg
+
+    from speech.constructions import construction_readings
+    from speech.polyphones import Context, dictionary_readings, model_readings
+
+    base = base_readings(spoken)
+    why = [""] * len(spoken)
+    position = 0
+    for word in mmseg.seg.cut(spoken):
+        if word in _origins:
+            why[position:position + len(word)] = [_origins[word]] * len(word)
+        position += len(word)
+    readings = list(base)
+    context = Context(spoken, base)
+    for decide in (construction_readings, dictionary_readings, model_readings):
+        settled = {i for i, w in enumerate(why) if w}
+        for at, (syllable, chosen_by) in decide(context, settled).items():
+            readings[at], why[at] = syllable, chosen_by
+    return list(zip(readings, why))
+
+
 def to_pinyin(spoken: str) -> str:
     """Tone-numbered pinyin with `、` for a list's short pauses, `, ` for pauses and `. ` for
     sentence ends."""
-    load_dictionary()
     words: list[str] = []
-    for piece in lazy_pinyin(spoken, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [s]):
-        if _SYLLABLE.match(piece):
-            words.append(piece)
-        elif any(c in piece for c in "。！？；"):
+    for char, (syllable, _) in zip(spoken, read_characters(spoken)):
+        if syllable:
+            words.append(syllable)
+        elif char in "。！？；":
             _end(words, ".")
-        elif piece.strip(" 、"):
+        elif char.strip(" 、"):
             _end(words, ",")
-        elif "、" in piece:
+        elif char == "、":
             _end(words, "、")  # a list's short pause (espeak-ng reads it as a comma)
     text = " ".join(words)
     for mark in _MARKS:
@@ -126,19 +163,27 @@ _MARKS = ("、", ",", ".")  # pauses, shortest first
 
 def explain(spoken: str) -> list[tuple[str, str, str]]:
     """(word, its pinyin, what chose it) for each word of `spoken` as the reading cuts it: one of
-    our lists, pypinyin's phrase dictionary, or a character's most common reading (its others
-    named when it has several). `tingwen normalize --pinyin --why` prints it."""
+    our lists, a construction rule, the context model (with pypinyin's reading when it differs),
+    pypinyin's phrase dictionary, or a character's most common reading (its others named when it
+    has several). `tingwen normalize --pinyin --why` prints it."""
     from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
     from pypinyin.seg import mmseg
 
-    load_dictionary()
-    found = []
+    characters = read_characters(spoken)
+    base = base_readings(spoken)
+    found, position = [], 0
     for word in mmseg.seg.cut(spoken):
-        syllables = [p for p in lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [""]) if p]
+        span = range(position, position + len(word))
+        position += len(word)
+        syllables = [characters[i][0] for i in span if characters[i][0]]
         if not syllables:
             continue  # punctuation: a pause, not a reading
-        if word in _origins:
-            why = _origins[word]
+        chosen = [characters[i][1] for i in span if characters[i][1]]
+        if chosen:
+            why = chosen[0]
+            changed = [f"{spoken[i]} {base[i]}" for i in span if characters[i][1] == why and base[i] != characters[i][0]]
+            if changed and why not in (BUILT_IN, HALL) and not why.startswith("the gazetteer"):
+                why += f" (pypinyin alone: {', '.join(changed)})"
         elif len(word) > 1 and word in PHRASES_DICT:
             why = "pypinyin's phrase dictionary"
         else:

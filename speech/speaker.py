@@ -30,6 +30,7 @@ from speech.engine import (
 )
 from speech.exiting import _Synthesis, exiting
 from speech.normalize import normalize
+from speech.polyphones import warm_up as warm_up_polyphones
 from speech.pronounce import load_dictionary, to_pinyin
 from speech.utterances import AudioFormat, Planned, Recipe, Utterance, audio_seconds
 from speech.words import warm_up as warm_up_words
@@ -73,6 +74,7 @@ class Speaker:
         self.pronunciations = pronunciations
         load_dictionary(pronunciations)
         warm_up_words()  # the segmenter that cuts chunks, loaded now rather than in a caller's path
+        warm_up_polyphones()  # the context model's weights and dictionaries, likewise
         self._dictionary_checked = time.monotonic()
         if cache.verify is None:
             cache.verify = wav_problem

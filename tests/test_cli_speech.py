@@ -63,8 +63,10 @@ def test_prerender_renders_once(run, tmp_path, corpus_path, monkeypatch):
     [
         ("巴彦淖尔市", "巴彦淖尔", "the built-in list"),
         ("乌审旗的通知", "乌审旗", "the hall's list"),  # the hall's own entry, as the service reads it
-        ("银行行长", "行长", "pypinyin's phrase dictionary"),
-        ("为", "为", "the character's most common reading (also"),  # a polyphone: its other readings named
+        ("银行行长", "行长", "the dictionaries (pypinyin's phrase and CC-CEDICT's word agree)"),
+        ("以人民为中心", "为", "the construction rule 以…为… (wéi: take … as …) (pypinyin alone: 为 wei4)"),
+        ("他还是来了", "了", "the context model (BiLSTM and combiner)"),
+        ("投", "投", "the character's most common reading (also dòu)"),  # its other readings named
     ],
 )
 def test_normalize_why_says_what_chose_each_reading(tmp_path, text, word, chosen_by):
