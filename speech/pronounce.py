@@ -17,6 +17,7 @@ _SYLLABLE = re.compile(r"^[a-z]+[1-5]$")
 _loaded: dict[str, int] = {}  # source → the version (mtime) loaded
 _origins: dict[str, str] = {}  # word → which of our lists gave its reading (the last loaded wins, as in pypinyin)
 BUILT_IN, HALL = "the built-in list (speech/data/pronunciations.txt)", "the hall's list (pronunciations.txt)"
+GAZETTEERS = ("places/china.txt", "places/inner_mongolia.txt")  # provinces and cities of China; Inner Mongolia to its towns
 _lock = threading.Lock()
 
 
@@ -45,15 +46,33 @@ def _read(path: Path) -> str:
         raise ValueError(f"{path}: not UTF-8 text (byte {error.start}); fix or remove the file") from None
 
 
-def _bundled_text() -> str:
-    return resources.files("speech").joinpath("data/pronunciations.txt").read_text("utf-8")
+def _bundled_text(name: str = "pronunciations.txt") -> str:
+    return resources.files("speech").joinpath("data", name).read_text("utf-8")
+
+
+def gazetteer_text(name: str) -> str:
+    """A gazetteer file (name, pinyin, level a line) as dictionary lines (name, pinyin)."""
+    return "\n".join("\t".join(line.split("\t")[:2]) for line in _bundled_text(name).splitlines())
+
+
+def _source_text(name: str, path: Path | None) -> str:
+    if path is not None:
+        return _read(path)
+    return gazetteer_text(name) if name in GAZETTEERS else _bundled_text()
+
+
+def _origin(name: str, path: Path | None) -> str:
+    if path is not None:
+        return HALL
+    return f"the gazetteer (speech/data/{name})" if name in GAZETTEERS else BUILT_IN
 
 
 def load_dictionary(extra: Path | None = None) -> bool:
-    """Teach pypinyin our pronunciations (bundled, then `extra`): each file once per process,
-    and `extra` again whenever it has changed on disk (staff fix a name while the service runs,
-    in this process or another). True when something new was loaded."""
-    sources = [("bundled", None)]
+    """Teach pypinyin our pronunciations (the gazetteer's place names, our built-in list, then
+    `extra`: the later wins): each file once per process, and `extra` again whenever it has
+    changed on disk (staff fix a name while the service runs, in this process or another). True
+    when something new was loaded."""
+    sources: list[tuple[str, Path | None]] = [*((g, None) for g in GAZETTEERS), ("bundled", None)]
     if extra is not None and extra.exists():
         sources.append((str(extra), extra))
     changed = False
@@ -62,12 +81,12 @@ def load_dictionary(extra: Path | None = None) -> bool:
             version = path.stat().st_mtime_ns if path is not None else 0
             if _loaded.get(name) == version:
                 continue
-            phrases = parse_dictionary(_bundled_text() if path is None else _read(path), name)
+            phrases = parse_dictionary(_source_text(name, path), name)
             singles = {w: p for w, p in phrases.items() if len(w) == 1}
             if singles:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
             load_phrases_dict({w: p for w, p in phrases.items() if len(w) > 1}, style="tone3")
-            _origins.update(dict.fromkeys(phrases, BUILT_IN if path is None else HALL))
+            _origins.update(dict.fromkeys(phrases, _origin(name, path)))
             _loaded[name] = version
             changed = True
     return changed

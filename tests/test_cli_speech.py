@@ -61,7 +61,8 @@ def test_prerender_renders_once(run, tmp_path, corpus_path, monkeypatch):
 @pytest.mark.parametrize(
     "text, word, chosen_by",
     [
-        ("巴彦淖尔市", "巴彦淖尔", "the built-in list"),
+        ("巴彦淖尔市", "巴彦淖尔市", "the gazetteer (speech/data/places/inner_mongolia.txt)"),
+        ("按时还款", "还款", "the built-in list"),
         ("乌审旗的通知", "乌审旗", "the hall's list"),  # the hall's own entry, as the service reads it
         ("银行行长", "行长", "the dictionaries (pypinyin's phrase and CC-CEDICT's word agree)"),
         ("以人民为中心", "为", "the construction rule 以…为… (wéi: take … as …) (pypinyin alone: 为 wei4)"),
