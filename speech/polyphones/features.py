@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-import rjieba
 from pypinyin.constants import PHRASES_DICT
 from pypinyin.contrib.tone_convert import to_tone3
+
+from speech.words import words
 
 LONGEST_WORD = 7
 
@@ -60,7 +61,7 @@ class Context:
 
     def __post_init__(self) -> None:
         if not self.word_of:
-            for word in rjieba.cut(self.sentence):
+            for word in words(self.sentence):  # the segmenter that cuts chunks: one dictionary in memory
                 self.word_of.extend([word] * len(word))
 
 
