@@ -52,7 +52,7 @@ def read_split(folder: Path, name: str) -> list[tuple[str, int, str]]:
     return rows
 
 
-def main(folder: Path) -> None:
+def main(folder: Path, errors: Path | None = None) -> None:
     started = time.monotonic()
     rows = read_split(folder, "dev")
     counts = collections.Counter(label.replace("u:", "v") for label in (folder / "train.lb").read_text("utf-8").split())
@@ -82,6 +82,7 @@ def main(folder: Path) -> None:
     vectorizer = DictVectorizer()
     matrix, answers, groups = vectorizer.fit_transform(examples), np.array(answers), np.array(groups)
     right, served = {}, {}  # the combiner alone; the whole reading (lists, rules, dictionaries, model)
+    missed: list[str] = []
     for train, test in KFold(5, shuffle=True, random_state=0).split(everyone):
         held_out = set(np.array(everyone)[test])
         train_rows = ~np.isin(groups, list(held_out))
@@ -89,7 +90,10 @@ def main(folder: Path) -> None:
         try_combiner(Combiner(dict(zip(vectorizer.get_feature_names_out(), (float(w) for w in model.coef_[0]))), float(model.intercept_[0]), priors))
         for k in held_out:
             sentence, position, label = rows[k]
-            served[k] = read_characters(sentence)[position][0] == label
+            reading, chosen_by = read_characters(sentence)[position]
+            served[k] = reading == label
+            if not served[k]:
+                missed.append(f"{sentence[:position]}【{sentence[position]}】{sentence[position + 1:]}\t{label}\t{reading}\t{chosen_by}")
             right[k] = agreed[k] if k in agreed else served[k]
         try_combiner(None)
     combined = np.array([right[g] for g in everyone])
@@ -99,6 +103,9 @@ def main(folder: Path) -> None:
               f"BiLSTM {np.mean(np.array(bilstm_right)[mask]):.2%}, dictionaries + combiner {np.mean(combined[mask]):.2%}, "
               f"as tingwen reads (lists, rules, dictionaries, model; 5-fold) {np.mean(whole[mask]):.2%}")
     print(f"  the dictionaries agreed on {len(agreed)} of them ({np.mean(list(agreed.values())):.2%} right there)")
+    if errors:
+        errors.write_text("\n".join(sorted(missed)) + "\n", "utf-8")
+        print(f"{errors}: the {len(missed)} held-out sentences read wrong")
     model = LogisticRegression(C=C, max_iter=3000).fit(matrix, answers)
     weights = dict(zip(vectorizer.get_feature_names_out(), (float(w) for w in model.coef_[0])))
     out = Path(__file__).resolve().parents[2] / "speech/data/polyphones/combiner.npz"
@@ -107,4 +114,10 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cpp_data", type=Path, help="CPP's data folder (dev.sent, dev.lb, train.lb)")
+    parser.add_argument("--errors", type=Path, help="write the held-out sentences read wrong here")
+    arguments = parser.parse_args()
+    main(arguments.cpp_data, arguments.errors)
