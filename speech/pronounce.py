@@ -16,6 +16,7 @@ from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
 _SYLLABLE = re.compile(r"^[a-z]+[1-5]$")
 _loaded: dict[str, int] = {}  # source → the version (mtime) loaded
 _origins: dict[str, str] = {}  # word → which of our lists gave its reading (the last loaded wins, as in pypinyin)
+_hall: dict[str, list[str]] = {}  # the hall's own words → their syllables: these win wherever they stand
 BUILT_IN, HALL = "the built-in list (speech/data/pronunciations.txt)", "the hall's list (pronunciations.txt)"
 GAZETTEERS = ("places/china.txt", "places/inner_mongolia.txt")  # provinces and cities of China; Inner Mongolia to its towns
 _lock = threading.Lock()
@@ -87,6 +88,9 @@ def load_dictionary(extra: Path | None = None) -> bool:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
             load_phrases_dict({w: p for w, p in phrases.items() if len(w) > 1}, style="tone3")
             _origins.update(dict.fromkeys(phrases, _origin(name, path)))
+            if path is not None:
+                _hall.clear()
+                _hall.update({w: [s[0] for s in p] for w, p in phrases.items()})
             _loaded[name] = version
             changed = True
     return changed
@@ -150,6 +154,12 @@ def read_characters(spoken: str) -> list[tuple[str, str]]:
             why[position:position + len(word)] = [_origins[word]] * len(word)
         position += len(word)
     readings = list(base)
+    for word, syllables in _hall.items():  # inside a longer word of another list too (查干 in 查干淖尔)
+        start = spoken.find(word)
+        while start >= 0:
+            readings[start:start + len(word)] = syllables
+            why[start:start + len(word)] = [HALL] * len(word)
+            start = spoken.find(word, start + 1)
     context = Context(spoken, base)
     for decide in (construction_readings, dictionary_readings, model_readings):
         settled = {i for i, w in enumerate(why) if w}

@@ -437,3 +437,19 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])
+
+
+@pytest.fixture
+def pypinyin_restored():
+    """pypinyin's dictionaries and our record of which list gave each word are process-wide: what
+    a test teaches them (a hall's pronunciations.txt) is taken back after, so no later test reads
+    with a word it never loaded."""
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+
+    from speech import pronounce
+
+    saved = [(d, dict(d)) for d in (PHRASES_DICT, PINYIN_DICT, pronounce._loaded, pronounce._origins, pronounce._hall)]
+    yield
+    for live, copy in saved:
+        live.clear()
+        live.update(copy)

@@ -83,14 +83,14 @@ def test_our_pinyin_reaches_the_model(neural):
     assert symbols[:8] == ["sil", "b", "en3", "#0", "x", "ing2", "#0", "zh"]
 
 
-def test_a_pronunciation_override_changes_what_is_spoken(speak, tmp_path):
-    word = "查干淖尔"  # a lake in Inner Mongolia: cha2 gan1, which pypinyin reads cha2 gan4
+def test_a_pronunciation_override_changes_what_is_spoken(speak, tmp_path, pypinyin_restored):
+    word = "洪洞县"  # a county in Shanxi, Hóngtóng: dong4 is the character's common reading
     before = speak().render(word, AudioFormat.WAV)
     own = tmp_path / "pronunciations.txt"
-    own.write_text("查干	cha2 gan1\n", encoding="utf-8")
+    own.write_text("洪洞\thong2 tong2\n", encoding="utf-8")
     load_dictionary(own)
     after = speak().render(word, AudioFormat.WAV)
-    assert before.pinyin.startswith("cha2 gan4") and after.pinyin.startswith("cha2 gan1")
+    assert before.pinyin.startswith("hong2 dong4") and after.pinyin.startswith("hong2 tong2")
     assert after.path != before.path
     assert not np.array_equal(read_wav(after.path).samples[:4000], read_wav(before.path).samples[:4000])
 

@@ -41,24 +41,6 @@ def test_only_pinyin_reaches_the_engine(corpus_notices):
         assert re.fullmatch(r"[a-z1-5 ,.、]+", pinyin)
 
 
-@pytest.fixture
-def pypinyin_restored():
-    """pypinyin's dictionaries are process-wide: what a test teaches it is taken back after, so
-    no later test reads with a word it never loaded."""
-    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
-
-    from speech import pronounce
-
-    phrases, singles, loaded = dict(PHRASES_DICT), dict(PINYIN_DICT), dict(pronounce._loaded)
-    yield
-    PHRASES_DICT.clear()
-    PHRASES_DICT.update(phrases)
-    PINYIN_DICT.clear()
-    PINYIN_DICT.update(singles)
-    pronounce._loaded.clear()
-    pronounce._loaded.update(loaded)
-
-
 def test_extra_dictionary_file(tmp_path, pypinyin_restored):
     assert to_pinyin("嘎鲁图") != "ga2 lu3 tu2"  # not this reading before the hall's file is loaded
     extra = tmp_path / "pronunciations.txt"

@@ -66,24 +66,16 @@ def test_the_model_reads_a_polyphone_the_dictionaries_leave_open():
         assert model_readings(Context(sentence, base), set())[at][0] == reading
 
 
-def test_a_hall_entry_beats_every_rule_and_the_model(tmp_path):
-    from pypinyin.constants import PHRASES_DICT
-
+def test_a_hall_entry_beats_every_rule_and_the_model(tmp_path, pypinyin_restored):
     from speech import pronounce
 
-    saved, loaded, origins = dict(PHRASES_DICT), dict(pronounce._loaded), dict(pronounce._origins)
-    try:
-        extra = tmp_path / "pronunciations.txt"
-        extra.write_text("以人民为中心\tyi3 ren2 min2 wei4 zhong1 xin1\n", "utf-8")  # a hall's (wrong) choice still wins
-        pronounce.load_dictionary(extra)
-        assert read_characters("以人民为中心")[3] == ("wei4", pronounce.HALL)
-    finally:
-        PHRASES_DICT.clear()
-        PHRASES_DICT.update(saved)
-        pronounce._loaded.clear()
-        pronounce._loaded.update(loaded)
-        pronounce._origins.clear()
-        pronounce._origins.update(origins)
+    extra = tmp_path / "pronunciations.txt"
+    extra.write_text("以人民为中心\tyi3 ren2 min2 wei4 zhong1 xin1\n", "utf-8")  # a hall's (wrong) choice still wins
+    pronounce.load_dictionary(extra)
+    assert read_characters("以人民为中心")[3] == ("wei4", pronounce.HALL)
+
+
+def test_without_the_halls_entry_the_rule_reads_it():  # runs after the test above: nothing leaked
     assert read_characters("以人民为中心")[3][0] == "wei2"
 
 
