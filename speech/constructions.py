@@ -4,9 +4,10 @@ alone: 以…为… and 为 before a role (wéi), 为 before a purpose or someon
 (háng), and more.
 
 Each rule is a pattern over the spoken text with one marked character, the reading it gets and
-the reason `tingwen normalize --pinyin --why` gives. A rule reads only a character that no list
-and no agreeing dictionaries have settled (inside 作为, 以为, 应急 or 效率 the dictionaries decide);
-speech/pronounce.py sets the order.
+the reason `tingwen normalize --pinyin --why` gives. Rules come after the lists and before the
+dictionaries (speech/pronounce.py sets the order), so each keeps off the words the dictionaries
+read right by itself: 为 not after 作, 认, 成, 因…; 应 not in 响应, 适应, 应急…; 率 not in 表率,
+率领; 没 not in 淹没, 没收.
 """
 
 from __future__ import annotations

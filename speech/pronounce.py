@@ -154,7 +154,9 @@ def read_characters(spoken: str) -> list[tuple[str, str]]:
             why[position:position + len(word)] = [_origins[word]] * len(word)
         position += len(word)
     readings = list(base)
-    for word, syllables in _hall.items():  # inside a longer word of another list too (查干 in 查干淖尔)
+    with _lock:  # a reload may be replacing them
+        hall = list(_hall.items())
+    for word, syllables in hall:  # inside a longer word of another list too (查干 in 查干淖尔)
         start = spoken.find(word)
         while start >= 0:
             readings[start:start + len(word)] = syllables

@@ -2,8 +2,9 @@
 
 g2pM's BiLSTM (bilstm.py) scores each reading from the whole sentence; a combiner trained here
 (combiner.py) weighs that against the dictionaries' readings of the words around it (features.py).
-speech/pronounce.py asks the dictionaries first, then its construction rules, and the model
-only for the polyphones that no list, dictionary or rule has settled.
+speech/pronounce.py asks its lists first, then the construction rules, then the dictionaries
+(dictionary_readings), and the model (model_readings) only for the polyphones that none of
+those has settled.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What the combiner knows of one reading of one polyphone: the same features at training time
-(scripts/polyphones/train_combiner.py) and at run time (speech/polyphones/decide.py)."""
+(scripts/polyphones/train_combiner.py) and at run time (speech/polyphones/__init__.py)."""
 
 from __future__ import annotations
 
