@@ -49,7 +49,13 @@ _PURPOSE = _words(
 _SERVED = _words(
     "服务 办实事 办好事 办理 办事 提供 创造 解决 谋 造福 负责 担当 奉献 排忧 纾困 减负 松绑 保驾护航 撑腰 鼓劲",
     "加油 点赞 喝彩 着想 操心 争光 缴纳 补缴 代缴 垫付 发放 开通 减免 兑现 举办 开展 培训 颁发 出具 送 赠送 捐",
+    "营造 打造 搭建 带来 赢得 分忧 排忧解难",
     "补贴 报销 申请 申报 提出 作出 做出 付出 安排 配备 建立 出台 制定 设立 量身",
+)
+# Who is served, right after 为 (为群众营造…, 为企业纾困…) — but 为人民所… is the passive (wéi).
+_SERVED_PEOPLE = _words(
+    "人民 群众 百姓 老百姓 企业 基层 农牧民 农民 牧民 职工 患者 老年人 老人 儿童 学生 家长 纳税人 市民 居民 村民",
+    "游客 旅客 消费者 用户 残疾人 广大 困难群众 经营主体 市场主体 办事 人才 青年 妇女 群众办",
 )
 # Roles after 为 (wéi): 以人民为中心, 以…为主, 确定为重点地区.
 _ROLE = _words(
@@ -78,6 +84,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     _rule(rf"{CLAUSE_START}(?P<c>为)(?:了)?(?:{_PURPOSE})", "wei4", "为 opening a purpose (wèi: in order to)"),
     _rule(rf"{CLAUSE_START}(?P<c>为)[^，。；：！？]{{1,24}}?(?:{_SERVED})", "wei4", "为 + someone served (wèi: for)"),
     _rule(rf"{_NOT_A_WORD}(?P<c>为)[{HAN}]{{0,10}}?(?:{_SERVED})", "wei4", "为 + someone served (wèi: for)"),
+    _rule(rf"{_NOT_A_WORD}(?P<c>为)(?=(?:{_SERVED_PEOPLE}))(?![^，。；]{{0,10}}所)", "wei4", "为 + people served (wèi: for)"),
     # 为 read wéi: "take … as …" and "be …".
     _rule(rf"{_NOT_TAKE}[{HAN}、“”]{{1,14}}?(?<![地着])(?P<c>为)(?=[{HAN}])", "wei2", "以…为… (wéi: take … as …)"),
     _rule(rf"(?P<c>为)(?=(?:{_ROLE})(?:[，。；、的]|$))", "wei2", "为 + a role (wéi: as)"),
@@ -91,6 +98,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     _rule(rf"{_ADVERB}(?P<c>地)(?=[{HAN}])", "de5", "adverb + 地 (de)"),
     # 干 as doing (gàn): 没人干, 加油干, 干了再说 — 干部, 干净 are dictionary words.
     _rule(rf"(?<=[人要去来能会肯不实苦大就油着起带领拼])(?P<c>干)(?=[，。；！？、]|$|了|好|事|活|实事)", "gan4", "干 as to do (gàn)"),
+    # 长 heading a unit (zhǎng): 旗县市区长是第一责任人, 村长负责 — 长期, 长效 are dictionary words.
+    _rule(r"(?<=[旗县市区乡镇村局处科厅部省州盟校院所站队组班社团])(?P<c>长)(?=是|为|要|负|担|主持|签|和|、|及|与|兼|亲自|对|在|应|作)", "zhang3", "长 heading a unit (zhǎng)"),
     # 行 as a row or a trade: 第三行, 各行各业, 同行, 内行.
     _rule(rf"(?:第[{HAN}]{{1,3}}|[一二两三四五六七八九十几每末首上下本]|各)(?P<c>行)(?=[，。；、]|$|各业|的|中|里|字|文字)", "hang2", "行 as a row or a trade (háng)"),
     _rule(r"(?:内|外|同|改|转|隔|老本|懂)(?P<c>行)(?!动|走|驶|进|程|为|使|政|李|人|车|星|径|凶|刺|贿|骗|礼|乞|善|医|商|军|文|销|头)", "hang2", "行 as a trade (háng)"),
