@@ -74,7 +74,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
+READY = "prepared"  # each tingwen worker's log line once what listeners hear is prepared (server.serving_app)
+
+
+def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int, ready_line: str | None = None) -> subprocess.Popen:
+    """gunicorn on loopback, returned once it answers fast; with `ready_line`, also once every
+    worker has logged it (a worker still starting would otherwise take its first calls while
+    its neighbours already answer, and its start-up would be measured as the line's cost)."""
     command = [
         sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
@@ -100,7 +106,9 @@ def start_gunicorn(target: str, port: int, env: dict, workers: int, threads: int
         except (OSError, http.client.HTTPException):
             fast_in_a_row = 0
             time.sleep(0.2)
-    if fast_in_a_row < 40:
+    while ready_line and time.time() < deadline and Path(log.name).read_text(errors="replace").count(ready_line) < workers:
+        time.sleep(0.2)
+    if fast_in_a_row < 40 or (ready_line and Path(log.name).read_text(errors="replace").count(ready_line) < workers):
         process.kill()
         raise RuntimeError(f"gunicorn {target} did not become ready on port {port}")
     return process
@@ -212,7 +220,7 @@ def main() -> None:
         prepare_data(env)
         print(f"{args.calls} calls for {args.seconds:.0f} s each run, {args.think} s listening between webhooks, "
               f"gunicorn {args.workers} workers x {args.threads} threads", flush=True)  # fmt: skip
-        app = start_gunicorn("server:create_app()", port, env, args.workers, args.threads)
+        app = start_gunicorn("server:serving_app()", port, env, args.workers, args.threads, READY)
         try:
             ours, ours_elapsed = drive([port], env["TINGWEN_PUBLIC_URL"], args.calls, args.seconds, args.think)
         finally:
@@ -298,7 +306,7 @@ def two_servers_on_postgres(args) -> tuple[Results, float]:
                 env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
             prepare_data(envs[0])
             workers = max(1, args.workers // 2)
-            servers = [start_gunicorn("server:create_app()", port, env, workers, args.threads) for port, env in zip(ports, envs)]
+            servers = [start_gunicorn("server:serving_app()", port, env, workers, args.threads, READY) for port, env in zip(ports, envs)]
             results, elapsed = drive(ports, public, args.calls, args.seconds, args.think)
             for server in servers:
                 show_server_errors(server, results)

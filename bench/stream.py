@@ -259,7 +259,7 @@ def main() -> None:
             echo.wait(timeout=30)
         print(f"baseline: a bare WebSocket echo under the same gunicorn, round trip p50 {pct(floor, 50):.2f} ms p99 {pct(floor, 99):.2f} ms",
               flush=True)  # fmt: skip
-        server = start_gunicorn("server:create_app()", port, env, workers=1, threads=max(args.calls) + 16)
+        server = start_gunicorn("server:serving_app()", port, env, workers=1, threads=max(args.calls) + 16)
         speech = spoken_stop()
         try:
             for calls in args.calls:

@@ -117,6 +117,14 @@ class Speaker:
             self._prepared[text] = prepared
         return prepared
 
+    def prepare_ahead(self, texts: list[str]) -> int:
+        """Prepare `texts` now (their chunks, spoken forms and pinyin), so that naming their
+        audio in a caller's webhook is a look-up: a worker does this before it takes requests.
+        Returns how many texts there were."""
+        for text in texts:
+            self.prepare(text)
+        return len(texts)
+
     def _follow_pronunciations(self) -> None:
         """Staff may change the hall's pronunciations while we run (here or in another worker):
         look at most every second; a change forgets the texts prepared with the old ones, so

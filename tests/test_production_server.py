@@ -125,6 +125,7 @@ def test_serve_runs_gunicorn_with_sockets_access_lines_and_a_graceful_stop(serve
     assert "development server" not in log
     assert "Using worker: gthread" in log and log.count("Booting worker") == 2
     assert "INFO tingwen: empty store: loaded 7 bundled notices" in log  # our own lines
+    assert log.count("INFO tingwen: prepared ") == 2  # each worker prepared what listeners hear before its first call
     assert '"POST /ivr/voice HTTP/1.1" 200' in log and '"GET /healthz HTTP/1.1" 200' in log  # access lines
     assert "Handling signal: term" in log and "Shutting down: Master" in log
     assert "Traceback" not in log, log[log.find("Traceback") - 800 :][:3000]
@@ -169,3 +170,18 @@ def test_a_worker_that_cannot_start_stops_the_server_with_one_line(served):
     assert code != 0
     assert "Traceback" not in server.log
     assert "TINGWEN_AUDIO_CACHE_MB='x' is not a valid int" in server.log
+
+
+def test_a_serving_worker_has_prepared_everything_a_listener_hears(tmp_path):
+    """serving_app (what `tingwen serve` and bench/ivr_load.py run in each worker) prepares every
+    prompt and sentence before the first request: naming their audio in a webhook is a look-up."""
+    from config import Config, listener_texts
+    from content.store import NoticeStore
+    from server import serving_app
+
+    config = Config(data_dir=tmp_path / "data", voice="espeak", prerender=False, twilio_auth_token=PHONE_TOKEN)
+    speaker = serving_app(config).extensions["tingwen.speaker"]
+    with NoticeStore(config.db_path) as store:
+        texts = listener_texts(config, store)
+    assert len(texts) > 100
+    assert [t for t in texts if t not in speaker._prepared] == []
