@@ -1,6 +1,6 @@
 """`tingwen serve` is a production server: gunicorn with gthread workers (WebSockets included),
 workers and threads as settings, access lines and our own INFO lines in its log, and a graceful
-stop on SIGTERM; `gunicorn 'server:create_app()'` logs our lines too."""
+stop on SIGTERM; `gunicorn 'server:serving_app()'` logs our lines too."""
 
 import contextlib
 import json
@@ -157,7 +157,7 @@ def test_a_request_in_progress_finishes_when_sigterm_arrives(served):
 
 
 def test_gunicorn_started_by_hand_logs_our_lines(served, tmp_path):
-    server = served([str(BIN / "gunicorn"), "server:create_app()", "-k", "gthread", "--threads", "4", "-b", "127.0.0.1:{port}"])
+    server = served([str(BIN / "gunicorn"), "server:serving_app()", "-k", "gthread", "--threads", "4", "-b", "127.0.0.1:{port}"])
     server.wait_ready()
     assert server.stop() == 0
     assert "INFO tingwen: empty store: loaded 7 bundled notices" in server.log
