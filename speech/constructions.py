@@ -23,7 +23,7 @@ CLAUSE_START = r"(?:^|(?<=[，。；：、！？“”（）《》\s]))"
 
 @dataclass(frozen=True)
 class Construction:
-    pattern: re.Pattern[str]  # group "c" (or, in a second branch, "d") is the character read
+    pattern: re.Pattern[str]  # group "c" is the character read
     syllable: str
     why: str
 
@@ -93,18 +93,19 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     # 率 ending a rate (lǜ): 感染率, 失业率, 覆盖率 — 率领, 率先, 表率 are dictionary words.
     _rule(rf"(?<=[{HAN}])(?<![表统轻草坦直督相大])(?P<c>率)(?=[，。；、！？）]|$|{_AFTER_A_RATE})", "lv4", "率 ending a rate (lǜ)"),
     # 没 before someone or something (méi): 没人干, 没有 — 没收, 淹没 are dictionary words.
-    _rule(rf"(?<![淹埋沉覆吞湮隐出辱泯])(?P<c>没)(?!收|落|入|顶|齿|世)", "mei2", "没 as not (méi)"),
+    _rule(r"(?<![淹埋沉覆吞湮隐出辱泯])(?P<c>没)(?!收|落|入|顶|齿|世)", "mei2", "没 as not (méi)"),
     # 地 after an adverb and before what is done (de): 有序地推进, 积极地参与.
     _rule(rf"{_ADVERB}(?P<c>地)(?=[{HAN}])", "de5", "adverb + 地 (de)"),
     # 干 as doing (gàn): 没人干, 加油干, 干了再说 — 干部, 干净 are dictionary words.
-    _rule(rf"(?<=[人要去来能会肯不实苦大就油着起带领拼])(?P<c>干)(?=[，。；！？、]|$|了|好|事|活|实事)", "gan4", "干 as to do (gàn)"),
+    _rule(r"(?<=[人要去来能会肯不实苦大就油着起带领拼])(?P<c>干)(?=[，。；！？、]|$|了|好|事|活|实事)", "gan4", "干 as to do (gàn)"),
     # 长 heading a unit (zhǎng): 旗县市区长是第一责任人, 村长负责 — 长期, 长效 are dictionary words.
     _rule(r"(?<=[旗县市区乡镇村局处科厅部省州盟校院所站队组班社团])(?P<c>长)(?=是|为|要|负|担|主持|签|和|、|及|与|兼|亲自|对|在|应|作)", "zhang3", "长 heading a unit (zhǎng)"),
     # 行 as a row or a trade: 第三行, 各行各业, 同行, 内行.
     _rule(rf"(?:第[{HAN}]{{1,3}}|[一二两三四五六七八九十几每末首上下本]|各)(?P<c>行)(?=[，。；、]|$|各业|的|中|里|字|文字)", "hang2", "行 as a row or a trade (háng)"),
     _rule(r"(?:内|外|同|改|转|隔|老本|懂)(?P<c>行)(?!动|走|驶|进|程|为|使|政|李|人|车|星|径|凶|刺|贿|骗|礼|乞|善|医|商|军|文|销|头)", "hang2", "行 as a trade (háng)"),
     # 还 as paying back (huán): 按时还款 is a word; 按期还, 还清, 已经还了 are not.
-    _rule(rf"(?P<c>还)(?=清|贷|本|息|债|钱|给)|(?:按时|按期|及时|到期|逾期|已经|未|需|须|应|要|必须)(?P<d>还)(?=[，。；！？、]|$|了)", "huan2", "还 as paying back (huán)"),
+    _rule(r"(?P<c>还)(?=清|贷|本|息|债|钱|给)", "huan2", "还 as paying back (huán)"),
+    _rule(r"(?:按时|按期|及时|到期|逾期|已经|未|需|须|应|要|必须)(?P<c>还)(?=[，。；！？、]|$|了)", "huan2", "还 as paying back (huán)"),
     # 了 alone after a verb is le (V了), but 受不了 / 办得了 (can or cannot) is liǎo.
     _rule(rf"(?<=[{HAN}][不得])(?P<c>了)(?=[，。；！？、]|$)", "liao3", "V不了 / V得了 (liǎo: can)"),
 )
@@ -116,7 +117,7 @@ def construction_readings(context: Context, settled: set[int]) -> dict[int, tupl
     found: dict[int, tuple[str, str]] = {}
     for construction in CONSTRUCTIONS:
         for match in construction.pattern.finditer(context.sentence):
-            at = match.start("c") if match.group("c") else match.start("d")
+            at = match.start("c")
             if at not in settled:
                 found.setdefault(at, (construction.syllable, construction.why))
     return found

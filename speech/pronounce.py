@@ -1,7 +1,8 @@
 """Spoken Chinese → the tone-numbered pinyin sent to espeak-ng's cmn-latn-pinyin voice.
 
 Sending pinyin rather than characters lets us fix polyphones (银行/行动, 重点/重复, 还款) and local
-names (巴彦淖尔, 锡林郭勒) ourselves, through pypinyin's phrase dictionary and our own data file.
+names (巴彦淖尔, 锡林郭勒) ourselves: our lists and the gazetteer of place names, the construction
+rules (constructions.py), the dictionaries and the context model (polyphones/), in that order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from importlib import resources
 from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
+from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+from pypinyin.seg import mmseg
+
+from speech.constructions import construction_readings
+from speech.polyphones import Context, dictionary_readings, model_readings
 
 _SYLLABLE = re.compile(r"^[a-z]+[1-5]$")
 _loaded: dict[str, int] = {}  # source → the version (mtime) loaded
@@ -51,43 +57,29 @@ def _bundled_text(name: str = "pronunciations.txt") -> str:
     return resources.files("speech").joinpath("data", name).read_text("utf-8")
 
 
-def gazetteer_text(name: str) -> str:
-    """A gazetteer file (name, pinyin, level a line) as dictionary lines (name, pinyin)."""
-    return "\n".join("\t".join(line.split("\t")[:2]) for line in _bundled_text(name).splitlines())
-
-
-def _source_text(name: str, path: Path | None) -> str:
-    if path is not None:
-        return _read(path)
-    return gazetteer_text(name) if name in GAZETTEERS else _bundled_text()
-
-
-def _origin(name: str, path: Path | None) -> str:
-    if path is not None:
-        return HALL
-    return f"the gazetteer (speech/data/{name})" if name in GAZETTEERS else BUILT_IN
-
-
 def load_dictionary(extra: Path | None = None) -> bool:
     """Teach pypinyin our pronunciations (the gazetteer's place names, our built-in list, then
     `extra`: the later wins): each file once per process, and `extra` again whenever it has
     changed on disk (staff fix a name while the service runs, in this process or another). True
     when something new was loaded."""
-    sources: list[tuple[str, Path | None]] = [*((g, None) for g in GAZETTEERS), ("bundled", None)]
+    sources: list[tuple[str, Path | None, str]] = [
+        *((name, None, f"the gazetteer (speech/data/{name})") for name in GAZETTEERS),
+        ("pronunciations.txt", None, BUILT_IN),
+    ]
     if extra is not None and extra.exists():
-        sources.append((str(extra), extra))
+        sources.append((str(extra), extra, HALL))
     changed = False
     with _lock:
-        for name, path in sources:
+        for name, path, origin in sources:
             version = path.stat().st_mtime_ns if path is not None else 0
             if _loaded.get(name) == version:
                 continue
-            phrases = parse_dictionary(_source_text(name, path), name)
+            phrases = parse_dictionary(_read(path) if path is not None else _bundled_text(name), name)
             singles = {w: p for w, p in phrases.items() if len(w) == 1}
             if singles:
                 load_single_dict({ord(w): ",".join(p[0]) for w, p in singles.items()}, style="tone3")
             load_phrases_dict({w: p for w, p in phrases.items() if len(w) > 1}, style="tone3")
-            _origins.update(dict.fromkeys(phrases, _origin(name, path)))
+            _origins.update(dict.fromkeys(phrases, origin))
             if path is not None:
                 _hall.clear()
                 _hall.update({w: [s[0] for s in p] for w, p in phrases.items()})
@@ -141,11 +133,6 @@ def read_characters(spoken: str) -> list[tuple[str, str]]:
     then a polyphone's reading where pypinyin's phrases and CC-CEDICT's words agree; then the
     context model for any other polyphone; else pypinyin (its phrase dictionary, or a character's
     most common reading)."""
-    from pypinyin.seg import mmseg
-
-    from speech.constructions import construction_readings
-    from speech.polyphones import Context, dictionary_readings, model_readings
-
     base = base_readings(spoken)
     why = [""] * len(spoken)
     position = 0
@@ -197,9 +184,6 @@ def explain(spoken: str) -> list[tuple[str, str, str]]:
     our lists, a construction rule, the context model (with pypinyin's reading when it differs),
     pypinyin's phrase dictionary, or a character's most common reading (its others named when it
     has several). `tingwen normalize --pinyin --why` prints it."""
-    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
-    from pypinyin.seg import mmseg
-
     characters = read_characters(spoken)
     base = base_readings(spoken)
     found, position = [], 0

@@ -67,7 +67,7 @@ def write(path: Path, header: str, names: list[tuple[str, str]], overrides: dict
             keep = len(word) >= (3 if level == "township" else 2)
             if keep and word not in seen:
                 seen[word] = level
-    lines = [f"{word}\t{read_name(word, overrides)}\t{level}" for word, level in seen.items()]
+    lines = [f"{word}\t{read_name(word, overrides)}\t# {level}" for word, level in seen.items()]
     path.write_text(header + "\n".join(lines) + "\n", "utf-8")
     print(f"{path}: {len(lines)} names")
 
@@ -75,7 +75,7 @@ def write(path: Path, header: str, names: list[tuple[str, str]], overrides: dict
 def main(folder: Path) -> None:
     overrides = {w: [s[0] for s in p] for w, p in parse_dictionary((PLACES / "place_readings.txt").read_text("utf-8"), "place_readings.txt").items()}
     source = "# Source of the names: 国家统计局《统计用区划代码和城乡划分代码》(2023), as modood/Administrative-divisions-of-China compiles it.\n"
-    readings = "# Readings: tingwen's front end, with speech/data/places/place_readings.txt laid over (scripts/polyphones/make_gazetteer.py).\n# name<TAB>tone-numbered pinyin<TAB>level\n"
+    readings = "# Readings: tingwen's front end, with speech/data/places/place_readings.txt laid over (scripts/polyphones/make_gazetteer.py).\n# name<TAB>tone-numbered pinyin<TAB># level (as in pronunciations.txt: what follows # is a comment)\n"
     provinces = [(r["name"], "province") for r in rows(folder, "provinces.csv")]
     cities = [(r["name"], "prefecture") for r in rows(folder, "cities.csv")]
     write(PLACES / "china.txt", "# The provinces and prefecture-level divisions of China.\n" + source + readings, provinces + cities, overrides)

@@ -58,7 +58,7 @@ def main(folder: Path, errors: Path | None = None) -> None:
     counts = collections.Counter(label.replace("u:", "v") for label in (folder / "train.lb").read_text("utf-8").split())
     priors = {reading: math.log(n + 1) for reading, n in counts.items()}
     bilstm = load_bilstm()
-    examples, answers, groups, readings, bilstm_right, base_right = [], [], [], [], [], []
+    examples, answers, groups, bilstm_right, base_right = [], [], [], [], []
     agreed: dict[int, bool] = {}  # settled by the dictionaries: right or not
     for k, (sentence, position, label) in enumerate(rows):
         base = base_readings(sentence)
@@ -76,7 +76,6 @@ def main(folder: Path, errors: Path | None = None) -> None:
             examples.append(f)
             answers.append(int(reading == label))
             groups.append(k)
-            readings.append(reading)
     everyone = sorted(set(groups) | set(agreed))
     counted = np.array([bool(COUNTED.match(rows[k][0][:rows[k][1]])) for k in everyone])
     vectorizer = DictVectorizer()

@@ -53,16 +53,24 @@ def _in_pypinyin(word: str, offset: int) -> str | None:
 @dataclass
 class Context:
     """One sentence as the features see it: pypinyin's reading of each character (`base`, "" where
-    it has none) and the segmenter's word around each character."""
+    it has none), the segmenter's word around each character, and the dictionary words around a
+    polyphone (looked up once: the dictionaries' agreement and the features both ask)."""
 
     sentence: str
     base: list[str]
     word_of: list[str] = field(default_factory=list)
+    _covers: dict[int, tuple[list[tuple[int, str]], list[tuple[int, str]]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.word_of:
             for word in words(self.sentence):  # the segmenter that cuts chunks: one dictionary in memory
                 self.word_of.extend([word] * len(word))
+
+    def words_around(self, position: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """(CC-CEDICT's, pypinyin's phrases) words covering `position`, as covering() gives them."""
+        if position not in self._covers:
+            self._covers[position] = (covering(self.sentence, position, _in_cedict), covering(self.sentence, position, _in_pypinyin))
+        return self._covers[position]
 
 
 def dictionary_reading(context: Context, position: int) -> str | None:
@@ -72,10 +80,10 @@ def dictionary_reading(context: Context, position: int) -> str | None:
     the dictionaries agree, they decide (on CPP's dev split that is right more often than the
     BiLSTM, and government text is full of such words)."""
     base = context.base[position]
-    phrases = covering(context.sentence, position, _in_pypinyin)
+    cedict, phrases = context.words_around(position)
     if not base or not phrases or phrases[0][1] != base:
         return None
-    return base if any(same_syllable(r, base) for _, r in covering(context.sentence, position, _in_cedict)) else None
+    return base if any(same_syllable(r, base) for _, r in cedict) else None
 
 
 def same_syllable(a: str, b: str) -> bool:
@@ -94,7 +102,7 @@ def features(context: Context, position: int, scores: dict[str, float], priors: 
     word = context.word_of[position] if position < len(context.word_of) else char
     in_phrases = len(word) > 1 and word in PHRASES_DICT
     base = context.base[position]
-    cedict, phrases = covering(s, position, _in_cedict), covering(s, position, _in_pypinyin)
+    cedict, phrases = context.words_around(position)
     top = max(scores.values())
     total = sum(math.exp(v - top) for v in scores.values())
     found = {}
