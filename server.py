@@ -49,6 +49,7 @@ from speech.prerender import BackgroundPrerender
 from speech.exiting import settle_synthesis
 from speech.speaker import Speaker
 from staff.accounts import StaffStore
+from staff.sessions import StaffSessions
 from watcher.background import WatchJob
 
 log = logging.getLogger("tingwen")
@@ -168,6 +169,7 @@ def _set_up_staff(app: Flask, config: Config) -> None:
     data folder (so sessions survive a restart and are shared by every worker)."""
     StaffStore(config.staff_db).close()  # create or migrate it now
     app.secret_key = _secret(config.data_dir / STAFF_SECRET_FILE)
+    app.session_interface = StaffSessions()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="tingwen_staff")
     app.config["TINGWEN_STAFF"] = {
         "db": config.staff_db,

@@ -85,6 +85,26 @@ def close_pools() -> None:
             _pools.pop(key).close()
 
 
+class _Queued:
+    """A statement sent in a write's pipeline: its rows are fetched as psycopg does (waiting
+    for them), and its row count, which psycopg only knows once the server has answered, is
+    waited for here too."""
+
+    def __init__(self, cursor, sender: PostgresConnection):
+        self._cursor = cursor
+        self._sender = sender
+        self._pipeline = sender.pipeline
+
+    @property
+    def rowcount(self) -> int:
+        if self._sender.pipeline is self._pipeline:  # still being sent (after it, the answer is in)
+            self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def __getattr__(self, name: str):
+        return getattr(self._cursor, name)
+
+
 class PostgresConnection:
     """psycopg 3 (a connection borrowed from the process's pool), autocommit outside
     `writing`; a write transaction takes a transaction-level advisory lock named by `lock`, so
@@ -96,13 +116,15 @@ class PostgresConnection:
         self.pool = _pool(url)
         self.busy_seconds = busy_seconds
         self.conn = self.pool.getconn()
+        self.pipeline = None  # while a write transaction is being sent (`writing`)
 
     @staticmethod
     def _sql(sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
 
     def execute(self, sql: str, params: Sequence[Any] = ()):
-        return self.conn.execute(self._sql(sql), list(params))
+        cursor = self.conn.execute(self._sql(sql), list(params))
+        return _Queued(cursor, self) if self.pipeline is not None else cursor
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor:
@@ -113,12 +135,18 @@ class PostgresConnection:
 
     @contextlib.contextmanager
     def writing(self, lock: str) -> Iterator[None]:
-        with self.conn.transaction():  # the wait and the lock in one round trip
-            self.conn.execute(
-                "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
-                [f"{int(self.busy_seconds * 1000)}ms", lock],
-            )
-            yield
+        # In pipeline mode: BEGIN, the lock, the writes and COMMIT go out together, so a write
+        # costs one round trip to the server (a statement whose result is read inside waits for it).
+        with self.conn.pipeline() as pipeline, self.conn.transaction():
+            self.pipeline = pipeline
+            try:
+                self.conn.execute(
+                    "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
+                    [f"{int(self.busy_seconds * 1000)}ms", lock],
+                )
+                yield
+            finally:
+                self.pipeline = None
 
     def close(self) -> None:
         if self.conn is not None:

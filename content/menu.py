@@ -71,6 +71,7 @@ class Menu(Inputs, Reading, Remembering, PhoneServices):
         self.texting = texting
         self.top_size = top_page_size(PAGE_SIZE, office_hours is not None, subscription)
         self._segments: dict[int | None, list[Segment]] = {}
+        self._choices: dict[MenuState, tuple[Choice, ...]] = {}  # what each state accepts (Inputs.choices)
 
     def parts(self, notice: Notice) -> list[Segment]:
         """The notice's parts as the menu reads them (computed once per menu)."""

@@ -14,6 +14,9 @@ from content.reading import find_section
 from content.titles import title_subject
 
 
+CHOICES_KEPT = 4096  # states whose choices a menu remembers
+
+
 class Inputs:
     def phrases(self) -> list[str]:
         """Every word the menu can accept by voice in any state (every page of the latest
@@ -24,7 +27,16 @@ class Inputs:
         return sorted({word for state in states for choice in self.choices(state) for word in choice.words})
 
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
-        """Exactly the inputs valid in `state` (what the Listen action carries)."""
+        """Exactly the inputs valid in `state` (what the Listen action carries), worked out
+        once per state and menu: every turn of every call asks."""
+        known = self._choices.get(state)
+        if known is None:
+            if len(self._choices) >= CHOICES_KEPT:
+                self._choices.clear()
+            known = self._choices[state] = self._choices_in(state)
+        return known
+
+    def _choices_in(self, state: MenuState) -> tuple[Choice, ...]:
         words = self.words
         if state.confirming:
             return (Choice(key_of(IntentKind.YES), words.yes, Intent(IntentKind.YES)), Choice(key_of(IntentKind.NO), words.no, Intent(IntentKind.NO)))

@@ -9,7 +9,7 @@ webhooks and sent back by a kiosk page); anything that is not exactly a state is
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
 from content.keys import IntentKind
@@ -213,7 +213,8 @@ class MenuState:
     forgotten: bool = False  # the listener said 忘记我: nothing of this call is remembered
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        # every field is a plain value: no deep copy (dataclasses.asdict) in each webhook's path
+        return json.dumps({name: getattr(self, name) for name in _STATE_TYPES}, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> MenuState:
@@ -259,6 +260,8 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "forgotten": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
+if _STATE_FIELDS != {f.name for f in fields(MenuState)}:  # to_json and from_json both read this table
+    raise AssertionError("content/menu_state.py: _STATE_TYPES must name every MenuState field")
 _LATER_FIELDS = {"pace": 0, "loudness": 0, "forgotten": False}  # fields added after states were first stored
 
 

@@ -140,6 +140,19 @@ def build(
     return str(response)
 
 
+def answer_shape(actions: list[Action]) -> tuple:
+    """All of `actions` that `build` reads (what is said, whether a key cuts it, where the
+    caller is listened to, the hang-up), as a hashable value: two turns of the same shape get
+    the same TwiML from the same audio (ivr/answers.py remembers it)."""
+    return tuple(
+        (type(action).__name__, action.text, action.interruptible if isinstance(action, Say) else True)
+        if isinstance(action, (Say, Play))
+        else type(action).__name__
+        for action in actions
+        if isinstance(action, (Say, Play, Listen, End))
+    )
+
+
 def _speak(target, text: str, audio_urls, spoken) -> None:
     urls = audio_urls(text)
     if urls:

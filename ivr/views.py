@@ -25,6 +25,7 @@ from content.menu import End, Event, Menu, MenuState, Mode, Say, Stop, menu_for
 from content.prompts import load_prompts
 from content.store import NoticeStore
 from ivr import delegated
+from ivr.answers import Answers, Chunk
 from ivr.caller_memory import CallerMemory
 from ivr.callstore import CallEvent, CallStore, turn_events
 from ivr.numbers import dialable
@@ -316,35 +317,57 @@ def _event(state: MenuState, digits: str | None) -> Event:
     return Event.press(key)
 
 
-def phone_audio_urls(speaker: Speaker, settings: IvrSettings, text: str, voice: tuple[int | None, float], first: bool) -> list[str] | None:
+def phone_audio_urls(
+    speaker: Speaker, settings: IvrSettings, text: str, voice: tuple[int | None, float], first: bool, chunks: list[Chunk] | None = None,
+) -> list[str] | None:
     """The URLs of the text's phone audio at once (made in the background or when Twilio
     fetches them from /ivr/audio/), at the caller's `voice` (rate, gain), or None: the caller
     hears <Say> instead of silence. `first`: what the caller hears first, made before anything
-    else waiting. The webhooks and a streaming call moved to the hall's staff use it."""
+    else waiting. `chunks`, if given, gets each chunk's (key, suffix). The webhooks and a
+    streaming call moved to the hall's staff use it."""
     rate, gain = voice
     try:
         planned = speaker.plan(text, AudioFormat.ULAW, rate=rate, first=first, gain=gain)
-        return [settings.url(f"/ivr/audio/{chunk.name}") for chunk in planned]
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None
+    if chunks is not None:
+        chunks.extend((chunk.key, chunk.format.suffix) for chunk in planned)
+    return [settings.url(f"/ivr/audio/{chunk.name}") for chunk in planned]
 
 
 def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> list[str] | None:
-    """phone_audio_urls for this answer: its first text is the one made first."""
+    """phone_audio_urls for this answer: its first text is the one made first; the chunks it
+    names are noted for respond (None once a text could not be planned)."""
     first = not g.get("tingwen_audio_planned")
     g.tingwen_audio_planned = True
-    return phone_audio_urls(current_app.extensions["tingwen.speaker"], phone_settings(), text, voice, first)
+    chunks = g.get("tingwen_chunks")
+    urls = phone_audio_urls(current_app.extensions["tingwen.speaker"], phone_settings(), text, voice, first, chunks)
+    if urls is None:
+        g.tingwen_chunks = None
+    return urls
 
 
 def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None) -> tuple[str, int, dict]:
     """The menu's actions as a TwiML answer: our audio in a <Gather>, which comes back to
-    /ivr/gather (with `dial`: then the caller is put through to the hall's staff)."""
+    /ivr/gather (with `dial`: then the caller is put through to the hall's staff). A turn of
+    the same shape at the same voice is answered as before while its audio is all there
+    (ivr/answers.py)."""
     settings = phone_settings()
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
     voice = _listener_voice(state)
-    return wire.twiml(wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout, dial))
+    answers: Answers = current_app.extensions.setdefault("tingwen.phone_answers", Answers())
+    key = (speaker.names_version, voice, timeout, wire.answer_shape(actions)) if dial is None else None
+    if key is not None and (kept := answers.get(key, speaker.cache.has)) is not None:
+        return wire.twiml(kept)
+    g.tingwen_chunks = []
+    answer = wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout, dial)
+    chunks = g.pop("tingwen_chunks", None)
+    if key is not None and chunks is not None and all(speaker.cache.has(*chunk) for chunk in chunks):
+        answers.put(key, answer, chunks)
+    return wire.twiml(answer)
 
 
 @blueprint.errorhandler(Exception)

@@ -40,6 +40,7 @@ class AudioCache:
         """`verify(path)` names what is wrong with an entry's file, or None; checked once per
         file version before it is first handed out."""
         self.folder = Path(folder)
+        self._folder_text = os.fspath(self.folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:  # a file in its place, a read-only disk: writes fail, a spare takes over
@@ -52,6 +53,11 @@ class AudioCache:
 
     def path_for(self, key: str, suffix: str) -> Path:
         return self.folder / key[:2] / f"{key}{suffix}"
+
+    def has(self, key: str, suffix: str) -> bool:
+        """Whether the entry's file is there: a bare look, unchecked (`get` checks), for the
+        webhooks that name every chunk they play (a string path, no Path objects made)."""
+        return os.path.exists(f"{self._folder_text}/{key[:2]}/{key}{suffix}")
 
     def get(self, key: str, suffix: str) -> Path | None:
         """The entry's file, or None when it is missing or damaged (a damaged one is removed, so

@@ -89,6 +89,9 @@ class Speaker:
         self.engine = engine
         self.fallback = fallback
         self._prepared: dict[str, tuple[tuple[str, str, str], ...]] = {}
+        # (text, format, rate, pause, gain) → its chunks with their cache keys (hashing is most of plan's cost)
+        self._named: dict[tuple, tuple[Planned, ...]] = {}
+        self.names_version = 0  # moves on whenever the same text may get other audio names
         # (priority, arrival, chunk): a turn's first chunk before the rest, whoever planned first
         self._ahead: queue.PriorityQueue[tuple[int, int, Planned]] = queue.PriorityQueue(maxsize=_AHEAD_LIMIT)
         self._ahead_arrivals = itertools.count()
@@ -113,7 +116,7 @@ class Speaker:
                 if pinyin
             )
             if len(self._prepared) >= _PREPARED_LIMIT:
-                self._prepared.clear()
+                self._forget_prepared()
             self._prepared[text] = prepared
         return prepared
 
@@ -136,9 +139,14 @@ class Speaker:
         """Load the hall's pronunciations now if they changed; True if they did."""
         self._dictionary_checked = time.monotonic()
         if load_dictionary(self.pronunciations):
-            self._prepared.clear()
+            self._forget_prepared()
             return True
         return False
+
+    def _forget_prepared(self) -> None:
+        self._prepared.clear()
+        self._named.clear()
+        self.names_version += 1
 
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
@@ -203,14 +211,25 @@ class Speaker:
         front end can use its own."""
         if not self.can_speak():
             raise EngineUnavailable("no voice can speak right now")
-        planned = []
-        for index, recipe in enumerate(self.recipes(text, rate, final_pause_ms, gain)):
-            key = self.key(recipe, fmt)
-            planned.append(Planned(key, fmt, recipe))
-            if not self.cache.path_for(key, fmt.suffix).exists():
-                self._spilling(lambda: self.cache.put_recipe(key, recipe.to_json()))
-                self._render_ahead(planned[-1], Priority.FIRST_SOUND if first and index == 0 else Priority.LISTENER)
-        return planned
+        planned = self._names(text, fmt, rate, final_pause_ms, gain)
+        for index, chunk in enumerate(planned):
+            if not self.cache.has(chunk.key, fmt.suffix):
+                self._spilling(lambda: self.cache.put_recipe(chunk.key, chunk.recipe.to_json()))
+                self._render_ahead(chunk, Priority.FIRST_SOUND if first and index == 0 else Priority.LISTENER)
+        return list(planned)
+
+    def _names(self, text: str, fmt: AudioFormat, rate: int | None, final_pause_ms: int, gain: float) -> tuple[Planned, ...]:
+        """The text's chunks with their cache keys, remembered as the prepared texts are (and
+        forgotten with them): the same prompts are named in every webhook."""
+        self._follow_pronunciations()
+        memo = (text, fmt, rate, final_pause_ms, gain)
+        named = self._named.get(memo)
+        if named is None:
+            named = tuple(Planned(self.key(recipe, fmt), fmt, recipe) for recipe in self.recipes(text, rate, final_pause_ms, gain))
+            if len(self._named) >= _PREPARED_LIMIT:
+                self._named.clear()
+            self._named[memo] = named
+        return named
 
     def _spilling(self, work):
         """Run `work`; if the audio cache cannot take a file (a full or read-only disk), go on

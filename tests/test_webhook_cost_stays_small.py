@@ -4,6 +4,7 @@ webhook that writes does so in one transaction, and the statements per request s
 cost of the phone line cannot creep back unnoticed."""
 
 import sqlite3
+import threading
 
 import pytest
 from conftest import PhoneCall, phone_app
@@ -22,15 +23,18 @@ WEBHOOKS = [
 
 @pytest.fixture
 def counted(tmp_path, monkeypatch):
-    """The app, with every SQLite connection opened from now on counted and its statements traced."""
+    """The app, with every SQLite connection a request opens from now on counted and its statements traced."""
     opened: list[sqlite3.Connection] = []
     statements: list[str] = []
     connect = sqlite3.connect
 
+    requests = threading.current_thread()  # the test client answers in this thread
+
     def counting_connect(*args, **kwargs):
         connection = connect(*args, **kwargs)
-        connection.set_trace_callback(statements.append)
-        opened.append(connection)
+        if threading.current_thread() is requests:  # not the background checkpoints' own connections
+            connection.set_trace_callback(statements.append)
+            opened.append(connection)
         return connection
 
     monkeypatch.setattr(sqlite3, "connect", counting_connect)
