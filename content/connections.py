@@ -242,4 +242,4 @@ def open_connection(where: Path | str, migrations: list[Callable[[Database], Non
     if is_postgres(str(where)):
         return open_postgres(str(where), postgres_migrations, name)
     db = open_database(Path(where), migrations, name=name)
-    return SqliteConnection(db.conn, db.give_back, db.file_lock)
+    return SqliteConnection.kept(db)

@@ -20,7 +20,7 @@ from content.menu_resume import Remembering
 from content.menu_services import PhoneServices, top_page_size
 from content.menu_state import (
     Action, Choice, End, Event, Forget, Intent, Listen, MenuState, Mode, Play, Resume, Say, SendText, Stop, Subscribe, Transfer,
-    Turn,
+    Turn, rememberable,
 )
 from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
 from content.menu_voice import VOICE_INTENTS, adjusted, in_range
@@ -38,6 +38,7 @@ __all__ = [  # the conversation's values, importable from here with the machine 
 
 PAGE_SIZE = len(ITEM_KEYS)  # items on a page, one key each (content/keys.py)
 DEFAULT_MAX_MISSES = 3
+TURNS_KEPT = 8192  # (state, event) pairs whose turn a menu remembers
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
@@ -72,6 +73,7 @@ class Menu(Inputs, Reading, Remembering, PhoneServices):
         self.top_size = top_page_size(PAGE_SIZE, office_hours is not None, subscription)
         self._segments: dict[int | None, list[Segment]] = {}
         self._choices: dict[MenuState, tuple[Choice, ...]] = {}  # what each state accepts (Inputs.choices)
+        self._turns: dict[tuple[MenuState, Event], tuple[MenuState, tuple[Action, ...]]] = {}  # step's answers
 
     def parts(self, notice: Notice) -> list[Segment]:
         """The notice's parts as the menu reads them (computed once per menu)."""
@@ -133,6 +135,20 @@ class Menu(Inputs, Reading, Remembering, PhoneServices):
         return [n for n in self.notices if n.id in wanted][:BULLETIN_NOTICES]
 
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
+        """The next state and what to do, from `state` on `event`. A turn depends on nothing
+        else than these and the menu's notices, so each is worked out once per menu: the same
+        turns come on every call (the latest notices, a notice read on sentence by sentence)."""
+        if not rememberable(state):
+            return self._step(state, event)
+        known = self._turns.get((state, event))
+        if known is None:
+            if len(self._turns) >= TURNS_KEPT:
+                self._turns.clear()
+            next_state, actions = self._step(state, event)
+            known = self._turns[(state, event)] = (next_state, tuple(actions))
+        return known[0], list(known[1])
+
+    def _step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         if not self.is_valid(state) or state.mode is Mode.ENDED:
             # a stale state (its notice is gone) or a finished session starts again
             fresh, actions = self.start(greeted=state.greeted and state.mode is not Mode.ENDED, pace=state.pace, loudness=state.loudness)

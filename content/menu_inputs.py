@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from content.keys import IntentKind, key_of
-from content.menu_state import Choice, Event, Intent, MenuState, Mode, Resume
+from content.menu_state import Choice, Event, Intent, MenuState, Mode, Resume, rememberable
 from content.menu_voice import in_range, voice_choices
 from content.reading import find_section
 from content.titles import title_subject
@@ -29,6 +29,8 @@ class Inputs:
     def choices(self, state: MenuState) -> tuple[Choice, ...]:
         """Exactly the inputs valid in `state` (what the Listen action carries), worked out
         once per state and menu: every turn of every call asks."""
+        if not rememberable(state):
+            return self._choices_in(state)
         known = self._choices.get(state)
         if known is None:
             if len(self._choices) >= CHOICES_KEPT:

@@ -213,14 +213,27 @@ class MenuState:
     forgotten: bool = False  # the listener said 忘记我: nothing of this call is remembered
 
     def to_json(self) -> str:
-        # every field is a plain value: no deep copy (dataclasses.asdict) in each webhook's path
-        return json.dumps({name: getattr(self, name) for name in _STATE_TYPES}, ensure_ascii=False, sort_keys=True)
+        text = _JSON_OF.get(self)
+        if text is None:  # every field is a plain value: no deep copy (dataclasses.asdict)
+            text = json.dumps({name: getattr(self, name) for name in _STATE_TYPES}, ensure_ascii=False, sort_keys=True)
+            if rememberable(self):
+                _remember(_JSON_OF, self, text)
+        return text
 
     @classmethod
     def from_json(cls, text: str) -> MenuState:
         """The state a front end stored or a kiosk page sent back; anything that is not exactly
         a state (unknown or missing fields, a field of the wrong type) is a ValueError, so a
         forged or stale state starts the menu again instead of reaching the machine."""
+        state = _STATE_OF.get(text)
+        if state is None:
+            state = cls._read(text)
+            if rememberable(state):
+                _remember(_STATE_OF, text, state)
+        return state
+
+    @classmethod
+    def _read(cls, text: str) -> MenuState:
         try:
             data = json.loads(text)
         except RecursionError:
@@ -260,6 +273,26 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "forgotten": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
+# The same states come back on every call (stored and read at each webhook): each one's JSON
+# and each JSON's state are worked out once. A forged or unreadable text is never kept.
+_STATES_KEPT = 8192
+_JSON_OF: dict[MenuState, str] = {}
+_STATE_OF: dict[str, MenuState] = {}
+
+
+def rememberable(state: MenuState) -> bool:
+    """Whether a state may be kept in a cache: any state the menu makes, never one a kiosk page
+    forged with a long path (caches of states are bounded in number, not in size)."""
+    return len(state.path) <= _KEPT_PATH_LIMIT
+
+
+_KEPT_PATH_LIMIT = 64  # a section path is a few numbers (2.3.1)
+
+
+def _remember(kept: dict, key, value) -> None:
+    if len(kept) >= _STATES_KEPT:
+        kept.clear()
+    kept[key] = value
 if _STATE_FIELDS != {f.name for f in fields(MenuState)}:  # to_json and from_json both read this table
     raise AssertionError("content/menu_state.py: _STATE_TYPES must name every MenuState field")
 _LATER_FIELDS = {"pace": 0, "loudness": 0, "forgotten": False}  # fields added after states were first stored

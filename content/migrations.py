@@ -154,12 +154,6 @@ POSTGRES_MIGRATIONS: list[list[str]] = [
 ]
 
 
-def is_busy(error: Exception) -> bool:
-    """A lock another process held past our wait (SQLite's busy, PostgreSQL's lock timeout)."""
-    text = str(error).lower()
-    return "locked" in text or "busy" in text or "lock timeout" in text
-
-
 def open_postgres(url: str, migrations: list[list[str]], name: str, busy_seconds: float = 5.0):
     """A PostgreSQL connection migrated to the newest of `migrations` (each store keeps its
     version under its own name in schema_versions; one process migrates, the others wait)."""

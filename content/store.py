@@ -15,10 +15,10 @@ from pathlib import Path
 
 
 from monitoring import metrics
-from content.database import Connection, SqliteConnection, Store, is_postgres, shown
+from content.database import Connection, SqliteConnection, Store, is_busy, is_postgres, shown
 from content.errors import NoticeNotFound, StoreBusy
 from content.connections import open_database
-from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, is_busy, open_postgres
+from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, open_postgres
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -67,7 +67,7 @@ class NoticeStore(Store):
         else:
             self.path = Path(path)
             db = open_database(self.path, busy_seconds=busy_seconds, pragmas=("foreign_keys = ON",))
-            self.conn = SqliteConnection(db.conn, db.give_back, db.file_lock)
+            self.conn = SqliteConnection.kept(db)
             self.schema_version = len(MIGRATIONS)  # open_database has brought it there
 
     @property

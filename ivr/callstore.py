@@ -165,7 +165,7 @@ class CallStore(Store):
             # service; only a power cut can lose the last turns of a call's state, which a caller
             # barely notices.
             self.db = open_database(Path(path), MIGRATIONS, name="the call log", pragmas=("synchronous = NORMAL",))
-            self.conn = SqliteConnection(self.db.conn, self.db.give_back, self.db.file_lock)
+            self.conn = SqliteConnection.kept(self.db)
             self.salt = salt if salt is not None else secrets.token_bytes(32)
 
     @classmethod

@@ -27,3 +27,26 @@ def test_stale_state_restarts_safely(menu):
     assert not menu.is_valid(gone)
     state, actions = menu.step(gone, Event.press("1"))
     assert state.mode.value == "top"
+
+
+def test_turns_worked_out_once_are_handed_out_as_fresh_lists(menu):
+    """The menu keeps each (state, event)'s turn: what a front end does to the actions it got
+    does not change what the next call gets."""
+    state, _ = menu.start()
+    first = menu.step(state, Event.press("1"))
+    first[1].clear()
+    again = menu.step(state, Event.press("1"))
+    assert again[1] and again[0] == first[0]
+
+
+def test_a_forged_state_with_a_long_path_is_never_kept(menu):
+    """Caches of states are bounded in number: a kiosk page's forged state with a megabyte of path
+    is answered but held by none of them."""
+    from content import menu_state
+
+    forged_text = MenuState(path="1." * 500_000).to_json()
+    forged = MenuState.from_json(forged_text)
+    state, actions = menu.step(forged, Event.press("1"))
+    assert actions and len(state.path) < 64  # answered; what follows is the menu's own state
+    assert forged_text not in menu_state._STATE_OF and forged not in menu_state._JSON_OF
+    assert all(key[0] != forged for key in menu._turns) and forged not in menu._choices

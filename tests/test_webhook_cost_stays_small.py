@@ -67,7 +67,9 @@ def test_every_webhook_opens_no_connection_and_takes_few_statements(counted):
     for what, most in WEBHOOKS:
         before_open, before = len(opened), len(statements)
         assert _do(app, call, what) in (200, 204), what
-        done = statements[before:]
+        # the wait for a write (content/database.py turns SQLite's sleeping busy handler off
+        # around BEGIN IMMEDIATE) is a setting, not work: two statements that touch no page
+        done = [s for s in statements[before:] if not s.startswith("PRAGMA busy_timeout")]
         assert len(opened) == before_open, f"{what}: opened a database connection"
         assert len(done) <= most, f"{what}: {len(done)} statements: {done}"
         writes = [s for s in done if s.startswith(("INSERT", "UPDATE", "DELETE"))]

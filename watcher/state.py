@@ -83,7 +83,7 @@ class WatchState(Store):
             self.conn = open_postgres(str(path), POSTGRES_MIGRATIONS, "the website watcher's state")
         else:
             db = open_database(Path(path), MIGRATIONS, name="the website watcher's state")
-            self.conn = SqliteConnection(db.conn, db.give_back, db.file_lock)
+            self.conn = SqliteConnection.kept(db)
 
     # Articles
 
