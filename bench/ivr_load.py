@@ -193,7 +193,13 @@ def prepare_data(env: dict) -> None:
     corpus = str(ROOT / "content/data/nmg-government-documents-2025.txt")
     subprocess.run([*tingwen, "ingest", corpus, "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)
     print("pre-rendering phone audio ...", flush=True)
-    subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, check=True, capture_output=True, cwd=ROOT)
+    for attempt in range(3):  # libespeak-ng inside pyttsx3 has segfaulted now and then: what is made stays made
+        done = subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, capture_output=True, cwd=ROOT)
+        if done.returncode >= 0:
+            break
+        print(f"prerender died by signal {-done.returncode}; going on from what it made", flush=True)
+    if done.returncode != 0:
+        raise SystemExit(f"prerender failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
 
 
 def main() -> None:

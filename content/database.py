@@ -43,7 +43,7 @@ class Connection(Protocol):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]: ...
 
-    def writing(self, lock: str) -> contextlib.AbstractContextManager[None]: ...
+    def writing(self, lock: str, durable: bool = True) -> contextlib.AbstractContextManager[None]: ...
 
     def close(self) -> None: ...
 
@@ -141,15 +141,19 @@ class PostgresConnection:
         return self.conn.execute(self._sql(sql), list(params)).fetchall()
 
     @contextlib.contextmanager
-    def writing(self, lock: str) -> Iterator[None]:
+    def writing(self, lock: str, durable: bool = True) -> Iterator[None]:
+        """One write transaction under the advisory lock `lock`. Not `durable`: its COMMIT does
+        not wait for the server's disk (synchronous_commit off: a crash of the database server
+        may lose the last such writes, never half of one), as SQLite's call log is written."""
         # In pipeline mode: BEGIN, the lock, the writes and COMMIT go out together, so a write
         # costs one round trip to the server (a statement whose result is read inside waits for it).
         with self.conn.pipeline() as pipeline, self.conn.transaction():
             self.pipeline = pipeline
             try:
                 self.conn.execute(
-                    "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
-                    [f"{int(self.busy_seconds * 1000)}ms", lock],
+                    "SELECT set_config('lock_timeout', %s, true), set_config('synchronous_commit', %s, true), "
+                    "pg_advisory_xact_lock(hashtext(%s))",
+                    [f"{int(self.busy_seconds * 1000)}ms", "on" if durable else "off", lock],
                 )
                 yield
             finally:
@@ -227,7 +231,8 @@ class SqliteConnection:
         return [dict(zip(names, row)) for row in cursor]
 
     @contextlib.contextmanager
-    def writing(self, lock: str) -> Iterator[None]:
+    def writing(self, lock: str, durable: bool = True) -> Iterator[None]:
+        # (How durable a commit is, SQLite sets per connection: the call log's `synchronous`.)
         # Threads of one process queue on a lock of their own for the file: a thread finding
         # SQLite's write lock taken would sleep in its busy handler (1, 2, 5, 10 ms…) instead.
         with self.lock:

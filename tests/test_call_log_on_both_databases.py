@@ -84,3 +84,24 @@ def test_postgres_keeps_one_caller_salt_for_every_server(postgres_server):
     assert first.salt == second.salt and len(first.salt) == 32
     assert first.caller_hash("+8613800000000") == second.caller_hash("+8613800000000")
     first.close(), second.close()
+
+
+def test_postgres_writes_a_turn_without_waiting_for_its_disk_and_the_end_with(postgres_server):
+    """A turn's state is written as SQLite's call log writes it (a crash of the database server
+    may lose the last turns, never half of one); the end of a call waits for the disk."""
+    store = CallStore(postgres_server())
+    seen = []
+    execute = store.conn.execute
+
+    def noting(sql, params=()):
+        if sql.startswith(("UPDATE calls", "INSERT INTO calls")):
+            seen.append((sql.split()[0], store.conn.conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"]))
+        return execute(sql, params)
+
+    store.conn.execute = noting
+    store.begin("CA9", "+8613800000000", "{}")
+    store.save("CA9", "{}", [CallEvent("key")])
+    store.finish("CA9", "completed", 10)
+    assert seen == [("INSERT", "off"), ("UPDATE", "off"), ("UPDATE", "on")]
+    assert store.conn.conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"  # only inside those
+    store.close()
