@@ -119,6 +119,9 @@ POSTGRES_MIGRATIONS = [
 ]
 
 
+_shared_salts: dict[str, bytes] = {}  # per PostgreSQL database: the servers' one caller salt
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -159,7 +162,7 @@ class CallStore(Store):
         self.db: Database | None = None  # SQLite's sqlite-utils handle (tests and tools)
         if is_postgres(str(path)):
             self.conn: Connection = open_postgres(str(path), POSTGRES_MIGRATIONS, "the call log")
-            self.salt = self._shared_salt()
+            self.salt = self._shared_salt(str(path))
         else:
             # With WAL, synchronous NORMAL keeps every write atomic and survives a crash of the
             # service; only a power cut can lose the last turns of a call's state, which a caller
@@ -174,8 +177,16 @@ class CallStore(Store):
             return cls(settings.calls_db, None, settings.call_log_days, settings.caller_memory_days)
         return cls(settings.calls_db, load_salt(settings.salt_file), settings.call_log_days, settings.caller_memory_days)
 
-    def _shared_salt(self) -> bytes:
-        """The salt every server hashes callers' numbers with, made once by whichever is first."""
+    def _shared_salt(self, url: str) -> bytes:
+        """The salt every server hashes callers' numbers with, made once by whichever is first,
+        and read once per process (it never changes): every webhook opens the call log, and a
+        write under one lock for all servers in each would queue every request behind it."""
+        salt = _shared_salts.get(url)
+        if salt is None:
+            salt = _shared_salts[url] = self._make_or_read_salt()
+        return salt
+
+    def _make_or_read_salt(self) -> bytes:
         with self.conn.writing("caller salt"):
             self.conn.execute(
                 "INSERT INTO shared_settings (name, value) VALUES ('caller_salt', ?) ON CONFLICT (name) DO NOTHING",

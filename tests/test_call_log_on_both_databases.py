@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from content.database import PostgresConnection
 from ivr.callstore import CallEvent, CallStore
 
 
@@ -79,9 +80,22 @@ def test_a_status_callback_and_a_webhook_at_once_lose_nothing(where):
 
 
 def test_postgres_keeps_one_caller_salt_for_every_server(postgres_server):
+    from ivr import callstore
+
     url = postgres_server()
-    first, second = CallStore(url), CallStore(url)
+    first = CallStore(url)
+    callstore._shared_salts.clear()  # as another server (process) starts: it reads the salt made
+    second = CallStore(url)
     assert first.salt == second.salt and len(first.salt) == 32
+    statements = []
+    execute, query = PostgresConnection.execute, PostgresConnection.query
+    try:
+        PostgresConnection.execute = lambda self, sql, params=(): statements.append(sql) or execute(self, sql, params)
+        PostgresConnection.query = lambda self, sql, params=(): statements.append(sql) or query(self, sql, params)
+        CallStore(url).close()  # every webhook opens the call log: the salt is not read again
+    finally:
+        PostgresConnection.execute, PostgresConnection.query = execute, query
+    assert not [s for s in statements if "caller_salt" in s], statements
     assert first.caller_hash("+8613800000000") == second.caller_hash("+8613800000000")
     first.close(), second.close()
 
