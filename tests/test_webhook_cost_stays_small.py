@@ -1,7 +1,7 @@
 """What one request costs the databases: no connection is opened once the server is warm (the
 stores' connections are kept for the next request, the schema checked once per process), every
-webhook that writes does so in one transaction, and the statements per request stay few, so the
-cost of the phone line cannot creep back unnoticed."""
+webhook that writes does so in one transaction, and the statements per request stay few, on
+SQLite and on PostgreSQL, so the cost of the phone line cannot creep back unnoticed."""
 
 import sqlite3
 import threading
@@ -147,3 +147,24 @@ def test_a_connection_never_crosses_a_fork(tmp_path):
     assert os.read(read, 16) == b"fresh"
     with NoticeStore(path) as store:  # and the parent's own still works
         assert store.count() == 0
+
+
+def test_on_postgres_a_webhook_takes_as_few_statements(tmp_path, postgres_server, monkeypatch):
+    """The same on PostgreSQL (several servers): connections come from each process's pool, and
+    a webhook sends no more statements than on SQLite; nothing made once (the schema, the
+    servers' caller salt) is looked at again."""
+    from content.database import PostgresConnection
+
+    app = phone_app(tmp_path / "data", database_url=postgres_server())
+    PhoneCall(app, sid="CAwarm00000000000000000000000000").start().press("4")
+    statements: list[str] = []
+    for name in ("execute", "query", "executemany"):
+        original = getattr(PostgresConnection, name)
+        monkeypatch.setattr(PostgresConnection, name, lambda self, sql, params=(), _original=original: statements.append(sql) or _original(self, sql, params))
+    call = PhoneCall(app)
+    for what, most in WEBHOOKS:
+        before = len(statements)
+        assert _do(app, call, what) in (200, 204), what
+        done = statements[before:]
+        assert len(done) <= most - 2, f"{what}: {len(done)} statements: {done}"  # no BEGIN and COMMIT of their own
+        assert not [s for s in done if "schema_versions" in s or "caller_salt" in s], f"{what}: {done}"
