@@ -273,8 +273,12 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "forgotten": (bool,),
 }
 _STATE_FIELDS = set(_STATE_TYPES)
+if _STATE_FIELDS != {f.name for f in fields(MenuState)}:  # to_json and from_json both read this table
+    raise AssertionError("content/menu_state.py: _STATE_TYPES must name every MenuState field")
+_LATER_FIELDS = {"pace": 0, "loudness": 0, "forgotten": False}  # fields added after states were first stored
+
 # The same states come back on every call (stored and read at each webhook): each one's JSON
-# and each JSON's state are worked out once. A forged or unreadable text is never kept.
+# and each JSON's state are worked out once (an unreadable text is never kept, nor a long path).
 _STATES_KEPT = 8192
 _JSON_OF: dict[MenuState, str] = {}
 _STATE_OF: dict[str, MenuState] = {}
@@ -293,9 +297,6 @@ def _remember(kept: dict, key, value) -> None:
     if len(kept) >= _STATES_KEPT:
         kept.clear()
     kept[key] = value
-if _STATE_FIELDS != {f.name for f in fields(MenuState)}:  # to_json and from_json both read this table
-    raise AssertionError("content/menu_state.py: _STATE_TYPES must name every MenuState field")
-_LATER_FIELDS = {"pace": 0, "loudness": 0, "forgotten": False}  # fields added after states were first stored
 
 
 @dataclass
