@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 
 from content.commands import Vocabulary, load_vocabulary
 from content.keys import ITEM_KEYS, IntentKind
+from content.menu_bulletin import Bulletin
 from content.menu_inputs import Inputs
 from content.menu_reading import Reading
 from content.menu_resume import Remembering
 from content.menu_services import PhoneServices, top_page_size
 from content.menu_state import (
     Action, Choice, End, Event, Forget, Intent, Listen, MenuState, Mode, Play, Resume, Say, SendText, Stop, Subscribe, Transfer,
-    Turn, rememberable,
+    Turn, keep, rememberable,
 )
 from content.menu_texts import BULLETIN_NOTICES, MenuTexts, prompt_texts
 from content.menu_voice import VOICE_INTENTS, adjusted, in_range
@@ -42,11 +43,12 @@ TURNS_KEPT = 8192  # (state, event) pairs whose turn a menu remembers
 MENU_NOTICES = 40  # the latest notices a listener can page through (five pages); a setting
 
 
-class Menu(Inputs, Reading, Remembering, PhoneServices):
+class Menu(Inputs, Reading, Remembering, PhoneServices, Bulletin):
     """The conversation: menus of the latest notices and of a notice's parts here, what each
     state accepts in content/menu_inputs.py, reading (a part sentence by sentence, hands-free
     every notice in turn) in content/menu_reading.py, a remembered caller's offer to go on in
-    content/menu_resume.py, a person and text messages in content/menu_services.py."""
+    content/menu_resume.py, a person and text messages in content/menu_services.py, the daily
+    bulletin's calls in content/menu_bulletin.py."""
 
     def __init__(
         self,
@@ -100,40 +102,6 @@ class Menu(Inputs, Reading, Remembering, PhoneServices):
             self._enter_top(turn, page=0)
         return turn.state, turn.actions
 
-    def start_bulletin(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
-        """A daily bulletin call: who is calling and why, the new notices' titles and gists
-        (newest first, at most BULLETIN_NOTICES), how to stop the bulletin, then the usual menu."""
-        said = self.texts
-        turn = Turn(MenuState(greeted=True, subscribed=self.subscription))
-        fresh = self._bulletin_notices(notice_ids)
-        turn.say(said.bulletin_intro(len(fresh)))
-        for number, notice in enumerate(fresh, 1):
-            turn.say(said.bulletin_number(number))
-            turn.say(said.bulletin_item(notice))
-        turn.say(self.prompts.bulletin_stop_hint)
-        self._enter_top(turn, page=0)
-        return turn.state, turn.actions
-
-    def voicemail(self, notice_ids: Sequence[int]) -> tuple[MenuState, list[Action]]:
-        """The message a daily bulletin call leaves on an answering machine: who is calling,
-        the new notices' titles, how to hear them and how to stop the bulletin; then goodbye.
-        Nothing in it waits for a key: a machine presses none."""
-        said = self.texts
-        turn = Turn(MenuState(mode=Mode.ENDED, greeted=True, subscribed=self.subscription))
-        fresh = self._bulletin_notices(notice_ids)
-        turn.say(said.bulletin_intro(len(fresh)), interruptible=False)
-        for number, notice in enumerate(fresh, 1):
-            turn.say(said.bulletin_number(number), interruptible=False)
-            turn.say(said.voicemail_item(notice), interruptible=False)
-        turn.say(self.prompts.voicemail_end, interruptible=False)
-        turn.actions.append(End("voicemail"))
-        return turn.state, turn.actions
-
-    def _bulletin_notices(self, notice_ids: Sequence[int]) -> list[Notice]:
-        """The bulletin's notices among the latest, newest first, at most BULLETIN_NOTICES."""
-        wanted = set(notice_ids)
-        return [n for n in self.notices if n.id in wanted][:BULLETIN_NOTICES]
-
     def step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:
         """The next state and what to do, from `state` on `event`. A turn depends on nothing
         else than these and the menu's notices, so each is worked out once per menu: the same
@@ -142,10 +110,8 @@ class Menu(Inputs, Reading, Remembering, PhoneServices):
             return self._step(state, event)
         known = self._turns.get((state, event))
         if known is None:
-            if len(self._turns) >= TURNS_KEPT:
-                self._turns.clear()
             next_state, actions = self._step(state, event)
-            known = self._turns[(state, event)] = (next_state, tuple(actions))
+            known = keep(self._turns, (state, event), (next_state, tuple(actions)), TURNS_KEPT)
         return known[0], list(known[1])
 
     def _step(self, state: MenuState, event: Event) -> tuple[MenuState, list[Action]]:

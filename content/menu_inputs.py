@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from content.keys import IntentKind, key_of
-from content.menu_state import Choice, Event, Intent, MenuState, Mode, Resume, rememberable
+from content.menu_state import Choice, Event, Intent, MenuState, Mode, Resume, keep, rememberable
 from content.menu_voice import in_range, voice_choices
 from content.reading import find_section
 from content.titles import title_subject
@@ -32,11 +32,7 @@ class Inputs:
         if not rememberable(state):
             return self._choices_in(state)
         known = self._choices.get(state)
-        if known is None:
-            if len(self._choices) >= CHOICES_KEPT:
-                self._choices.clear()
-            known = self._choices[state] = self._choices_in(state)
-        return known
+        return known if known is not None else keep(self._choices, state, self._choices_in(state), CHOICES_KEPT)
 
     def _choices_in(self, state: MenuState) -> tuple[Choice, ...]:
         words = self.words

@@ -217,7 +217,7 @@ class MenuState:
         if text is None:  # every field is a plain value: no deep copy (dataclasses.asdict)
             text = json.dumps({name: getattr(self, name) for name in _STATE_TYPES}, ensure_ascii=False, sort_keys=True)
             if rememberable(self):
-                _remember(_JSON_OF, self, text)
+                keep(_JSON_OF, self, text, _STATES_KEPT)
         return text
 
     @classmethod
@@ -229,7 +229,7 @@ class MenuState:
         if state is None:
             state = cls._read(text)
             if rememberable(state):
-                _remember(_STATE_OF, text, state)
+                keep(_STATE_OF, text, state, _STATES_KEPT)
         return state
 
     @classmethod
@@ -293,10 +293,13 @@ def rememberable(state: MenuState) -> bool:
 _KEPT_PATH_LIMIT = 64  # a section path is a few numbers (2.3.1)
 
 
-def _remember(kept: dict, key, value) -> None:
-    if len(kept) >= _STATES_KEPT:
+def keep(kept: dict, key, value, limit: int):
+    """`kept[key] = value`, emptying `kept` first when it holds `limit` entries (the menu's
+    caches: what falls out is worked out again alike); returns `value`."""
+    if len(kept) >= limit:
         kept.clear()
     kept[key] = value
+    return value
 
 
 @dataclass

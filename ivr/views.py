@@ -348,6 +348,12 @@ def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> lis
     return urls
 
 
+@blueprint.record_once
+def _keep_answers(setup) -> None:
+    """Each app keeps its own answers (its own audio and public URL)."""
+    setup.app.extensions["tingwen.phone_answers"] = Answers()
+
+
 def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None) -> tuple[str, int, dict]:
     """The menu's actions as a TwiML answer: our audio in a <Gather>, which comes back to
     /ivr/gather (with `dial`: then the caller is put through to the hall's staff). A turn of
@@ -358,7 +364,7 @@ def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None
     reading = state.mode in (Mode.READING, Mode.READ_ALL)
     timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
     voice = _listener_voice(state)
-    answers: Answers = current_app.extensions.setdefault("tingwen.phone_answers", Answers())
+    answers: Answers = current_app.extensions["tingwen.phone_answers"]
     key = (speaker.names_version, voice, timeout, wire.answer_shape(actions)) if dial is None else None
     if key is not None and (kept := answers.get(key, speaker.cache.has)) is not None:
         return wire.twiml(kept)

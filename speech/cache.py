@@ -52,12 +52,15 @@ class AudioCache:
         self._size: int | None = None
 
     def path_for(self, key: str, suffix: str) -> Path:
-        return self.folder / key[:2] / f"{key}{suffix}"
+        return Path(self._file(key, suffix))
+
+    def _file(self, key: str, suffix: str) -> str:
+        return f"{self._folder_text}/{key[:2]}/{key}{suffix}"
 
     def has(self, key: str, suffix: str) -> bool:
         """Whether the entry's file is there: a bare look, unchecked (`get` checks), for the
-        webhooks that name every chunk they play (a string path, no Path objects made)."""
-        return os.path.exists(f"{self._folder_text}/{key[:2]}/{key}{suffix}")
+        webhooks that name every chunk they play (no Path objects made)."""
+        return os.path.exists(self._file(key, suffix))
 
     def get(self, key: str, suffix: str) -> Path | None:
         """The entry's file, or None when it is missing or damaged (a damaged one is removed, so

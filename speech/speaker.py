@@ -91,7 +91,7 @@ class Speaker:
         self._prepared: dict[str, tuple[tuple[str, str, str], ...]] = {}
         # (text, format, rate, pause, gain) → its chunks with their cache keys (hashing is most of plan's cost)
         self._named: dict[tuple, tuple[Planned, ...]] = {}
-        self.names_version = 0  # moves on whenever the same text may get other audio names
+        self.names_version = 0  # moves on when the pronunciations change: a text may get other audio names
         # (priority, arrival, chunk): a turn's first chunk before the rest, whoever planned first
         self._ahead: queue.PriorityQueue[tuple[int, int, Planned]] = queue.PriorityQueue(maxsize=_AHEAD_LIMIT)
         self._ahead_arrivals = itertools.count()
@@ -116,7 +116,7 @@ class Speaker:
                 if pinyin
             )
             if len(self._prepared) >= _PREPARED_LIMIT:
-                self._forget_prepared()
+                self._prepared.clear()  # made again alike when asked: the names stay
             self._prepared[text] = prepared
         return prepared
 
@@ -139,14 +139,11 @@ class Speaker:
         """Load the hall's pronunciations now if they changed; True if they did."""
         self._dictionary_checked = time.monotonic()
         if load_dictionary(self.pronunciations):
-            self._forget_prepared()
+            self._prepared.clear()
+            self._named.clear()
+            self.names_version += 1
             return True
         return False
-
-    def _forget_prepared(self) -> None:
-        self._prepared.clear()
-        self._named.clear()
-        self.names_version += 1
 
     def pinyin(self, text: str) -> str:
         return to_pinyin(normalize(text))
