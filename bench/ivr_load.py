@@ -187,11 +187,15 @@ def report(name: str, results: Results, elapsed: float) -> float:
 LINE_ONLY = {"TINGWEN_VOICE": os.environ.get("TINGWEN_VOICE", "espeak"), "TINGWEN_PRERENDER": "0"}
 
 
-def prepare_data(env: dict) -> None:
-    """The bundled notices ingested and their phone audio rendered, as `tingwen prerender` does."""
+def prepare_data(env: dict, render: bool = True) -> None:
+    """The bundled notices ingested and (with `render`) their phone audio rendered, as `tingwen
+    prerender` does. Every part of the bench shares one audio folder (TINGWEN_AUDIO_DIR), as
+    servers may: the audio is rendered once, and the later parts only ingest."""
     tingwen = [sys.executable, "-c", "import server; server.main()"]
     corpus = str(ROOT / "content/data/nmg-government-documents-2025.txt")
     subprocess.run([*tingwen, "ingest", corpus, "--issuer", "内蒙古自治区人民政府"], env=env, check=True, capture_output=True, cwd=ROOT)
+    if not render:
+        return
     print("pre-rendering phone audio ...", flush=True)
     for attempt in range(3):  # libespeak-ng inside pyttsx3 has segfaulted now and then: what is made stays made
         done = subprocess.run([*tingwen, "prerender", "--format", "ulaw"], env=env, capture_output=True, cwd=ROOT)
@@ -214,10 +218,11 @@ def main() -> None:
     if args.tiny:
         args.calls, args.seconds, args.workers, args.threads = 4, 3.0, 1, 4
 
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as audio:
         port = free_port()
         env = os.environ | {
             "TINGWEN_DATA_DIR": data,
+            "TINGWEN_AUDIO_DIR": audio,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "TINGWEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
             **LINE_ONLY,
@@ -242,8 +247,8 @@ def main() -> None:
             minimal.terminate()
             minimal.wait(timeout=30)
 
-    shared, shared_elapsed = two_servers_on_postgres(args)
-    sequential_ms, sequential_cpu_ms = sequential_cost(40 if args.tiny else 400)
+        shared, shared_elapsed = two_servers_on_postgres(args, Path(audio))
+        sequential_ms, sequential_cpu_ms = sequential_cost(40 if args.tiny else 400, Path(audio))
     print()
     base_p99 = report("minimal fixed-TwiML Flask", base, base_elapsed)
     our_p99 = report("tingwen, 1 server, SQLite", ours, ours_elapsed)
@@ -254,16 +259,17 @@ def main() -> None:
     print(f"sequential cost per webhook, one thread, no network: {sequential_ms:.2f} ms ({sequential_cpu_ms:.2f} ms of CPU; target <= 3 ms)")
 
 
-def sequential_cost(webhooks: int) -> tuple[float, float]:
+def sequential_cost(webhooks: int, audio: Path) -> tuple[float, float]:
     """(ms of wall time, ms of CPU) per webhook, one after another in one thread through the
-    Flask test client: the line's own cost with no network and no concurrency."""
+    Flask test client: the line's own cost with no network and no concurrency (the phone audio
+    already rendered in `audio`)."""
     from server import Config, create_app
 
     with tempfile.TemporaryDirectory() as data:
-        env = os.environ | {"TINGWEN_DATA_DIR": data, **LINE_ONLY}
-        prepare_data(env)
-        app = create_app(Config(data_dir=Path(data), voice=LINE_ONLY["TINGWEN_VOICE"], prerender=False, twilio_auth_token=TOKEN,
-                                public_url="http://127.0.0.1"))  # fmt: skip
+        env = os.environ | {"TINGWEN_DATA_DIR": data, "TINGWEN_AUDIO_DIR": str(audio), **LINE_ONLY}
+        prepare_data(env, render=False)
+        app = create_app(Config(data_dir=Path(data), audio_folder=str(audio), voice=LINE_ONLY["TINGWEN_VOICE"], prerender=False,
+                                twilio_auth_token=TOKEN, public_url="http://127.0.0.1"))  # fmt: skip
         client = app.test_client()
         validator = RequestValidator(TOKEN)
 
@@ -291,9 +297,9 @@ def sequential_cost(webhooks: int) -> tuple[float, float]:
         return (time.perf_counter() - wall) * 1000 / webhooks, (time.process_time() - cpu) * 1000 / webhooks
 
 
-def two_servers_on_postgres(args) -> tuple[Results, float]:
-    """The same load on two servers sharing one PostgreSQL and one audio folder, each call's
-    webhooks alternating between them (as behind a load balancer)."""
+def two_servers_on_postgres(args, audio: Path) -> tuple[Results, float]:
+    """The same load on two servers sharing one PostgreSQL and one audio folder (`audio`, already
+    rendered), each call's webhooks alternating between them (as behind a load balancer)."""
     from bench.postgres_cluster import Cluster
 
     with tempfile.TemporaryDirectory() as folder:
@@ -302,7 +308,7 @@ def two_servers_on_postgres(args) -> tuple[Results, float]:
         try:
             public = "http://loadbalancer.invalid"
             ports = [free_port(), free_port()]
-            shared = {"TINGWEN_DATABASE_URL": cluster.database(), "TINGWEN_AUDIO_DIR": str(Path(folder) / "audio")}
+            shared = {"TINGWEN_DATABASE_URL": cluster.database(), "TINGWEN_AUDIO_DIR": str(audio)}
             envs = [
                 os.environ | {"TINGWEN_DATA_DIR": str(Path(folder) / f"server-{n}"), "TWILIO_AUTH_TOKEN": TOKEN,
                               "TINGWEN_PUBLIC_URL": public, **LINE_ONLY, **shared}
@@ -310,7 +316,7 @@ def two_servers_on_postgres(args) -> tuple[Results, float]:
             ]  # fmt: skip
             for env in envs:
                 env.pop("TINGWEN_SKIP_TWILIO_SIGNATURE", None)
-            prepare_data(envs[0])
+            prepare_data(envs[0], render=False)
             workers = max(1, args.workers // 2)
             servers = [start_gunicorn("server:serving_app()", port, env, workers, args.threads, READY) for port, env in zip(ports, envs)]
             results, elapsed = drive(ports, public, args.calls, args.seconds, args.think)

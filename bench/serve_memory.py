@@ -6,7 +6,7 @@ start), counted as proportional set size so pages a worker shares with the maste
 fork count once.
 
     .venv/bin/python bench/serve_memory.py           # until every text is pre-rendered (goal: neural < 400 MB)
-    .venv/bin/python bench/serve_memory.py --tiny    # the first 40 s of the pass (CI runs this so it cannot rot)
+    .venv/bin/python bench/serve_memory.py --tiny    # the first 15 s of the pass (CI runs this so it cannot rot)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_MB = 400
-TINY_SECONDS = 40.0
+TINY_SECONDS = 15.0
 TIMEOUT_SECONDS = 1800.0
 
 

@@ -58,6 +58,7 @@ from convert_neural_voice import RELEASE, fetch_sources, make_environment  # noq
 
 TFLITE_RUNTIME = ["tensorflow-cpu==2.18.1", "numpy==2.0.2"]  # the last that ran these models (see DESIGN)
 DEFAULT_TFLITE_ENV = Path.home() / ".cache" / "tingwen" / "bench-tflite"
+TINY_CHARS = 60  # the longest text --tiny takes
 
 SHORT_PROMPTS = ["请按一到八选择。", "没有听清，请再说一遍。", "已停止朗读。", "按星号键返回。", "感谢您的收听，再见。",
                  "下一部分。", "这是最后一条。", "请按井号键继续。"]  # fmt: skip
@@ -70,7 +71,9 @@ def texts(tiny: bool) -> tuple[list[str], list[str]]:
         notices = store.latest()
     prompts = [t for t in Menu(notices).prompt_texts() if to_pinyin(normalize(t))]
     sentences = [t for t in all_sentences(notices) if to_pinyin(normalize(t))]
-    return (prompts[:6], sentences[:6]) if tiny else (prompts, sentences)
+    if tiny:  # six of each, of a typical length (the median sentence has about 40 characters)
+        return [t for t in prompts if len(t) <= TINY_CHARS][:6], [t for t in sentences if len(t) <= TINY_CHARS][:6]
+    return prompts, sentences
 
 
 def render_all(speaker: Speaker, items: list[str]) -> tuple[float, float]:

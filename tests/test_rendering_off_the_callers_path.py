@@ -107,7 +107,13 @@ def test_prerender_runs_in_the_background_and_again_after_an_ingest(tmp_path, ca
 
     from conftest import FIXTURES
 
+    from config import DB_FILE
+
     caplog.set_level(logging.INFO)
+    # One short notice in the store (so the bundled seven are not loaded): the first pass is quick.
+    (tmp_path / "data").mkdir()
+    with NoticeStore(tmp_path / "data" / DB_FILE) as store:
+        store.save(parse_all([FIXTURES / "notice_with_issued_plan.txt"], SourceFormat.TEXT, None))
     app = phone_app(tmp_path / "data", prerender=True)
     job = app.extensions["tingwen.prerender"]
     job.check_seconds = 0.2
