@@ -109,7 +109,7 @@ def test_postgres_writes_a_turn_without_waiting_for_its_disk_and_the_end_with(po
 
     def noting(sql, params=()):
         if sql.startswith(("UPDATE calls", "INSERT INTO calls")):
-            seen.append((sql.split()[0], store.conn.conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"]))
+            seen.append((sql.split()[0], store.conn.query("SHOW synchronous_commit")[0]["synchronous_commit"]))  # inside the write
         return execute(sql, params)
 
     store.conn.execute = noting
