@@ -33,8 +33,9 @@ from config import (
 )
 from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
-from content.database import close_pools, shown
+from content.database import close_pools, is_postgres, shown
 from content.menu import menu_for
+from content.revision_watch import watch as watch_revision
 from content.connections import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
@@ -113,6 +114,8 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.load()
     configure_logging(config.log_format)
     defer_checkpoints()  # a request never folds a database's log into it: a background thread does
+    if is_postgres(str(config.db_path)):
+        watch_revision(str(config.db_path))  # told of new notices, not asking in every request
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)
     speaker = build_speaker(config)

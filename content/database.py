@@ -79,6 +79,9 @@ def _pool(url: str):
 def close_pool(url: str) -> None:
     """Close this process's pool for one database (a database no longer used: a tool or a test
     that made it for itself); the next use opens a new one."""
+    from content.revision_watch import unwatch
+
+    unwatch(url)
     with _pools_lock:
         pool = _pools.pop((os.getpid(), url), None)
     if pool is not None:
@@ -87,8 +90,11 @@ def close_pool(url: str) -> None:
 
 def close_pools() -> None:
     """Close this process's pools (before gunicorn forks its workers from us)."""
+    from content.revision_watch import unwatch
+
     with _pools_lock:
         for key in [k for k in _pools if k[0] == os.getpid()]:
+            unwatch(key[1], wanted=True)  # each worker listens for itself
             _pools.pop(key).close()
 
 
@@ -133,9 +139,15 @@ class PostgresConnection:
     def __init__(self, url: str, busy_seconds: float = 5.0):
         self.pool = _pool(url)
         self.busy_seconds = busy_seconds
-        self.conn = self.pool.getconn()
+        self._conn = None  # borrowed at the first statement: a menu kept per revision may need none
         self._queued: list[tuple[str, _Pending]] | None = None  # inside `writing`: statements not yet sent
         self._binder = None  # inside `writing`: the ClientCursor that binds and sends them
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = self.pool.getconn()
+        return self._conn
 
     @staticmethod
     def _sql(sql: str) -> str:
@@ -209,9 +221,9 @@ class PostgresConnection:
             self._queued, self._binder = None, None
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.pool.putconn(self.conn)
-            self.conn = None
+        if self._conn is not None:
+            self.pool.putconn(self._conn)
+            self._conn = None
 
     def __del__(self) -> None:  # a store a failing request never closed gives its connection back
         with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 from content.errors import StoreUnreadable
+from content.revision_watch import CHANNEL as REVISION_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,13 @@ def _v2_withdrawal_and_revision(db: Database) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_notices, _v2_withdrawal_and_revision]
+def _v3_revision_announced(db: Database) -> None:
+    """On PostgreSQL the revision is now announced to the servers sharing the store (see
+    POSTGRES_MIGRATIONS and content/revision_watch.py). A SQLite store has one server, which
+    reads its own file: nothing changes here; the step keeps both schemas' versions in step."""
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_notices, _v2_withdrawal_and_revision, _v3_revision_announced]
 
 
 def schema_version(db: Database) -> int:
@@ -150,6 +157,11 @@ POSTGRES_MIGRATIONS: list[list[str]] = [
         "$$ BEGIN UPDATE store_revision SET n = n + 1 WHERE id = 1; RETURN NULL; END $$",
         "CREATE TRIGGER notices_revision AFTER INSERT OR UPDATE OR DELETE ON notices "
         "FOR EACH STATEMENT EXECUTE FUNCTION notices_revision()",
+    ],
+    [  # every server is told the new revision as the write commits (content/revision_watch.py)
+        "CREATE OR REPLACE FUNCTION notices_revision() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ DECLARE moved BIGINT; BEGIN UPDATE store_revision SET n = n + 1 WHERE id = 1 RETURNING n INTO moved; "
+        f"PERFORM pg_notify('{REVISION_CHANNEL}', moved::text); RETURN NULL; END $$",
     ],
 ]
 

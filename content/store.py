@@ -19,6 +19,7 @@ from content.database import Connection, SqliteConnection, Store, is_busy, is_po
 from content.errors import NoticeNotFound, StoreBusy
 from content.connections import open_database
 from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, open_postgres
+from content.revision_watch import watcher
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -89,6 +90,10 @@ class NoticeStore(Store):
             if is_busy(error):
                 raise StoreBusy(self.location, self.busy_seconds) from None
             raise
+        finally:
+            listener = watcher(self.path) if self.conn.dialect == "postgresql" else None
+            if listener is not None:  # this process's next request reads its own write at once
+                listener.forget()
 
     def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
         """Add new notices and update changed ones in place, all or nothing."""
@@ -171,8 +176,17 @@ class NoticeStore(Store):
 
     def revision(self) -> int:
         """Moves on with every write to the notices (a trigger counts them), even several in one
-        second: a key for caches built from the store, such as the menu."""
-        return self.conn.query("SELECT n FROM store_revision WHERE id = 1")[0]["n"]
+        second: a key for caches built from the store, such as the menu. A server on PostgreSQL
+        is told it (content/revision_watch.py) instead of asking in every request."""
+        listener = watcher(self.path) if self.conn.dialect == "postgresql" else None
+        if listener is not None:
+            known, ticket = listener.current()
+            if known is not None:
+                return known
+        n = self.conn.query("SELECT n FROM store_revision WHERE id = 1")[0]["n"]
+        if listener is not None:
+            listener.offer(n, ticket)
+        return n
 
     def latest(self, limit: int | None = None, offset: int = 0, withdrawn: bool = False) -> list[Notice]:
         """Newest first (publication date, else signing date), with their sections; withdrawn
