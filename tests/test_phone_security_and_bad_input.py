@@ -108,3 +108,26 @@ def test_engine_failure_falls_back_to_twilio_say(tmp_path):
     assert says and all(s.get("language") == "cmn-CN" for s in says)
     assert "最新通知共有七条" in "".join(s.text for s in says)  # the spoken form, digits read out
     assert not call.twiml.xpath("//Play")
+
+
+@pytest.mark.parametrize(
+    "signed_url, status",
+    [
+        ("https://ivr.example.gov.cn/ivr/voice", 200),  # the URL as configured
+        ("https://ivr.example.gov.cn:443/ivr/voice", 200),  # with the default port, as Twilio may sign it
+        ("https://ivr.example.gov.cn:8443/ivr/voice", 403),  # another port
+        ("https://ivr.example.gov.cn/ivr/gather", 403),  # another path
+        ("http://ivr.example.gov.cn/ivr/voice", 403),  # another scheme
+    ],
+)
+def test_the_signature_is_checked_for_the_url_twilio_called(app, signed_url, status):
+    call = PhoneCall(app)
+    params = {"CallSid": call.sid, "From": "+8613800000000"}
+    headers = {"X-Twilio-Signature": call.validator.compute_signature(signed_url, params)}
+    assert call.client.post("/ivr/voice", data=params, headers=headers).status_code == status
+
+
+def test_a_signature_of_strange_characters_is_refused_not_an_error(app):
+    call = PhoneCall(app)
+    headers = {"X-Twilio-Signature": "签名é\x00"}
+    assert call.client.post("/ivr/voice", data={"CallSid": call.sid}, headers=headers).status_code == 403
