@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, Self
 
+from content.revision_watch import unwatch
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -79,8 +81,6 @@ def _pool(url: str):
 def close_pool(url: str) -> None:
     """Close this process's pool for one database (a database no longer used: a tool or a test
     that made it for itself); the next use opens a new one."""
-    from content.revision_watch import unwatch
-
     unwatch(url)
     with _pools_lock:
         pool = _pools.pop((os.getpid(), url), None)
@@ -90,8 +90,6 @@ def close_pool(url: str) -> None:
 
 def close_pools() -> None:
     """Close this process's pools (before gunicorn forks its workers from us)."""
-    from content.revision_watch import unwatch
-
     with _pools_lock:
         for key in [k for k in _pools if k[0] == os.getpid()]:
             unwatch(key[1], wanted=True)  # each worker listens for itself
@@ -181,7 +179,7 @@ class PostgresConnection:
     def _send(self) -> None:
         """Everything queued, in one message (one round trip; the simple query protocol runs
         the statements in order, and stops at the first that fails), each answer kept."""
-        queued, self._queued[:] = list(self._queued), []
+        queued, self._queued = self._queued, []
         if not queued:
             return
         cursor = self._binder
@@ -211,8 +209,7 @@ class PostgresConnection:
             yield
             self._queue("COMMIT", ())
             self._send()
-        except BaseException:
-            self._queued = None  # what was not sent is dropped; what was is rolled back
+        except BaseException:  # what was not sent is dropped (finally); what was is rolled back
             if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 with contextlib.suppress(Error):
                     self.conn.execute("ROLLBACK")

@@ -130,7 +130,7 @@ def unwatch(url: str, wanted: bool = False) -> None:
 
 
 def wait_listening(url: str, seconds: float = 10.0) -> bool:
-    """True once this process listens for `url` (tests, and a server's start-up)."""
+    """True once this process listens for `url` (for tests, which wait for it)."""
     found = watcher(url)
     deadline = time.monotonic() + seconds
     while found is not None and not found.listening and time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from content.database import Connection, SqliteConnection, Store, is_busy, is_po
 from content.errors import NoticeNotFound, StoreBusy
 from content.connections import open_database
 from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, open_postgres
-from content.revision_watch import watcher
+from content.revision_watch import RevisionWatch, watcher
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -91,8 +91,7 @@ class NoticeStore(Store):
                 raise StoreBusy(self.location, self.busy_seconds) from None
             raise
         finally:
-            listener = watcher(self.path) if self.conn.dialect == "postgresql" else None
-            if listener is not None:  # this process's next request reads its own write at once
+            if (listener := self._listener()) is not None:  # this process's next request reads its own write at once
                 listener.forget()
 
     def save(self, notices: Iterable[Notice], progress: Callable[[Notice], None] | None = None) -> SaveReport:
@@ -174,11 +173,15 @@ class NoticeStore(Store):
     def count(self) -> int:
         return self.conn.query("SELECT count(*) AS n FROM notices")[0]["n"]
 
+    def _listener(self) -> RevisionWatch | None:
+        """This server process's listener for the revision (PostgreSQL only), else None."""
+        return watcher(self.path) if self.conn.dialect == "postgresql" else None
+
     def revision(self) -> int:
         """Moves on with every write to the notices (a trigger counts them), even several in one
         second: a key for caches built from the store, such as the menu. A server on PostgreSQL
         is told it (content/revision_watch.py) instead of asking in every request."""
-        listener = watcher(self.path) if self.conn.dialect == "postgresql" else None
+        listener = self._listener()
         if listener is not None:
             known, ticket = listener.current()
             if known is not None:
