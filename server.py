@@ -33,9 +33,9 @@ from config import (
 )
 from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
-from content.database import close_pools, is_postgres, shown
+from content.database import close_pools, shown
 from content.menu import menu_for
-from content.revision_watch import watch as watch_revision
+from content.revision_watch import stop_all as stop_revision_watches, watch as watch_revision
 from content.connections import close_idle, defer_checkpoints
 from content.store import NoticeStore
 from content.titles import load_abbreviations
@@ -114,8 +114,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.load()
     configure_logging(config.log_format)
     defer_checkpoints()  # a request never folds a database's log into it: a background thread does
-    if is_postgres(str(config.db_path)):
-        watch_revision(str(config.db_path))  # told of new notices, not asking in every request
+    watch_revision(str(config.db_path))  # the revision known without opening the store in every request
     config.data_dir.mkdir(parents=True, exist_ok=True)
     load_abbreviations(config.abbreviations)
     speaker = build_speaker(config)
@@ -375,6 +374,7 @@ def _preflight(config: Config) -> None:
         log.error("VOICE: %s; the %s voice speaks with no fallback behind it", error, config.voice)
     close_pools()  # PostgreSQL connections are each worker's own, made after the fork
     close_idle()  # and so are SQLite's: a connection must never cross a fork
+    stop_revision_watches()  # nor a revision listener's
 
 
 class ProductionServer(BaseApplication):

@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, Self
 
-from content.revision_watch import unwatch
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+from content.revision_watch import POSTGRES_SCHEMES, unwatch
 
 
 def is_postgres(url: str | None) -> bool:

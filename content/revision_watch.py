@@ -1,23 +1,31 @@
-"""The notice store's revision, told rather than asked, on PostgreSQL.
+"""The notice store's revision, known to a server without opening the store.
 
 Every webhook and kiosk request builds its menu from the store, kept per revision (`menu_for`),
-so each would ask the database for the revision: a round trip per request. A server sharing a
-PostgreSQL store instead listens: the notices' trigger announces every new revision
-(`pg_notify`, migration 3), and one thread per process keeps the latest on a connection of its
-own. While it is not listening (starting, reconnecting, a tool that never asked to watch), the
-store asks as before. A write of this process forgets what it was told, so the next request
-asks again and sees its own write at once; other servers' writes arrive as they commit.
+so each would open the store to ask for the revision. A server sharing a PostgreSQL store
+instead listens: the notices' trigger announces every new revision (`pg_notify`, migration 3),
+and one thread per process keeps the latest on a connection of its own. While it is not
+listening (starting, reconnecting, a tool that never asked to watch), the store asks as before.
+A write of this process forgets what it was told, so the next request asks again and sees its
+own write at once; other servers' writes arrive as they commit.
+
+SQLite has no NOTIFY, and asking is cheap there: a server reads the revision on one read-only
+connection per process and file (`SqliteRevision`), one statement, instead of opening the store
+(taking a kept connection, checking its file and schema, giving it back) in every request. It
+reads the committed revision each time, so nothing is ever stale.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")  # what names a PostgreSQL store (content.database.is_postgres)
 CHANNEL = "tingwen_store_revision"
 APPLICATION_NAME = "tingwen revision watch"  # how its connection shows in pg_stat_activity
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts to listen again after a failure
@@ -92,19 +100,68 @@ class RevisionWatch:
         self._told(None)
 
 
-_watches: dict[str, RevisionWatch] = {}
+class SqliteRevision:
+    """One process's reader of a SQLite store's revision: the same questions as RevisionWatch,
+    answered by one statement on a read-only connection of its own (opened again when the file
+    is replaced, as by a restore). Any failure (the file gone or damaged) answers "not known",
+    and the store then opens itself and says what is wrong."""
+
+    listening = True  # nothing to wait for: every answer is read when asked
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) the connection reads
+
+    def current(self) -> tuple[int | None, int]:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None, 0
+        with self._lock:
+            try:
+                if self._conn is None or self._file != (stat.st_dev, stat.st_ino):
+                    self._close()
+                    self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=1, check_same_thread=False)
+                    self._file = (stat.st_dev, stat.st_ino)
+                return self._conn.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0], 0
+            except sqlite3.Error:
+                self._close()
+                return None, 0
+
+    def offer(self, value: int, ticket: int) -> None:
+        """Nothing to keep: the next request reads the revision again."""
+
+    def forget(self) -> None:
+        """Nothing to forget: a write of this process is read like anyone's."""
+
+    def stop(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn, self._file = None, None
+
+
+_watches: dict[str, RevisionWatch | SqliteRevision] = {}
+_left_by_parent: list[RevisionWatch | SqliteRevision] = []  # a parent's, never used nor closed in a forked child
 _wanted: set[str] = set()
 _guard = threading.Lock()
 
 
 def watch(url: str) -> None:
-    """Servers (not tools) listen for `url`'s revision: each process starts its listener at its
-    first use (gunicorn's workers are forked after the app is built; threads are not)."""
+    """Servers (not tools) are told `url`'s revision (a postgresql:// URL or a SQLite file's
+    path): each process starts its listener at its first use (gunicorn's workers are forked
+    after the app is built; threads and connections are not)."""
     with _guard:
         _wanted.add(url)
 
 
-def watcher(url: str) -> RevisionWatch | None:
+def watcher(url: str) -> RevisionWatch | SqliteRevision | None:
     """This process's listener for `url`, started if wanted and not yet running here."""
     if url not in _wanted:
         return None
@@ -114,7 +171,9 @@ def watcher(url: str) -> RevisionWatch | None:
     with _guard:
         found = _watches.get(url)
         if found is None or found.pid != os.getpid():
-            found = _watches[url] = RevisionWatch(url)
+            if found is not None:
+                _left_by_parent.append(found)
+            found = _watches[url] = RevisionWatch(url) if url.startswith(POSTGRES_SCHEMES) else SqliteRevision(url)
     return found
 
 
@@ -127,6 +186,16 @@ def unwatch(url: str, wanted: bool = False) -> None:
         found = _watches.pop(url, None)
     if found is not None:
         found.stop()
+
+
+def stop_all() -> None:
+    """Stop every listener of this process, still wanted (a process about to fork its workers:
+    each starts its own at its first use, on connections that never cross the fork)."""
+    with _guard:
+        found = list(_watches.values())
+        _watches.clear()
+    for watch in found:
+        watch.stop()
 
 
 def wait_listening(url: str, seconds: float = 10.0) -> bool:

@@ -19,7 +19,7 @@ from content.database import Connection, SqliteConnection, Store, is_busy, is_po
 from content.errors import NoticeNotFound, StoreBusy
 from content.connections import open_database
 from content.migrations import MIGRATIONS, POSTGRES_MIGRATIONS, open_postgres
-from content.revision_watch import RevisionWatch, watcher
+from content.revision_watch import RevisionWatch, SqliteRevision, watcher
 from content.model import Notice, Section
 
 _SUMMARY_COLUMNS = (
@@ -61,15 +61,31 @@ class NoticeStore(Store):
         """`path`: the SQLite file, or a postgresql:// URL (a store shared by several servers).
         `busy_seconds`: how long a write waits for another process's write to finish."""
         self.busy_seconds = busy_seconds
+        self._conn: Connection | None = None
         if is_postgres(str(path)):
             self.path = str(path)
-            self.conn: Connection = open_postgres(self.path, POSTGRES_MIGRATIONS, "the notice store", busy_seconds)
+            self._conn = open_postgres(self.path, POSTGRES_MIGRATIONS, "the notice store", busy_seconds)  # it borrows at its first statement
             self.schema_version = len(POSTGRES_MIGRATIONS)
         else:
             self.path = Path(path)
-            db = open_database(self.path, busy_seconds=busy_seconds, pragmas=("foreign_keys = ON",))
-            self.conn = SqliteConnection.kept(db)
-            self.schema_version = len(MIGRATIONS)  # open_database has brought it there
+            self.schema_version = len(MIGRATIONS)  # open_database brings it there
+            if watcher(str(self.path)) is None:  # a tool: opened now, so a damaged file is said at once
+                self._open()
+
+    @property
+    def conn(self) -> Connection:
+        """The store's connection; in a server, a SQLite file is opened at the first statement:
+        a request whose menu is kept for the revision (told by content/revision_watch.py) opens
+        nothing."""
+        return self._conn if self._conn is not None else self._open()
+
+    def _open(self) -> Connection:
+        self._conn = SqliteConnection.kept(open_database(self.path, busy_seconds=self.busy_seconds, pragmas=("foreign_keys = ON",)))
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
     @property
     def location(self) -> str:
@@ -173,14 +189,14 @@ class NoticeStore(Store):
     def count(self) -> int:
         return self.conn.query("SELECT count(*) AS n FROM notices")[0]["n"]
 
-    def _listener(self) -> RevisionWatch | None:
-        """This server process's listener for the revision (PostgreSQL only), else None."""
-        return watcher(self.path) if self.conn.dialect == "postgresql" else None
+    def _listener(self) -> RevisionWatch | SqliteRevision | None:
+        """This server process's listener for the revision, else None (a tool)."""
+        return watcher(str(self.path))
 
     def revision(self) -> int:
         """Moves on with every write to the notices (a trigger counts them), even several in one
-        second: a key for caches built from the store, such as the menu. A server on PostgreSQL
-        is told it (content/revision_watch.py) instead of asking in every request."""
+        second: a key for caches built from the store, such as the menu. A server is told it
+        (content/revision_watch.py) instead of opening the store to ask in every request."""
         listener = self._listener()
         if listener is not None:
             known, ticket = listener.current()

@@ -11,13 +11,13 @@ from conftest import PhoneCall, phone_app
 
 # (what happens, the most SQL statements it may take)
 WEBHOOKS = [
-    ("a call is answered", 9),  # with the one look-up of what is remembered of the caller
-    ("a key chooses a notice", 9),
-    ("a key chooses a part", 9),
-    ("a reading goes on (no key)", 9),
-    ("a key cancels", 9),
-    ("the status callback", 6),
-    ("a kiosk menu turn", 3),
+    ("a call is answered", 8),  # with the one look-up of what is remembered of the caller
+    ("a key chooses a notice", 8),
+    ("a key chooses a part", 8),
+    ("a reading goes on (no key)", 8),
+    ("a key cancels", 8),
+    ("the status callback", 5),
+    ("a kiosk menu turn", 1),  # the notices' revision (the menu is kept for it)
 ]
 
 
@@ -166,5 +166,5 @@ def test_on_postgres_a_webhook_takes_as_few_statements(tmp_path, postgres_server
         before = len(statements)
         assert _do(app, call, what) in (200, 204), what
         done = statements[before:]
-        assert len(done) <= most - 2, f"{what}: {len(done)} statements: {done}"  # no BEGIN and COMMIT of their own
+        assert len(done) <= max(most - 2, 0), f"{what}: {len(done)} statements: {done}"  # no BEGIN and COMMIT of their own
         assert not [s for s in done if "schema_versions" in s or "caller_salt" in s], f"{what}: {done}"
