@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 IDLE_PER_FILE = 16  # SQLite connections kept open for the next request, per file and process
-_idle: dict[Path, list[tuple[tuple[int, int, int, int] | None, Database]]] = {}  # most recent last
+_idle: dict[Path, list[tuple[tuple[int, int] | None, Database]]] = {}  # most recent last
 _idle_lock = threading.Lock()
 _idle_pid = os.getpid()  # the process the idle connections belong to
 _forked_away: list[Database] = []  # a parent's connections, held so nothing closes them in a child
@@ -43,20 +43,22 @@ def _opening_lock(path: Path) -> threading.Lock:
         return _opening_locks.setdefault(path, threading.Lock())
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
-    """What tells a file apart from one put in its place: device, inode, size, modified."""
+def _identity(path: Path) -> tuple[int, int] | None:
+    """What tells a file apart from one put in its place: device and inode. (Not its size or
+    time: the background checkpoint changes both every few seconds, and every idle connection
+    would be closed and opened again after it. A file written over in place fails the schema
+    check of the next open instead.)"""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None
-    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return stat.st_dev, stat.st_ino
 
 
 def _reused(path: Path) -> Database | None:
-    """An idle connection to the same file, unchanged since it was given back. If the file has
-    changed under them (replaced, restored, damaged, or grown by a checkpoint), every idle one
-    is closed: connections of one process share a file's log, and an old one kept open would
-    show the new file through the old log."""
+    """An idle connection to the same file as when it was given back. If another file has been
+    put in its place (replaced, restored), every idle one is closed: connections of one process
+    share a file's log, and an old one kept open would show the new file through the old log."""
     identity = _identity(path)
     with _idle_lock:
         _forget_after_fork()
@@ -205,7 +207,7 @@ def open_database(
     try:
         db.execute(f"PRAGMA busy_timeout = {busy_ms}")
         identity = _identity(path)
-        checked = (os.getpid(), str(path), *(identity or (0, 0))[:2], name, len(migrations))
+        checked = (os.getpid(), str(path), *(identity or (0, 0)), name, len(migrations))
         if checked not in _checked:
             with _opening_lock(path):  # threads opening a new file queue here, not in SQLite's busy handler
                 if checked not in _checked:

@@ -168,3 +168,19 @@ def test_on_postgres_a_webhook_takes_as_few_statements(tmp_path, postgres_server
         done = statements[before:]
         assert len(done) <= max(most - 2, 0), f"{what}: {len(done)} statements: {done}"  # no BEGIN and COMMIT of their own
         assert not [s for s in done if "schema_versions" in s or "caller_salt" in s], f"{what}: {done}"
+
+
+def test_a_checkpoint_keeps_the_connections_kept_for_the_next_request(counted):
+    """The background checkpoint folds the log into the file every few seconds, which changes
+    its size and time but not what file it is: the next request still takes a kept connection."""
+    from content import connections
+
+    app, opened, _ = counted
+    calls_db = app.config["TINGWEN"].ivr.calls_db
+    call = PhoneCall(app, sid="CAfolded000000000000000000000000").start().press("4")
+    before = calls_db.stat().st_mtime_ns, calls_db.stat().st_size
+    connections.checkpoints.checkpoint(calls_db)
+    assert (calls_db.stat().st_mtime_ns, calls_db.stat().st_size) != before  # folded in
+    count = len(opened)
+    assert call.press("*").last.status_code == 200
+    assert len(opened) == count
