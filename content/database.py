@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, Self
 
-from content.revision_watch import POSTGRES_SCHEMES, unwatch
+from content.revision_watch import unwatch
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_postgres(url: str | None) -> bool:

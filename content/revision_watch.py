@@ -25,7 +25,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")  # what names a PostgreSQL store (content.database.is_postgres)
 CHANNEL = "tingwen_store_revision"
 APPLICATION_NAME = "tingwen revision watch"  # how its connection shows in pg_stat_activity
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts to listen again after a failure
@@ -138,8 +137,10 @@ class SqliteRevision:
         """Nothing to forget: a write of this process is read like anyone's."""
 
     def stop(self) -> None:
-        with self._lock:
-            self._close()
+        """Close the connection (never a parent's, in a forked child)."""
+        if self.pid == os.getpid():
+            with self._lock:
+                self._close()
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -171,9 +172,11 @@ def watcher(url: str) -> RevisionWatch | SqliteRevision | None:
     with _guard:
         found = _watches.get(url)
         if found is None or found.pid != os.getpid():
+            from content.database import is_postgres  # it imports this module
+
             if found is not None:
                 _left_by_parent.append(found)
-            found = _watches[url] = RevisionWatch(url) if url.startswith(POSTGRES_SCHEMES) else SqliteRevision(url)
+            found = _watches[url] = RevisionWatch(url) if is_postgres(url) else SqliteRevision(url)
     return found
 
 

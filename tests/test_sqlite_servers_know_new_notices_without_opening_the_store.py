@@ -14,6 +14,8 @@ import pytest
 from conftest import FIXTURES, PhoneCall, phone_app
 
 from content import revision_watch
+from content.connections import close_idle
+from content.errors import StoreUnreadable
 from content.menu import menu_for
 from content.store import NoticeStore
 
@@ -76,8 +78,6 @@ def test_a_file_put_in_the_stores_place_is_read_afresh(served, tmp_path):
     copy.execute("UPDATE notices SET withdrawn_at = '2026-01-01T00:00:00+00:00' WHERE id = ?", [first.id])  # its trigger counts a revision
     copy.commit()
     copy.close()
-    from content.connections import close_idle
-
     close_idle()
     for suffix in ("", "-wal", "-shm"):  # as a restore puts a new file in the store's place
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -90,14 +90,10 @@ def test_a_store_that_cannot_be_read_is_reported_by_name(served):
     listener = revision_watch.watcher(str(db))
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    from content.connections import close_idle
-
     close_idle()
     listener.stop()
     Path(db).write_bytes(b"this is not a database" * 100)
     assert listener.current()[0] is None  # not known: the store opens itself and says why
-    from content.errors import StoreUnreadable
-
     with pytest.raises(StoreUnreadable, match=Path(db).name), NoticeStore(db) as store:
         store.revision()
     call = PhoneCall(app, sid="CAbroken0000000000000000000000000").start()
@@ -110,3 +106,4 @@ def test_a_tool_reads_the_store_itself_and_keeps_no_reader(tmp_path):
         assert store._conn is not None  # opened at once: a damaged file is said by the command that opened it
         store.revision()
     assert revision_watch.watcher(str(path)) is None
+
