@@ -33,7 +33,7 @@ from config import (
 )
 from content.errors import StoreBusy, StoreUnreadable
 from content.ingest import ensure_bundled
-from content.database import close_pools, shown
+from content.database import READY_IN_SERVERS, close_pools, keep_ready, shown
 from content.menu import menu_for
 from content.revision_watch import stop_all as stop_revision_watches, watch as watch_revision
 from content.connections import close_idle, defer_checkpoints
@@ -100,12 +100,14 @@ def configure_logging(kind: str | None = None) -> None:
 def serving_app(config: Config | None = None) -> Flask:
     """The app as a production worker runs it (`tingwen serve`, and bench/ivr_load.py): built,
     then everything a listener can hear prepared (chunks and pinyin: the reading front end takes
-    about 1.6 ms a sentence) before the worker takes its first request, so no caller waits on it."""
+    about 1.6 ms a sentence) and, on PostgreSQL, a few connections opened before the worker takes
+    its first request, so no caller waits on either."""
     app = create_app(config)
     config, speaker = app.config["TINGWEN"], app.extensions["tingwen.speaker"]
     started = time.monotonic()
     with NoticeStore(config.db_path) as store:
         count = speaker.prepare_ahead(listener_texts(config, store))
+    keep_ready(min(READY_IN_SERVERS, config.threads))  # PostgreSQL: callers meeting find a connection open
     log.info("prepared %d texts to be heard in %.1f s", count, time.monotonic() - started)
     return app
 

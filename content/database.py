@@ -6,6 +6,7 @@ ON CONFLICT); what differs (placeholders, the write lock, schema versions) is de
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sqlite3
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, Self
 
 from content.revision_watch import unwatch
+
+log = logging.getLogger(__name__)
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -53,6 +56,8 @@ class Connection(Protocol):
 _pools: dict[tuple[int, str], Any] = {}
 _pools_lock = threading.Lock()
 POOL_SIZE = 64  # connections a process keeps to one database (a worker's threads share them)
+READY_IN_SERVERS = 4  # connections a server's worker opens before its first caller (keep_ready)
+_ready = 1  # connections each new pool of this process keeps open (a tool needs one)
 
 
 def _pool(url: str):
@@ -69,13 +74,31 @@ def _pool(url: str):
             psycopg.connect(url, connect_timeout=10).close()  # unreachable: the server's own reason
             _pools[key] = ConnectionPool(
                 url,
-                min_size=1,
+                min_size=_ready,
                 max_size=POOL_SIZE,
                 kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10},
                 timeout=30,
                 open=True,
             )
         return _pools[key]
+
+
+def keep_ready(count: int = READY_IN_SERVERS, timeout: float = 10.0) -> None:
+    """In a server's worker, before its first request: every pool of this process (and any it
+    opens later) keeps `count` connections open, opened now. A pool of one opens a second
+    connection only when two callers' webhooks meet, and the second caller waits for it."""
+    global _ready
+    _ready = count
+    with _pools_lock:
+        pools = [(url, pool) for (pid, url), pool in _pools.items() if pid == os.getpid()]
+    deadline = time.monotonic() + timeout
+    for url, pool in pools:
+        pool.resize(min_size=count, max_size=max(count, POOL_SIZE))
+        # (pool.wait would close the pool if the server refused some: polled instead)
+        while (opened := pool.get_stats().get("pool_available", 0)) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if opened < count:  # the server allows fewer, or is slow: it still serves, connecting on demand
+            log.warning("%d of %d connections to %s open after %.0f s; the others are made on demand", opened, count, shown(url), timeout)
 
 
 def close_pool(url: str) -> None:
