@@ -304,9 +304,10 @@ class CallStore(Store):
         plans one INSERT instead of one per event."""
         if events:
             when = _iso(at)
+            rows = [(sid, when, e.kind, e.notice_id, e.path, json.dumps(e.detail, ensure_ascii=False) if e.detail else None) for e in events]
             self.conn.execute(
-                "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(events)),
-                [value for e in events for value in (sid, when, e.kind, e.notice_id, e.path, json.dumps(e.detail, ensure_ascii=False) if e.detail else None)],
+                "INSERT INTO call_events (sid, at, kind, notice_id, path, detail) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)),
+                [value for row in rows for value in row],
             )
 
     def _expire(self, now: datetime) -> None:
