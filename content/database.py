@@ -57,7 +57,6 @@ _pools: dict[tuple[int, str], Any] = {}
 _pools_lock = threading.Lock()
 POOL_SIZE = 64  # connections a process keeps to one database (a worker's threads share them)
 READY_IN_SERVERS = 4  # connections a server's worker opens before its first caller (keep_ready)
-_ready = 1  # connections each new pool of this process keeps open (a tool needs one)
 
 
 def _pool(url: str):
@@ -74,7 +73,7 @@ def _pool(url: str):
             psycopg.connect(url, connect_timeout=10).close()  # unreachable: the server's own reason
             _pools[key] = ConnectionPool(
                 url,
-                min_size=_ready,
+                min_size=1,  # a tool needs one; a server's worker keeps more (keep_ready)
                 max_size=POOL_SIZE,
                 kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10},
                 timeout=30,
@@ -83,22 +82,21 @@ def _pool(url: str):
         return _pools[key]
 
 
-def keep_ready(count: int = READY_IN_SERVERS, timeout: float = 10.0) -> None:
-    """In a server's worker, before its first request: every pool of this process (and any it
-    opens later) keeps `count` connections open, opened now. A pool of one opens a second
-    connection only when two callers' webhooks meet, and the second caller waits for it."""
-    global _ready
-    _ready = count
-    with _pools_lock:
-        pools = [(url, pool) for (pid, url), pool in _pools.items() if pid == os.getpid()]
+def keep_ready(url: str | os.PathLike, count: int = READY_IN_SERVERS, timeout: float = 10.0) -> None:
+    """In a server's worker, before its first request: on PostgreSQL, this process's pool for
+    `url` keeps `count` connections open, opened now (SQLite: nothing to do). A pool of one
+    opens a second connection only when two callers' webhooks meet, and the second caller
+    waits while it is made."""
+    if not is_postgres(str(url)):
+        return
+    pool = _pool(str(url))
+    pool.resize(min_size=count, max_size=max(count, POOL_SIZE))
+    # (pool.wait would close the pool if the server refused some: polled instead)
     deadline = time.monotonic() + timeout
-    for url, pool in pools:
-        pool.resize(min_size=count, max_size=max(count, POOL_SIZE))
-        # (pool.wait would close the pool if the server refused some: polled instead)
-        while (opened := pool.get_stats().get("pool_available", 0)) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if opened < count:  # the server allows fewer, or is slow: it still serves, connecting on demand
-            log.warning("%d of %d connections to %s open after %.0f s; the others are made on demand", opened, count, shown(url), timeout)
+    while (opened := pool.get_stats().get("pool_available", 0)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if opened < count:  # the server allows fewer, or is slow: the worker still serves, connecting on demand
+        log.warning("%d of %d connections to %s open after %.0f s; the others are made on demand", opened, count, shown(url), timeout)
 
 
 def close_pool(url: str) -> None:

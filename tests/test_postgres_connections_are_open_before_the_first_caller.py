@@ -13,10 +13,9 @@ def _pool_of(url: str):
     return database._pool(url)
 
 
-def test_a_serving_worker_opens_its_connections_before_the_first_request(tmp_path, postgres_server, monkeypatch):
+def test_a_serving_worker_opens_its_connections_before_the_first_request(tmp_path, postgres_server):
     from server import serving_app
 
-    monkeypatch.setattr(database, "_ready", database._ready)  # this test process is a tool again afterwards
     url = postgres_server()
     config = Config(data_dir=tmp_path / "data", database_url=url, voice="espeak", prerender=False, twilio_auth_token=PHONE_TOKEN)
     try:
@@ -39,13 +38,12 @@ def test_a_tool_keeps_one_connection(postgres_server):
         database.close_pool(url)
 
 
-def test_a_pool_not_filled_in_time_leaves_the_worker_serving(postgres_server, monkeypatch, caplog):
+def test_a_pool_not_filled_in_time_leaves_the_worker_serving(postgres_server, caplog):
     url = postgres_server()
-    monkeypatch.setattr(database, "_ready", database._ready)
     try:
         with NoticeStore(url) as store:
             store.count()
-        database.keep_ready(50, timeout=0)  # not all open at once: a slow or crowded server
+        database.keep_ready(url, 50, timeout=0)  # not all open at once: a slow or crowded server
         with NoticeStore(url) as store:
             assert store.count() >= 0
         assert any("of 50 connections" in r.getMessage() and "made on demand" in r.getMessage() for r in caplog.records)
