@@ -85,14 +85,16 @@ def _forget_after_fork() -> None:
 
 def _give_back(path: Path, db: Database) -> None:
     """Keep a store's connection for the next request (no close, so no checkpoint in a
-    caller's path); past IDLE_PER_FILE the oldest idle one is closed."""
+    caller's path); past IDLE_PER_FILE the oldest idle one is closed. It is kept under the
+    identity of the file it was opened on (no second look at the file per request): a file put
+    in its place meanwhile is told apart at the next `_reused`."""
     try:
         if db.conn.in_transaction:
             db.conn.rollback()
     except sqlite3.Error:
         db.close()
         return
-    identity = _identity(path)
+    identity = db.identity  # type: ignore[attr-defined]
     with _idle_lock:
         _forget_after_fork()
         if getattr(db, "pid", None) != os.getpid():  # opened before a fork: not ours to keep
@@ -223,6 +225,7 @@ def open_database(
             db.execute("PRAGMA wal_autocheckpoint = 0")
             checkpoints.register(path)
         db.busy_ms = busy_ms  # type: ignore[attr-defined]
+        db.identity = identity  # type: ignore[attr-defined]
         db.pid = os.getpid()  # type: ignore[attr-defined]
         db.give_back = lambda: _give_back(path, db)  # type: ignore[attr-defined]
         db.file_lock = file_lock(str(path))  # type: ignore[attr-defined]
