@@ -107,7 +107,8 @@ def serving_app(config: Config | None = None) -> Flask:
     started = time.monotonic()
     with NoticeStore(config.db_path) as store:
         count = speaker.prepare_ahead(listener_texts(config, store))
-    keep_ready(config.db_path, min(READY_IN_SERVERS, config.threads))  # PostgreSQL (every store shares it): callers meeting find a connection open
+    # PostgreSQL (every store shares the one database): callers whose webhooks meet find a connection open
+    keep_ready(config.db_path, min(READY_IN_SERVERS, config.threads))
     log.info("prepared %d texts to be heard in %.1f s", count, time.monotonic() - started)
     return app
 
