@@ -106,4 +106,3 @@ def test_a_tool_reads_the_store_itself_and_keeps_no_reader(tmp_path):
         assert store._conn is not None  # opened at once: a damaged file is said by the command that opened it
         store.revision()
     assert revision_watch.watcher(str(path)) is None
-
