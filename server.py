@@ -42,6 +42,7 @@ from content.titles import load_abbreviations
 from feed.episodes import EpisodeShelf
 from ivr.call_summary import OpenCalls
 from ivr.callstore import CallStore
+from ivr.ready import prepare_line
 from monitoring import logs, metrics
 from speech.engine import EngineUnavailable, VoiceSettings, check_voice
 from speech.recognizer import RecognitionPool
@@ -100,16 +101,18 @@ def configure_logging(kind: str | None = None) -> None:
 def serving_app(config: Config | None = None) -> Flask:
     """The app as a production worker runs it (`tingwen serve`, and bench/ivr_load.py): built,
     then everything a listener can hear prepared (chunks and pinyin: the reading front end takes
-    about 1.6 ms a sentence) and, on PostgreSQL, a few connections opened before the worker takes
-    its first request, so no caller waits on either."""
+    about 1.6 ms a sentence), on PostgreSQL a few connections opened, and the phone line made
+    ready (ivr/ready.py) before the worker takes its first request, so no caller waits on any."""
     app = create_app(config)
     config, speaker = app.config["TINGWEN"], app.extensions["tingwen.speaker"]
     started = time.monotonic()
     with NoticeStore(config.db_path) as store:
         count = speaker.prepare_ahead(listener_texts(config, store))
+    ready = min(READY_IN_SERVERS, config.threads)
     # PostgreSQL (every store shares the one database): callers whose webhooks meet find a connection open
-    keep_ready(config.db_path, min(READY_IN_SERVERS, config.threads))
-    log.info("prepared %d texts to be heard in %.1f s", count, time.monotonic() - started)
+    keep_ready(config.db_path, ready)
+    answers = prepare_line(app, ready)
+    log.info("prepared %d texts to be heard and %d first answers in %.1f s", count, answers, time.monotonic() - started)
     return app
 
 

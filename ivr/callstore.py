@@ -222,6 +222,14 @@ class CallStore(Store):
             self._expire_now_and_then(now)
         self._purge_now_and_then(now)
 
+    def tidy(self) -> None:
+        """What `begin` does now and then, done now (a server's worker before its first call):
+        calls dropped without a status callback closed, and the retention settings applied."""
+        now = _now()
+        with self.conn.writing("calls", durable=False):
+            self._expire_now_and_then(now)
+        self._purge_now_and_then(now)
+
     def _expire_now_and_then(self, now: datetime) -> None:
         global _last_expiry
         if _last_expiry is None or now - _last_expiry > EXPIRE_EVERY:

@@ -1,0 +1,107 @@
+"""A server's worker makes its phone line ready before its first request (ivr/ready.py): the
+greeting's answer is built and kept, the call log's connections are open, its tidy-up is done;
+and the preparation stores nothing of its own (no call is made up)."""
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlparse
+
+from conftest import PHONE_TOKEN, PUBLIC_URL, PhoneCall
+
+from config import Config
+from content import connections
+from content.database import READY_IN_SERVERS
+from content.keys import ALL_KEYS
+from content.menu import End, Event, Listen, Play, Say, Stop, menu_for
+from ivr import callstore
+from ivr import twilio_wire as wire
+from ivr.ready import first_turns
+
+
+def _config(tmp_path: Path) -> Config:
+    return Config(data_dir=tmp_path / "data", voice="espeak", prerender=False, twilio_auth_token=PHONE_TOKEN, public_url=PUBLIC_URL)
+
+
+def _count_builds(monkeypatch) -> list:
+    built = []
+    build = wire.build
+
+    def counting(*args, **kwargs):
+        built.append(args[0])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(wire, "build", counting)
+    return built
+
+
+def test_the_first_caller_of_a_new_worker_hears_a_greeting_it_built_before(tmp_path, monkeypatch):
+    from server import serving_app
+
+    config = _config(tmp_path)
+    first = serving_app(config)
+    greeted = PhoneCall(first, sid=f"CA{1:032d}").start()
+    for url in greeted.plays:  # the greeting's audio made (as prerendering does)
+        assert first.test_client().get(urlparse(url).path).status_code == 200
+
+    worker = serving_app(config)  # another worker starts, with the audio there
+    built = _count_builds(monkeypatch)
+    call = PhoneCall(worker, sid=f"CA{2:032d}").start()
+    assert call.last.status_code == 200
+    assert built == [], "the first caller's greeting was built in their own webhook"
+    assert call.plays == greeted.plays
+
+
+def test_a_new_worker_has_the_call_logs_connections_open(tmp_path):
+    from server import serving_app
+
+    config = _config(tmp_path)
+    serving_app(config)
+    kept = connections._idle.get(Path(config.ivr.calls_db), [])
+    assert len(kept) >= READY_IN_SERVERS  # webhooks that meet each find one open
+
+
+def test_a_new_worker_closes_calls_dropped_without_a_status_callback(tmp_path, monkeypatch):
+    from server import serving_app
+
+    config = _config(tmp_path)
+    calls_db = Path(config.ivr.calls_db)
+    calls_db.parent.mkdir(parents=True)
+    store = callstore.CallStore(calls_db)
+    store.begin("CA" + "d" * 32, "+8613800000000", "{}")
+    with store.conn.writing("calls"):
+        store.conn.execute("UPDATE calls SET updated_at = '2020-01-01T00:00:00.000+00:00'")  # no webhook for years
+    store.close()
+    monkeypatch.setattr(callstore, "_last_expiry", None)  # this test process has not tidied up yet
+
+    serving_app(config)
+    with sqlite3.connect(calls_db) as db:
+        assert db.execute("SELECT status FROM calls").fetchall() == [("expired",)]
+
+
+def test_preparing_a_worker_stores_no_call(tmp_path):
+    from server import serving_app
+
+    config = _config(tmp_path)
+    serving_app(config)
+    with sqlite3.connect(config.ivr.calls_db) as db:
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM call_events").fetchone() == (0,)
+
+
+def test_the_first_turns_are_the_greeting_and_each_keys_answer_without_what_only_a_call_does(loaded_store):
+    settings = Config(data_dir=Path("/nonexistent"), operator_number="+8610012345", bulletin_from="+8610000000", sms_from="+8610000000")
+    menu = menu_for(loaded_store, settings.phone_menu)
+    greeting = menu.start()
+    only_a_call = [key for key in ALL_KEYS if not _plain(menu.step(greeting[0], Event.press(key))[1])]
+    assert only_a_call, "the menu offers a person and the bulletin from the greeting"
+
+    turns = first_turns(menu, reading_batch=4)
+    assert turns[0] == greeting
+    assert all(_plain(actions) for _, actions in turns)
+    assert len(turns) == 1 + len(ALL_KEYS) - len(only_a_call)
+    reading = [actions for _, actions in turns if sum(isinstance(a, Play) for a in actions) > 1]
+    assert reading, "a key that starts reading is answered with its sentences extended, as a webhook does"
+
+
+def _plain(actions) -> bool:
+    return all(isinstance(action, (Say, Play, Listen, Stop, End)) for action in actions)
