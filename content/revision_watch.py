@@ -101,34 +101,37 @@ class RevisionWatch:
 
 class SqliteRevision:
     """One process's reader of a SQLite store's revision: the same questions as RevisionWatch,
-    answered by one statement on a read-only connection of its own (opened again when the file
-    is replaced, as by a restore). Any failure (the file gone or damaged) answers "not known",
-    and the store then opens itself and says what is wrong."""
+    answered by one statement on a read-only connection of the asking thread's own (no lock for
+    the threads of a worker to queue on; opened again when the file is replaced, as by a
+    restore). Any failure (the file gone or damaged) answers "not known", and the store then
+    opens itself and says what is wrong."""
 
     listening = True  # nothing to wait for: every answer is read when asked
 
     def __init__(self, path: str):
         self.path = Path(path)
         self.pid = os.getpid()
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._file: tuple[int, int] | None = None  # (device, inode) the connection reads
+        self._mine = threading.local()  # this thread's (connection, (device, inode) it reads)
+        self._lock = threading.Lock()  # for the list of every thread's connection (closed by stop)
+        self._opened: list[sqlite3.Connection] = []
 
     def current(self) -> tuple[int | None, int]:
         try:
             stat = os.stat(self.path)
         except OSError:
             return None, 0
-        with self._lock:
-            try:
-                if self._conn is None or self._file != (stat.st_dev, stat.st_ino):
-                    self._close()
-                    self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=1, check_same_thread=False)
-                    self._file = (stat.st_dev, stat.st_ino)
-                return self._conn.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0], 0
-            except sqlite3.Error:
-                self._close()
-                return None, 0
+        conn, file = getattr(self._mine, "reader", (None, None))
+        try:
+            if conn is None or file != (stat.st_dev, stat.st_ino):
+                self._close(conn)
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=1, check_same_thread=False)
+                with self._lock:
+                    self._opened.append(conn)
+                self._mine.reader = (conn, (stat.st_dev, stat.st_ino))
+            return conn.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0], 0
+        except sqlite3.Error:
+            self._close(conn)
+            return None, 0
 
     def offer(self, value: int, ticket: int) -> None:
         """Nothing to keep: the next request reads the revision again."""
@@ -137,15 +140,21 @@ class SqliteRevision:
         """Nothing to forget: a write of this process is read like anyone's."""
 
     def stop(self) -> None:
-        """Close the connection (never a parent's, in a forked child)."""
+        """Close every thread's connection (never a parent's, in a forked child)."""
         if self.pid == os.getpid():
             with self._lock:
-                self._close()
+                opened, self._opened = self._opened, []
+            for conn in opened:
+                conn.close()
 
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn, self._file = None, None
+    def _close(self, conn: sqlite3.Connection | None) -> None:
+        """Close this thread's connection (a replaced or failing file's)."""
+        self._mine.reader = (None, None)
+        if conn is not None:
+            with self._lock:
+                if conn in self._opened:
+                    self._opened.remove(conn)
+            conn.close()
 
 
 _watches: dict[str, RevisionWatch | SqliteRevision] = {}

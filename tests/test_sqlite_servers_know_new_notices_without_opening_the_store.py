@@ -1,6 +1,6 @@
-"""A server on a SQLite store reads the notices' revision on one read-only connection of its
-own (content/revision_watch.py's SqliteRevision), so a request whose menu is kept opens no
-store; yet every answer is the committed revision: another process's ingest is on the next
+"""A server on a SQLite store reads the notices' revision on read-only connections of its own,
+one per thread (content/revision_watch.py's SqliteRevision), so a request whose menu is kept
+opens no store and the threads of a worker queue on no lock; yet every answer is the committed revision: another process's ingest is on the next
 menu, a restored file is read afresh, and a store that cannot be read is reported by name."""
 
 import os
@@ -45,6 +45,27 @@ def test_a_webhook_whose_menu_is_kept_opens_no_store(served):
     assert opened == []
     assert app.test_client().post("/kiosk/menu", json={}).status_code == 200
     assert opened == []
+
+
+def test_each_thread_reads_the_revision_on_a_connection_of_its_own(tmp_path):
+    import threading
+
+    with NoticeStore(tmp_path / "tingwen.sqlite3") as store:
+        store.count()
+    reader = revision_watch.SqliteRevision(str(tmp_path / "tingwen.sqlite3"))
+    try:
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(reader.current())) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        answers.append(reader.current())
+        assert len({answer for answer in answers}) == 1 and answers[0][0] is not None
+        assert len(reader._opened) == 4  # three threads and this one: no connection shared, no lock
+    finally:
+        reader.stop()
+    assert reader._opened == []
 
 
 def test_another_processs_ingest_is_on_the_next_menu(served):
