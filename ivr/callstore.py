@@ -91,7 +91,15 @@ def _v5_texts(db: Database) -> None:
     db["texts"].create_index(["caller_hash", "sent_at"])
 
 
-MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches, _v4_callers, _v5_texts]
+def _v6_open_calls_by_ended_at(db: Database) -> None:
+    # Open calls are found by `ended_at IS NULL`, which changes once a call, not by the time of
+    # its last webhook, which every turn writes: an index on that was one more page per turn
+    # on SQLite, and on PostgreSQL no turn's update could stay on its page (HOT).
+    db.execute("DROP INDEX IF EXISTS idx_calls_updated_at")
+    db["calls"].create_index(["ended_at"])
+
+
+MIGRATIONS = [_v1_calls, _v2_stream_tokens, _v3_reading_batches, _v4_callers, _v5_texts, _v6_open_calls_by_ended_at]
 # PostgreSQL, step for step; and the settings every server shares (the caller salt).
 POSTGRES_MIGRATIONS = [
     [
@@ -116,6 +124,7 @@ POSTGRES_MIGRATIONS = [
         "status TEXT NOT NULL, message_sid TEXT)",
         "CREATE INDEX texts_caller_hash_sent_at ON texts (caller_hash, sent_at)",
     ],
+    ["DROP INDEX IF EXISTS calls_updated_at", "CREATE INDEX calls_ended_at ON calls (ended_at)"],
 ]
 
 

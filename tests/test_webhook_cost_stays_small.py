@@ -79,6 +79,34 @@ def test_every_webhook_opens_no_connection_and_takes_few_statements(counted):
         assert len(logged) <= 1, f"{what}: its events are not one statement: {logged}"
 
 
+# (what happens, the most pages of the call log its write may change: SQLite appends each to the log)
+PAGES = [
+    ("a call is answered", 6),  # the call's row and its key, the start event and its two indexes
+    ("a key chooses a notice", 4),  # the call's row (no index of calls changes in a turn), the events
+    ("a key chooses a part", 4),
+    ("a reading goes on (no key)", 4),
+    ("a key cancels", 4),
+]
+
+
+def test_a_turn_changes_few_pages_of_the_call_log(tmp_path, monkeypatch):
+    from content import connections
+
+    monkeypatch.setattr(connections.checkpoints, "checkpoint", lambda path: None)  # the log is ours to read
+    app = phone_app(tmp_path / "data")
+    calls_db = app.config["TINGWEN"].ivr.calls_db
+    log = calls_db.with_name(calls_db.name + "-wal")
+    page = sqlite3.connect(calls_db).execute("PRAGMA page_size").fetchone()[0]
+    call = PhoneCall(app)
+    for what, most in PAGES:
+        emptied = sqlite3.connect(calls_db)
+        emptied.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log starts empty: what the turn adds is what it wrote
+        emptied.close()
+        assert _do(app, call, what) == 200, what
+        frames = (log.stat().st_size - 32) / (24 + page)  # the log's header, then a header and a page per frame
+        assert 1 <= frames <= most, f"{what}: {frames} pages written"
+
+
 def test_no_checkpoint_in_a_request_and_the_background_folds_the_log(counted, monkeypatch):
     import time
 
