@@ -3,8 +3,8 @@
 A worker that has just started would otherwise do, in its first callers' webhooks, what it does
 only once: build the phone's menu, open the call log's connections as webhooks meet, close the
 calls dropped without a status callback, and build (and serialise) the answers every call hears
-first. Done here, a restart or a deploy costs no caller a slow first turn. Nothing is stored
-for it: no call is made up, the answers are built as respond() builds them.
+first. Done here, a restart or a deploy costs no caller a slow first turn. No call is made up
+for it: the answers are built as respond() builds them, and kept only in the worker.
 """
 
 from __future__ import annotations
@@ -28,20 +28,29 @@ _PLAIN = (Say, Play, Listen, Stop, End)  # what a turn says and does itself; the
 def prepare_line(app: Flask, connections: int) -> int:
     """Make the phone line of `app` ready: `connections` connections to the call log opened at
     once (each kept for a request), the log's tidy-up done, the menu built and the answers to
-    the greeting and to each first key kept. Returns how many answers were built."""
+    the greeting and to each first key kept. Returns how many answers were built. What cannot
+    be done now (a full disk, a store that cannot be read) is logged and left to the first
+    calls, which meet it with their own spoken apology: a worker that cannot prepare still serves."""
     with app.test_request_context():
         settings = phone_settings()
-        stores = [CallStore.open(settings) for _ in range(max(1, connections))]
         try:
-            stores[0].tidy()
-        finally:
-            for store in stores:
-                store.close()
-        with NoticeStore(app.config["TINGWEN_DB"]) as notices:
-            menu = phone_menu(notices)
-        turns = first_turns(menu, settings.reading_batch)
-        for state, actions in turns:
-            respond(menu, state, actions)
+            stores = [CallStore.open(settings) for _ in range(max(1, connections))]
+            try:
+                stores[0].tidy()
+            finally:
+                for store in stores:
+                    store.close()
+        except Exception as error:
+            log.warning("the call log could not be made ready (%s: %s); the first calls open it", type(error).__name__, error)
+        try:
+            with NoticeStore(app.config["TINGWEN_DB"]) as notices:
+                menu = phone_menu(notices)
+            turns = first_turns(menu, settings.reading_batch)
+            for state, actions in turns:
+                respond(menu, state, actions)
+        except Exception as error:
+            log.warning("the first answers could not be made ready (%s: %s); the first calls build them", type(error).__name__, error)
+            return 0
     return len(turns)
 
 

@@ -105,3 +105,21 @@ def test_the_first_turns_are_the_greeting_and_each_keys_answer_without_what_only
 
 def _plain(actions) -> bool:
     return all(isinstance(action, (Say, Play, Listen, Stop, End)) for action in actions)
+
+
+def test_a_worker_that_cannot_prepare_still_serves(tmp_path, monkeypatch, caplog):
+    """The preparation saves the first callers time; a full disk or a failing store at start
+    is said in the log, and the worker still starts and answers (its callers meet the fault
+    themselves, with the line's spoken apology)."""
+    from server import serving_app
+
+    def full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(callstore.CallStore, "tidy", full)
+    monkeypatch.setattr("ivr.ready.first_turns", lambda menu, batch: 1 / 0)
+    app = serving_app(_config(tmp_path))
+    said = [r.getMessage() for r in caplog.records]
+    assert any("call log could not be made ready" in m and "disk is full" in m for m in said), said
+    assert any("first answers could not be made ready" in m for m in said), said
+    assert PhoneCall(app, sid=f"CA{3:032d}").start().last.status_code == 200
