@@ -101,37 +101,46 @@ class RevisionWatch:
 
 class SqliteRevision:
     """One process's reader of a SQLite store's revision: the same questions as RevisionWatch,
-    answered by one statement on a read-only connection of the asking thread's own (no lock for
-    the threads of a worker to queue on; opened again when the file is replaced, as by a
-    restore). Any failure (the file gone or damaged) answers "not known", and the store then
-    opens itself and says what is wrong."""
+    answered by one statement on a read-only connection of its own. Its connections are kept
+    for the next question and taken by one thread at a time, never shared while a statement
+    runs, so the threads of a worker queue on no lock across one (opened again when the file is
+    replaced, as by a restore). Any failure (the file gone or damaged) answers "not known", and
+    the store then opens itself and says what is wrong."""
 
     listening = True  # nothing to wait for: every answer is read when asked
 
     def __init__(self, path: str):
         self.path = Path(path)
         self.pid = os.getpid()
-        self._mine = threading.local()  # this thread's (connection, (device, inode) it reads)
-        self._lock = threading.Lock()  # for the list of every thread's connection (closed by stop)
-        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()  # held only to take or give back an idle connection
+        self._idle: list[tuple[sqlite3.Connection, tuple[int, int]]] = []  # each with the (device, inode) it reads
+        self._stopped = False
 
     def current(self) -> tuple[int | None, int]:
         try:
             stat = os.stat(self.path)
         except OSError:
             return None, 0
-        conn, file = getattr(self._mine, "reader", (None, None))
+        file = (stat.st_dev, stat.st_ino)
+        with self._lock:
+            conn, read = self._idle.pop() if self._idle else (None, None)
         try:
-            if conn is None or file != (stat.st_dev, stat.st_ino):
-                self._close(conn)
+            if conn is None or read != file:
+                if conn is not None:
+                    conn.close()
                 conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=1, check_same_thread=False)
-                with self._lock:
-                    self._opened.append(conn)
-                self._mine.reader = (conn, (stat.st_dev, stat.st_ino))
-            return conn.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0], 0
+            revision = conn.execute("SELECT n FROM store_revision WHERE id = 1").fetchone()[0]
         except sqlite3.Error:
-            self._close(conn)
+            if conn is not None:
+                conn.close()
             return None, 0
+        with self._lock:
+            kept = not self._stopped
+            if kept:
+                self._idle.append((conn, file))
+        if not kept:
+            conn.close()
+        return revision, 0
 
     def offer(self, value: int, ticket: int) -> None:
         """Nothing to keep: the next request reads the revision again."""
@@ -140,21 +149,13 @@ class SqliteRevision:
         """Nothing to forget: a write of this process is read like anyone's."""
 
     def stop(self) -> None:
-        """Close every thread's connection (never a parent's, in a forked child)."""
+        """Close the connections (never a parent's, in a forked child)."""
         if self.pid == os.getpid():
             with self._lock:
-                opened, self._opened = self._opened, []
-            for conn in opened:
+                self._stopped = True
+                idle, self._idle = self._idle, []
+            for conn, _ in idle:
                 conn.close()
-
-    def _close(self, conn: sqlite3.Connection | None) -> None:
-        """Close this thread's connection (a replaced or failing file's)."""
-        self._mine.reader = (None, None)
-        if conn is not None:
-            with self._lock:
-                if conn in self._opened:
-                    self._opened.remove(conn)
-            conn.close()
 
 
 _watches: dict[str, RevisionWatch | SqliteRevision] = {}

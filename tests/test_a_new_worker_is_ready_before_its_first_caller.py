@@ -51,13 +51,16 @@ def test_the_first_caller_of_a_new_worker_hears_a_greeting_it_built_before(tmp_p
     assert call.plays == greeted.plays
 
 
-def test_a_new_worker_has_the_call_logs_connections_open(tmp_path):
+def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_path):
     from server import serving_app
 
     config = _config(tmp_path)
     serving_app(config)
     kept = connections._idle.get(Path(config.ivr.calls_db), [])
     assert len(kept) >= READY_IN_SERVERS  # webhooks that meet each find one open
+    with sqlite3.connect(config.ivr.calls_db) as db:  # preparing made up no call
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM call_events").fetchone() == (0,)
 
 
 def test_a_new_worker_closes_calls_dropped_without_a_status_callback(tmp_path, monkeypatch):
@@ -76,16 +79,6 @@ def test_a_new_worker_closes_calls_dropped_without_a_status_callback(tmp_path, m
     serving_app(config)
     with sqlite3.connect(calls_db) as db:
         assert db.execute("SELECT status FROM calls").fetchall() == [("expired",)]
-
-
-def test_preparing_a_worker_stores_no_call(tmp_path):
-    from server import serving_app
-
-    config = _config(tmp_path)
-    serving_app(config)
-    with sqlite3.connect(config.ivr.calls_db) as db:
-        assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM call_events").fetchone() == (0,)
 
 
 def test_the_first_turns_are_the_greeting_and_each_keys_answer_without_what_only_a_call_does(loaded_store):

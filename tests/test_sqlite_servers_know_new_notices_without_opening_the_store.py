@@ -1,6 +1,6 @@
 """A server on a SQLite store reads the notices' revision on read-only connections of its own,
-one per thread (content/revision_watch.py's SqliteRevision), so a request whose menu is kept
-opens no store and the threads of a worker queue on no lock; yet every answer is the committed revision: another process's ingest is on the next
+never shared while a statement runs (content/revision_watch.py's SqliteRevision), so a request
+whose menu is kept opens no store and the threads of a worker queue on no lock; yet every answer is the committed revision: another process's ingest is on the next
 menu, a restored file is read afresh, and a store that cannot be read is reported by name."""
 
 import os
@@ -47,25 +47,41 @@ def test_a_webhook_whose_menu_is_kept_opens_no_store(served):
     assert opened == []
 
 
-def test_each_thread_reads_the_revision_on_a_connection_of_its_own(tmp_path):
+def test_threads_asking_at_once_read_the_revision_side_by_side(tmp_path, monkeypatch):
+    """Two threads' statements run at the same time, each on a connection of its own (no lock
+    is held across one); asked one after the other, they share the connection kept."""
     import threading
 
-    with NoticeStore(tmp_path / "tingwen.sqlite3") as store:
+    db = tmp_path / "tingwen.sqlite3"
+    with NoticeStore(db) as store:
         store.count()
-    reader = revision_watch.SqliteRevision(str(tmp_path / "tingwen.sqlite3"))
+    both_inside = threading.Barrier(2, timeout=5)
+
+    class Meeting(sqlite3.Connection):
+        def execute(self, *args):
+            both_inside.wait()  # each waits here for the other: they must be inside together
+            return super().execute(*args)
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **k, factory=Meeting) if "mode=ro" in str(a[0]) else connect(*a, **k))
+    reader = revision_watch.SqliteRevision(str(db))
     try:
         answers = []
-        threads = [threading.Thread(target=lambda: answers.append(reader.current())) for _ in range(3)]
+        threads = [threading.Thread(target=lambda: answers.append(reader.current())) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        answers.append(reader.current())
-        assert len({answer for answer in answers}) == 1 and answers[0][0] is not None
-        assert len(reader._opened) == 4  # three threads and this one: no connection shared, no lock
+        assert len(answers) == 2 and answers[0] == answers[1] and answers[0][0] is not None, answers
+        assert len(reader._idle) == 2
+        monkeypatch.setattr(sqlite3, "connect", connect)
+        both_inside = threading.Barrier(1)
+        for _ in range(3):
+            assert reader.current() == answers[0]
+        assert len(reader._idle) == 2  # one after another: no new connection
     finally:
         reader.stop()
-    assert reader._opened == []
+    assert reader._idle == []
 
 
 def test_another_processs_ingest_is_on_the_next_menu(served):
