@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, g
 
 from content.keys import ALL_KEYS
 from content.menu import End, Event, Listen, Menu, MenuState, Play, Say, Stop
@@ -28,7 +28,8 @@ _PLAIN = (Say, Play, Listen, Stop, End)  # what a turn says and does itself; the
 def prepare_line(app: Flask, connections: int) -> int:
     """Make the phone line of `app` ready: `connections` connections to the call log opened at
     once (each kept for a request), the log's tidy-up done, the menu built and the answers to
-    the greeting and to each first key kept. Returns how many answers were built. What cannot
+    the greeting and to each first key kept, those whose audio is made: nothing is queued for
+    rendering here (workers starting together would put it ahead of their first callers). Returns how many answers were built. What cannot
     be done now (a full disk, a store that cannot be read) is logged and left to the first
     calls, which meet it with their own spoken apology: a worker that cannot prepare still serves."""
     with app.test_request_context():
@@ -46,6 +47,7 @@ def prepare_line(app: Flask, connections: int) -> int:
             with NoticeStore(app.config["TINGWEN_DB"]) as notices:
                 menu = phone_menu(notices)
             turns = first_turns(menu, settings.reading_batch)
+            g.tingwen_names_only = True  # an answer whose audio is not made yet is left to prerendering
             for state, actions in turns:
                 respond(menu, state, actions)
         except Exception as error:

@@ -319,15 +319,17 @@ def _event(state: MenuState, digits: str | None) -> Event:
 
 def phone_audio_urls(
     speaker: Speaker, settings: IvrSettings, text: str, voice: tuple[int | None, float], first: bool, chunks: list[Chunk] | None = None,
+    queue: bool = True,
 ) -> list[str] | None:
     """The URLs of the text's phone audio at once (made in the background or when Twilio
     fetches them from /ivr/audio/), at the caller's `voice` (rate, gain), or None: the caller
     hears <Say> instead of silence. `first`: what the caller hears first, made before anything
-    else waiting. `chunks`, if given, gets each chunk's (key, suffix). The webhooks and a
-    streaming call moved to the hall's staff use it."""
+    else waiting. `chunks`, if given, gets each chunk's (key, suffix); without `queue` nothing
+    missing is queued (Speaker.plan). The webhooks and a streaming call moved to the hall's
+    staff use it."""
     rate, gain = voice
     try:
-        planned = speaker.plan(text, AudioFormat.ULAW, rate=rate, first=first, gain=gain)
+        planned = speaker.plan(text, AudioFormat.ULAW, rate=rate, first=first, gain=gain, queue=queue)
     except Exception as error:
         log.error("could not plan phone audio (%s); falling back to <Say>", error)
         return None
@@ -338,11 +340,13 @@ def phone_audio_urls(
 
 def _audio_urls(text: str, voice: tuple[int | None, float] = (None, 1.0)) -> list[str] | None:
     """phone_audio_urls for this answer: its first text is the one made first; the chunks it
-    names are noted for respond (None once a text could not be planned)."""
+    names are noted for respond (None once a text could not be planned). Under
+    `g.tingwen_names_only` (ivr/ready.py) nothing missing is queued for rendering."""
     first = not g.get("tingwen_audio_planned")
     g.tingwen_audio_planned = True
     chunks = g.get("tingwen_chunks")
-    urls = phone_audio_urls(current_app.extensions["tingwen.speaker"], phone_settings(), text, voice, first, chunks)
+    queue = not g.get("tingwen_names_only", False)
+    urls = phone_audio_urls(current_app.extensions["tingwen.speaker"], phone_settings(), text, voice, first, chunks, queue)
     if urls is None:
         g.tingwen_chunks = None
     return urls

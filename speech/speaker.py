@@ -199,18 +199,19 @@ class Speaker:
 
     def plan(
         self, text: str, fmt: AudioFormat, rate: int | None = None, final_pause_ms: int = SECTION_PAUSE_MS, first: bool = True,
-        gain: float = 1.0,
+        gain: float = 1.0, queue: bool = True,
     ) -> list[Planned]:
         """The names the text's audio will have, at once, without synthesising: each missing
         chunk's recipe is stored and the chunk is queued for rendering in the background, in
         order; with `first` (the text a listener hears first) its first chunk goes before every
-        chunk anyone else is waiting for. Raises EngineUnavailable when no voice can speak, so a
-        front end can use its own."""
+        chunk anyone else is waiting for. Without `queue` the chunks are only named (a worker's
+        start keeps the answers whose audio is made, and queues nothing ahead of callers).
+        Raises EngineUnavailable when no voice can speak, so a front end can use its own."""
         if not self.can_speak():
             raise EngineUnavailable("no voice can speak right now")
         planned = self._names(text, fmt, rate, final_pause_ms, gain)
         for index, chunk in enumerate(planned):
-            if not self.cache.has(chunk.key, fmt.suffix):
+            if queue and not self.cache.has(chunk.key, fmt.suffix):
                 self._spilling(lambda: self.cache.put_recipe(chunk.key, chunk.recipe.to_json()))
                 self._render_ahead(chunk, Priority.FIRST_SOUND if first and index == 0 else Priority.LISTENER)
         return list(planned)

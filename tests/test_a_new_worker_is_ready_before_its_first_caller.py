@@ -51,16 +51,26 @@ def test_the_first_caller_of_a_new_worker_hears_a_greeting_it_built_before(tmp_p
     assert call.plays == greeted.plays
 
 
-def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_path):
+def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_path, monkeypatch):
+    """...and, with no audio made yet, it queued none: its answers are left to prerendering and
+    to its callers, whose first sentences go first."""
     from server import serving_app
+    from speech.speaker import Speaker
 
+    queued = []
+    render_ahead = Speaker._render_ahead
+    monkeypatch.setattr(Speaker, "_render_ahead", lambda self, chunk, priority: queued.append(chunk) or render_ahead(self, chunk, priority))
     config = _config(tmp_path)
-    serving_app(config)
+    worker = serving_app(config)
+    assert queued == []
+    assert len(worker.extensions["tingwen.phone_answers"]._kept) == 0  # none kept without its audio
     kept = connections._idle.get(Path(config.ivr.calls_db), [])
     assert len(kept) >= READY_IN_SERVERS  # webhooks that meet each find one open
     with sqlite3.connect(config.ivr.calls_db) as db:  # preparing made up no call
         assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM call_events").fetchone() == (0,)
+    PhoneCall(worker, sid=f"CA{4:032d}").start()
+    assert queued, "the first caller's greeting is queued as a webhook queues it"
 
 
 def test_a_new_worker_closes_calls_dropped_without_a_status_callback(tmp_path, monkeypatch):
