@@ -22,6 +22,9 @@ class Answers:
         self._kept: dict[Hashable, tuple[str, tuple[Chunk, ...]]] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._kept)
+
     def get(self, key: Hashable, present: Callable[[str, str], bool]) -> str | None:
         """The answer kept for `key` if every chunk it plays is `present(key, suffix)`, else None."""
         kept = self._kept.get(key)

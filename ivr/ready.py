@@ -29,9 +29,12 @@ def prepare_line(app: Flask, connections: int) -> int:
     """Make the phone line of `app` ready: `connections` connections to the call log opened at
     once (each kept for a request), the log's tidy-up done, the menu built and the answers to
     the greeting and to each first key kept, those whose audio is made: nothing is queued for
-    rendering here (workers starting together would put it ahead of their first callers). Returns how many answers were built. What cannot
-    be done now (a full disk, a store that cannot be read) is logged and left to the first
-    calls, which meet it with their own spoken apology: a worker that cannot prepare still serves."""
+    rendering here (workers starting together would put it ahead of their first callers).
+    Returns how many answers it kept. What cannot be done now (a full disk, a store that cannot
+    be read) is logged and left to the first calls, which meet it with their own spoken
+    apology: a worker that cannot prepare still serves."""
+    answers = app.extensions["tingwen.phone_answers"]
+    before = len(answers)
     with app.test_request_context():
         settings = phone_settings()
         try:
@@ -52,8 +55,7 @@ def prepare_line(app: Flask, connections: int) -> int:
                 respond(menu, state, actions)
         except Exception as error:
             log.warning("the first answers could not be made ready (%s: %s); the first calls build them", type(error).__name__, error)
-            return 0
-    return len(turns)
+    return len(answers) - before
 
 
 def first_turns(menu: Menu, reading_batch: int) -> list[tuple[MenuState, list]]:

@@ -63,7 +63,7 @@ def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_
     config = _config(tmp_path)
     worker = serving_app(config)
     assert queued == []
-    assert len(worker.extensions["tingwen.phone_answers"]._kept) == 0  # none kept without its audio
+    assert len(worker.extensions["tingwen.phone_answers"]) == 0  # none kept without its audio
     kept = connections._idle.get(Path(config.ivr.calls_db), [])
     assert len(kept) >= READY_IN_SERVERS  # webhooks that meet each find one open
     with sqlite3.connect(config.ivr.calls_db) as db:  # preparing made up no call
