@@ -189,6 +189,19 @@ class PhoneCall:
         return bool(self.twiml.xpath("/Response/Hangup"))
 
 
+def calls_of(monkeypatch, owner, name: str) -> list[tuple]:
+    """Every call of `owner.name` from now on (its arguments), the real one still made."""
+    made: list[tuple] = []
+    real = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return made
+
+
 def audio_urls(app, text):
     """The URLs our phone audio for `text` is served at (the same chunks the server plans)."""
     from speech.utterances import AudioFormat

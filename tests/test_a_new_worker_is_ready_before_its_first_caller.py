@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import PHONE_TOKEN, PUBLIC_URL, PhoneCall
+from conftest import PHONE_TOKEN, PUBLIC_URL, PhoneCall, calls_of
 
 from config import Config
 from content import connections
@@ -22,18 +22,6 @@ def _config(tmp_path: Path) -> Config:
     return Config(data_dir=tmp_path / "data", voice="espeak", prerender=False, twilio_auth_token=PHONE_TOKEN, public_url=PUBLIC_URL)
 
 
-def _count_builds(monkeypatch) -> list:
-    built = []
-    build = wire.build
-
-    def counting(*args, **kwargs):
-        built.append(args[0])
-        return build(*args, **kwargs)
-
-    monkeypatch.setattr(wire, "build", counting)
-    return built
-
-
 def test_the_first_caller_of_a_new_worker_hears_a_greeting_it_built_before(tmp_path, monkeypatch):
     from server import serving_app
 
@@ -44,7 +32,7 @@ def test_the_first_caller_of_a_new_worker_hears_a_greeting_it_built_before(tmp_p
         assert first.test_client().get(urlparse(url).path).status_code == 200
 
     worker = serving_app(config)  # another worker starts, with the audio there
-    built = _count_builds(monkeypatch)
+    built = calls_of(monkeypatch, wire, "build")
     call = PhoneCall(worker, sid=f"CA{2:032d}").start()
     assert call.last.status_code == 200
     assert built == [], "the first caller's greeting was built in their own webhook"
@@ -57,9 +45,7 @@ def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_
     from server import serving_app
     from speech.speaker import Speaker
 
-    queued = []
-    render_ahead = Speaker._render_ahead
-    monkeypatch.setattr(Speaker, "_render_ahead", lambda self, chunk, priority: queued.append(chunk) or render_ahead(self, chunk, priority))
+    queued = calls_of(monkeypatch, Speaker, "_render_ahead")
     config = _config(tmp_path)
     worker = serving_app(config)
     assert queued == []

@@ -5,19 +5,7 @@ change in how words are read."""
 from urllib.parse import urlparse
 
 from lxml import etree
-from conftest import PhoneCall, phone_app
-
-
-def _count_plans(monkeypatch, speaker) -> list:
-    planned = []
-    plan = speaker.plan
-
-    def counting(*args, **kwargs):
-        planned.append(args[0])
-        return plan(*args, **kwargs)
-
-    monkeypatch.setattr(speaker, "plan", counting)
-    return planned
+from conftest import PhoneCall, calls_of, phone_app
 
 
 def _fetch_all(app, call) -> None:
@@ -35,7 +23,7 @@ def test_the_same_turn_is_answered_as_kept_while_its_audio_is_there(tmp_path, mo
     speaker = app.extensions["tingwen.speaker"]
     _fetch_all(app, _greeting(app, 1))  # every chunk of the greeting made
     kept = _greeting(app, 2)  # answered with all its audio there: kept
-    planned = _count_plans(monkeypatch, speaker)
+    planned = calls_of(monkeypatch, speaker, "plan")
 
     again = _greeting(app, 3)
     assert again.last.data == kept.last.data
@@ -77,7 +65,7 @@ def test_a_change_in_pronunciations_answers_afresh(tmp_path, monkeypatch, pypiny
     speaker = app.extensions["tingwen.speaker"]
     _fetch_all(app, _greeting(app, 1))
     _greeting(app, 2)  # kept
-    planned = _count_plans(monkeypatch, speaker)
+    planned = calls_of(monkeypatch, speaker, "plan")
     _greeting(app, 3)
     assert planned == []
     speaker.pronunciations.write_text("银行 yin2 hang2\n", "utf-8")  # as built in: the reading itself stays
