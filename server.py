@@ -112,7 +112,7 @@ def serving_app(config: Config | None = None) -> Flask:
     # PostgreSQL (every store shares the one database): callers whose webhooks meet find a connection open
     keep_ready(config.db_path, ready)
     answers = prepare_line(app, ready)
-    log.info("prepared %d texts to be heard and kept %d first answers in %.1f s", count, answers, time.monotonic() - started)
+    log.info("prepared %d texts to be heard and kept %d phone answers in %.1f s", count, answers, time.monotonic() - started)
     return app
 
 

@@ -2,37 +2,41 @@
 
 A worker that has just started would otherwise do, in its first callers' webhooks, what it does
 only once: build the phone's menu, open the call log's connections as webhooks meet, close the
-calls dropped without a status callback, and build (and serialise) the answers every call hears
-first. Done here, a restart or a deploy costs no caller a slow first turn. No call is made up
-for it: the answers are built as respond() builds them, and kept only in the worker.
+calls dropped without a status callback, and build (and serialise) the answer to each turn a
+caller reaches: the greeting, each key, a notice's parts read on. Done here, a restart or a
+deploy costs no caller a slow turn. No call is made up for it: the answers are built as
+respond() builds them, and kept only in the worker.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from flask import Flask, g
 
 from content.keys import ALL_KEYS
-from content.menu import End, Event, Listen, Menu, MenuState, Play, Say, Stop
+from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from content.store import NoticeStore
 from ivr.callstore import CallStore
-from ivr.reading import extend_reading
-from ivr.views import phone_menu, phone_settings, respond
+from ivr.reading import READING_MODES, extend_reading
+from ivr.views import answer_key, phone_menu, phone_settings, respond
 
 log = logging.getLogger(__name__)
+
+PREPARED_TURNS = 5000  # turns a worker walks before its first call: about 0.6 s, and 1-2 s to build their 700-odd answers
 
 _PLAIN = (Say, Play, Listen, Stop, End)  # what a turn says and does itself; the rest only a call carries out (ivr/delegated.py)
 
 
 def prepare_line(app: Flask, connections: int) -> int:
     """Make the phone line of `app` ready: `connections` connections to the call log opened at
-    once (each kept for a request), the log's tidy-up done, the menu built and the answers to
-    the greeting and to each first key kept, those whose audio is made: nothing is queued for
-    rendering here (workers starting together would put it ahead of their first callers).
-    Returns how many answers it kept. What cannot be done now (a full disk, a store that cannot
-    be read) is logged and left to the first calls, which meet it with their own spoken
-    apology: a worker that cannot prepare still serves."""
+    once (each kept for a request), the log's tidy-up done, the menu built, and the answers to
+    the turns callers reach first (reachable_turns) kept, those whose audio is made: nothing
+    is queued for rendering here (workers starting together would put it ahead of their first
+    callers). Returns how many answers it kept. What cannot be done now (a full disk, a store
+    that cannot be read) is logged and left to the first calls, which meet it with their own
+    spoken apology: a worker that cannot prepare still serves."""
     answers = app.extensions["tingwen.phone_answers"]
     before = len(answers)
     with app.test_request_context():
@@ -49,24 +53,46 @@ def prepare_line(app: Flask, connections: int) -> int:
         try:
             with NoticeStore(app.config["TINGWEN_DB"]) as notices:
                 menu = phone_menu(notices)
-            turns = first_turns(menu, settings.reading_batch)
             g.tingwen_names_only = True  # an answer whose audio is not made yet is left to prerendering
-            for state, actions in turns:
+            built = set()
+            for state, actions in reachable_turns(menu, settings.reading_batch):
+                key = answer_key(state, actions)
+                if key in built:  # many turns are answered alike (the same menu said again)
+                    continue
+                built.add(key)
                 respond(menu, state, actions)
+                if len(answers) == before:  # the greeting's audio, which prerendering makes first, is not there: nor is the rest
+                    break
         except Exception as error:
-            log.warning("the first answers could not be made ready (%s: %s); the first calls build them", type(error).__name__, error)
+            log.warning("the phone answers could not be made ready (%s: %s); the calls build them", type(error).__name__, error)
     return len(answers) - before
 
 
-def first_turns(menu: Menu, reading_batch: int) -> list[tuple[MenuState, list]]:
-    """The greeting a new caller hears, and what each key pressed after it says (its sentences
-    extended as a webhook extends them); turns that only a call can carry out (a transfer, a
-    text message, the bulletin) are left to the call."""
+def reachable_turns(menu: Menu, reading_batch: int, most: int = PREPARED_TURNS) -> list[tuple[MenuState, list]]:
+    """The turns a caller can reach from the greeting, those with fewer keys pressed first, up
+    to `most`: what each key says, and listening on (silence on a menu, the next sentences
+    while reading, which costs no key), each reading turn extended as a webhook extends it; a
+    key while sentences play acts on any of them. Turns that only a call can carry out (a
+    transfer, a text message, the bulletin), a call's end, and turns at another pace or
+    loudness (whose audio prerendering does not make) are left to the call."""
     state, actions = menu.start()
+    usual = (state.pace, state.loudness)
     turns = [(state, actions)]
-    for key in ALL_KEYS:
-        after, said = menu.step(state, Event.press(key))
-        if all(isinstance(action, _PLAIN) for action in said):
-            after, said, _, _ = extend_reading(menu, after, said, reading_batch)
+    seen = {state}
+    waiting = deque([state])  # by keys pressed to get there: listening on goes to the front
+    while waiting and len(turns) < most:
+        state = waiting.popleft()
+        listened = Event.finished() if state.mode in READING_MODES else Event.timeout()
+        for event in [listened, *(Event.press(key) for key in ALL_KEYS)]:
+            after, said = menu.step(state, event)
+            if after.mode is Mode.ENDED or (after.pace, after.loudness) != usual or not all(isinstance(action, _PLAIN) for action in said):
+                continue
+            after, said, steps, _ = extend_reading(menu, after, said, reading_batch)
             turns.append((after, said))
+            for reached in [step.state for step in steps] or [after]:
+                if reached not in seen:
+                    seen.add(reached)
+                    (waiting.appendleft if event is listened else waiting.append)(reached)
+            if len(turns) >= most:
+                break
     return turns

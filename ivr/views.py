@@ -365,19 +365,29 @@ def respond(menu: Menu, state: MenuState, actions, dial: wire.Dial | None = None
     (ivr/answers.py)."""
     settings = phone_settings()
     speaker: Speaker = current_app.extensions["tingwen.speaker"]
-    reading = state.mode in (Mode.READING, Mode.READ_ALL)
-    timeout = READING_GATHER_TIMEOUT if reading else settings.gather_timeout
-    voice = _listener_voice(state)
     answers: Answers = current_app.extensions["tingwen.phone_answers"]
-    key = (speaker.names_version, voice, timeout, wire.answer_shape(actions)) if dial is None else None
+    key = answer_key(state, actions) if dial is None else None
     if key is not None and (kept := answers.get(key, speaker.cache.has)) is not None:
         return wire.twiml(kept)
+    voice, timeout = _listener_voice(state), _gather_timeout(state)
     g.tingwen_chunks = []
     answer = wire.build(actions, lambda text: _audio_urls(text, voice), normalize, settings.url("/ivr/gather"), timeout, dial)
     chunks = g.pop("tingwen_chunks", None)
     if key is not None and chunks is not None and all(speaker.cache.has(*chunk) for chunk in chunks):
         answers.put(key, answer, chunks)
     return wire.twiml(answer)
+
+
+def answer_key(state: MenuState, actions) -> tuple:
+    """What a turn's TwiML depends on (ivr/answers.py): the speaker's names, the caller's voice,
+    how long the Gather listens, and the shape of what is said."""
+    speaker: Speaker = current_app.extensions["tingwen.speaker"]
+    return speaker.names_version, _listener_voice(state), _gather_timeout(state), wire.answer_shape(actions)
+
+
+def _gather_timeout(state: MenuState) -> int:
+    """Seconds a Gather waits for a key: short while sentences are read on, a menu's own wait else."""
+    return READING_GATHER_TIMEOUT if state.mode in (Mode.READING, Mode.READ_ALL) else phone_settings().gather_timeout
 
 
 @blueprint.errorhandler(Exception)
