@@ -8,7 +8,9 @@ on loopback, and drives each with the same load: N simulated calls, each signing
 with Twilio's RequestValidator, following the menu with keys and silences, and waiting `think`
 seconds between webhooks as a caller listening to audio would; then the same load on two servers
 sharing one PostgreSQL. Prints p50/p99 webhook latency, throughput and errors for each, the
-ratios, and the line's own sequential cost per webhook (one thread, Flask's test client).
+ratios, the servers' CPU per webhook under the load (gunicorn's master and workers, and the
+PostgreSQL server's; what the p99 ratio follows on a machine this small), and the line's own
+sequential cost per webhook (one thread, Flask's test client).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Results:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds the servers spent meanwhile, by what spent it
 
     def add(self, seconds: float | None) -> None:
         with self.lock:
@@ -152,16 +155,38 @@ def caller(number: int, ports: list[int], public: str, until: float, think: floa
             time.sleep(think * rng.uniform(0.5, 1.5))
 
 
-def drive(ports: list[int], public: str, calls: int, seconds: float, think: float) -> tuple[Results, float]:
+def drive(
+    ports: list[int], public: str, calls: int, seconds: float, think: float, servers: dict[str, list[int]] | None = None,
+) -> tuple[Results, float]:
+    """The load on `ports`; with `servers` ({what: process ids}), also the CPU seconds each of
+    those process trees spent meanwhile."""
     results = Results()
     until = time.time() + seconds
     threads = [threading.Thread(target=caller, args=(n, ports, public, until, think, results), daemon=True) for n in range(calls)]
+    before = {what: sum(tree_cpu_seconds(pid) for pid in pids) for what, pids in (servers or {}).items()}
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=seconds + 30)
-    return results, time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    results.cpu = {what: sum(tree_cpu_seconds(pid) for pid in pids) - before[what] for what, pids in (servers or {}).items()}
+    return results, elapsed
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) spent so far by process `pid` and its children (gunicorn's
+    workers, PostgreSQL's backends), from Linux's /proc; 0 where there is none."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def show_server_errors(process: subprocess.Popen, results: Results) -> None:
@@ -233,7 +258,7 @@ def main() -> None:
               f"gunicorn {args.workers} workers x {args.threads} threads", flush=True)  # fmt: skip
         app = start_gunicorn("server:serving_app()", port, env, args.workers, args.threads, READY)
         try:
-            ours, ours_elapsed = drive([port], env["TINGWEN_PUBLIC_URL"], args.calls, args.seconds, args.think)
+            ours, ours_elapsed = drive([port], env["TINGWEN_PUBLIC_URL"], args.calls, args.seconds, args.think, {"tingwen": [app.pid]})
         finally:
             app.terminate()
             app.wait(timeout=30)
@@ -242,7 +267,8 @@ def main() -> None:
         minimal_port = free_port()
         minimal = start_gunicorn("bench.ivr_load:minimal_app", minimal_port, env, args.workers, args.threads)
         try:
-            base, base_elapsed = drive([minimal_port], f"http://127.0.0.1:{minimal_port}", args.calls, args.seconds, args.think)
+            base, base_elapsed = drive([minimal_port], f"http://127.0.0.1:{minimal_port}", args.calls, args.seconds, args.think,
+                                       {"minimal": [minimal.pid]})  # fmt: skip
         finally:
             minimal.terminate()
             minimal.wait(timeout=30)
@@ -256,7 +282,17 @@ def main() -> None:
     print(f"p99 ratio tingwen / minimal: {our_p99 / base_p99:.2f}x   (target: p99 < 50 ms, zero errors)")
     print(f"p99 ratio two servers on PostgreSQL / one on SQLite: {shared_p99 / our_p99:.2f}x  "
           f"(every call's webhooks alternate between the two; each server has half the workers; target <= 1.2x)")  # fmt: skip
+    minimal_cpu, our_cpu = cpu_per_webhook(base, "minimal"), cpu_per_webhook(ours, "tingwen")
+    compared = f"{our_cpu / minimal_cpu:.2f}x" if minimal_cpu and our_cpu else "too short a run to compare"  # whole clock ticks
+    print(f"servers' CPU per webhook under the load: minimal {minimal_cpu:.2f} ms, tingwen on SQLite {our_cpu:.2f} ms "
+          f"({compared}), two servers on PostgreSQL {cpu_per_webhook(shared, 'tingwen'):.2f} ms "
+          f"and the database server's {cpu_per_webhook(shared, 'PostgreSQL'):.2f} ms")  # fmt: skip
     print(f"sequential cost per webhook, one thread, no network: {sequential_ms:.2f} ms ({sequential_cpu_ms:.2f} ms of CPU; target <= 3 ms)")
+
+
+def cpu_per_webhook(results: Results, what: str) -> float:
+    """Milliseconds of CPU that `what` spent per webhook answered or refused."""
+    return results.cpu.get(what, 0.0) * 1000 / max(1, len(results.latencies) + results.errors)
 
 
 def sequential_cost(webhooks: int, audio: Path) -> tuple[float, float]:
@@ -319,7 +355,8 @@ def two_servers_on_postgres(args, audio: Path) -> tuple[Results, float]:
             prepare_data(envs[0], render=False)
             workers = max(1, args.workers // 2)
             servers = [start_gunicorn("server:serving_app()", port, env, workers, args.threads, READY) for port, env in zip(ports, envs)]
-            results, elapsed = drive(ports, public, args.calls, args.seconds, args.think)
+            measured = {"tingwen": [server.pid for server in servers], "PostgreSQL": [cluster.pid()] if cluster.pid() else []}
+            results, elapsed = drive(ports, public, args.calls, args.seconds, args.think, measured)
             for server in servers:
                 show_server_errors(server, results)
             return results, elapsed

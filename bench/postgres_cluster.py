@@ -51,6 +51,13 @@ class Cluster:
         self._run(str(self.binaries / "createdb"), "-h", str(self.folder), "-p", str(PORT), "-U", "postgres", name)
         return f"postgresql://postgres@/{name}?host={self.folder}&port={PORT}"
 
+    def pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), None if not running."""
+        try:
+            return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         subprocess.run([*self.as_postgres, str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)
