@@ -25,6 +25,9 @@ class Answers:
     def __len__(self) -> int:
         return len(self._kept)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._kept
+
     def get(self, key: Hashable, present: Callable[[str, str], bool]) -> str | None:
         """The answer kept for `key` if every chunk it plays is `present(key, suffix)`, else None."""
         kept = self._kept.get(key)

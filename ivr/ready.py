@@ -61,7 +61,7 @@ def prepare_line(app: Flask, connections: int) -> int:
                     continue
                 built.add(key)
                 respond(menu, state, actions)
-                if len(answers) == before:  # the greeting's audio, which prerendering makes first, is not there: nor is the rest
+                if len(built) == 1 and key not in answers:  # the greeting's audio, which prerendering makes first, is not there: nor is the rest
                     break
         except Exception as error:
             log.warning("the phone answers could not be made ready (%s: %s); the calls build them", type(error).__name__, error)

@@ -79,10 +79,14 @@ def test_a_new_worker_has_the_call_logs_connections_open_and_stored_no_call(tmp_
     from server import serving_app
     from speech.speaker import Speaker
 
+    from ivr import ready
+
     queued = calls_of(monkeypatch, Speaker, "_render_ahead")
+    answered = calls_of(monkeypatch, ready, "respond")
     config = _config(tmp_path)
     worker = serving_app(config)
     assert queued == []
+    assert len(answered) == 1, "without the greeting's audio the walk stops there: nothing deeper is made either"
     assert len(worker.extensions["tingwen.phone_answers"]) == 0  # none kept without its audio
     kept = connections._idle.get(Path(config.ivr.calls_db), [])
     assert len(kept) >= READY_IN_SERVERS  # webhooks that meet each find one open
