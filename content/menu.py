@@ -137,12 +137,12 @@ class Menu(Inputs, Reading, Remembering, PhoneServices, Bulletin):
                 return turn.state, turn.actions
             event = Event.said(event.intent) if event.intent else Event.unclear()
         if event.kind == "unclear":
-            if state.mode in (Mode.READING, Mode.READ_ALL):  # noise must not stop the reading
+            if state.is_reading:  # noise must not stop the reading
                 return state, [Listen(self.choices(state))]
             self._miss(turn, self.prompts.unclear)
             return turn.state, turn.actions
         if event.kind == "timeout":
-            if state.mode in (Mode.READING, Mode.READ_ALL):  # nobody pressed anything: read on
+            if state.is_reading:  # nobody pressed anything: read on
                 turn.state = replace(state, playing=False)
                 self._on_finished(turn)
             else:
@@ -220,7 +220,7 @@ class Menu(Inputs, Reading, Remembering, PhoneServices, Bulletin):
             self._say_notice_menu(turn, short=short, help_=not short)
         elif state.mode is Mode.PART_END:
             self._say_part_end(turn)
-        elif state.mode in (Mode.READING, Mode.READ_ALL):
+        elif state.is_reading:
             self._play_current(turn)
         elif state.mode is Mode.RESUME:
             self._offer_resume(turn, Resume(state.notice_id, state.cursor, state.sentence))

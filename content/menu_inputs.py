@@ -69,7 +69,7 @@ class Inputs:
             if state.mode is Mode.TOP and not self.notices:
                 return (*services, *bulletin, repeat, *voice)
             return (*items, *services, *bulletin, read_all, *paging, repeat, cancel, *voice)
-        if state.mode in (Mode.READING, Mode.READ_ALL):
+        if state.is_reading:
             return (
                 cancel,
                 Choice(key_of(IntentKind.REPEAT), words.repeat, Intent(IntentKind.REPEAT)),

@@ -39,7 +39,7 @@ class PhoneServices:
             keyed = state.mode is Mode.TOP
             found.append(Choice(key_of(IntentKind.OPERATOR) if keyed else None, words.operator, Intent(IntentKind.OPERATOR)))
         if self.texting and state.mode in (Mode.NOTICE, Mode.READING, Mode.READ_ALL, Mode.PART_END):
-            keyed = state.mode in (Mode.READING, Mode.READ_ALL, Mode.PART_END)
+            keyed = state.is_reading or state.mode is Mode.PART_END
             found.append(Choice(key_of(IntentKind.TEXT) if keyed else None, words.text, Intent(IntentKind.TEXT)))
         return tuple(c for c in found if c.key or c.words)
 

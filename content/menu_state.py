@@ -212,6 +212,11 @@ class MenuState:
     loudness: int = 0  # LOUDNESS_STEPS (大声一点, 小声一点)
     forgotten: bool = False  # the listener said 忘记我: nothing of this call is remembered
 
+    @property
+    def is_reading(self) -> bool:
+        """A notice is being read aloud: a part of it, or every latest notice in turn."""
+        return self.mode in (Mode.READING, Mode.READ_ALL)
+
     def to_json(self) -> str:
         text = _JSON_OF.get(self)
         if text is None:  # every field is a plain value: no deep copy (dataclasses.asdict)

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from content.menu import Action, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
+from content.menu import Action, Event, Listen, Menu, MenuState, Play, Say, Stop
 from ivr.callstore import CallEvent, turn_events
 from ivr.settings import DEFAULT_READING_BATCH
 
-READING_MODES = (Mode.READING, Mode.READ_ALL)
 REACTION_SECONDS = 0.6  # Twilio fetching the first audio, and a listener's reaction to a sentence
 
 
@@ -48,7 +47,7 @@ def extend_reading(
     """The turn extended with the sentences that follow, while the menu just reads on. Returns
     the state after the last sentence, the actions (one Listen at the end), the steps for
     finding the playing sentence later, and the call-log events of the added turns."""
-    if state.mode not in READING_MODES or not _only_reading(actions):
+    if not state.is_reading or not _only_reading(actions):
         return state, actions, [], []
     steps = [Step(state, _spoken(actions))]
     spoken = actions[:-1]
@@ -56,7 +55,7 @@ def extend_reading(
     events: list[CallEvent] = []
     while len(steps) < batch:
         following, more = menu.step(state, Event.finished())
-        if following.mode not in READING_MODES or not _only_reading(more):
+        if not following.is_reading or not _only_reading(more):
             break
         events += turn_events(menu, state, Event.finished(), following, more)
         state = following

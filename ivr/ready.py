@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterator
 
 from flask import Flask, g
 
@@ -19,7 +20,7 @@ from content.keys import ALL_KEYS
 from content.menu import End, Event, Listen, Menu, MenuState, Mode, Play, Say, Stop
 from content.store import NoticeStore
 from ivr.callstore import CallStore
-from ivr.reading import READING_MODES, extend_reading
+from ivr.reading import extend_reading
 from ivr.views import answer_key, phone_menu, phone_settings, respond
 
 log = logging.getLogger(__name__)
@@ -68,31 +69,33 @@ def prepare_line(app: Flask, connections: int) -> int:
     return len(answers) - before
 
 
-def reachable_turns(menu: Menu, reading_batch: int, most: int = PREPARED_TURNS) -> list[tuple[MenuState, list]]:
+def reachable_turns(menu: Menu, reading_batch: int, most: int = PREPARED_TURNS) -> Iterator[tuple[MenuState, list]]:
     """The turns a caller can reach from the greeting, those with fewer keys pressed first, up
     to `most`: what each key says, and listening on (silence on a menu, the next sentences
     while reading, which costs no key), each reading turn extended as a webhook extends it; a
     key while sentences play acts on any of them. Turns that only a call can carry out (a
     transfer, a text message, the bulletin), a call's end, and turns at another pace or
-    loudness (whose audio prerendering does not make) are left to the call."""
+    loudness (whose audio prerendering does not make) are left to the call. Each turn is walked
+    when it is asked for: prepare_line, stopping after the greeting, walks no further."""
     state, actions = menu.start()
     usual = (state.pace, state.loudness)
-    turns = [(state, actions)]
+    yield state, actions
+    walked = 1
     seen = {state}
     waiting = deque([state])  # by keys pressed to get there: listening on goes to the front
-    while waiting and len(turns) < most:
+    while waiting and walked < most:
         state = waiting.popleft()
-        listened = Event.finished() if state.mode in READING_MODES else Event.timeout()
+        listened = Event.finished() if state.is_reading else Event.timeout()
         for event in [listened, *(Event.press(key) for key in ALL_KEYS)]:
             after, said = menu.step(state, event)
             if after.mode is Mode.ENDED or (after.pace, after.loudness) != usual or not all(isinstance(action, _PLAIN) for action in said):
                 continue
             after, said, steps, _ = extend_reading(menu, after, said, reading_batch)
-            turns.append((after, said))
+            yield after, said
+            walked += 1
             for reached in [step.state for step in steps] or [after]:
                 if reached not in seen:
                     seen.add(reached)
                     (waiting.appendleft if event is listened else waiting.append)(reached)
-            if len(turns) >= most:
+            if walked >= most:
                 break
-    return turns

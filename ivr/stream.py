@@ -259,7 +259,7 @@ class StreamCall:
     def _playback_finished(self) -> None:
         if self.ending or self.handed_over or self.state is None:
             return
-        if self.state.mode in (Mode.READING, Mode.READ_ALL):
+        if self.state.is_reading:
             self._step(Event.finished())
         else:
             self.silence_deadline = time.monotonic() + self.settings.gather_timeout

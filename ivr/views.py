@@ -310,7 +310,7 @@ def restore(menu: Menu, text: str) -> MenuState:
 def _event(state: MenuState, digits: str | None) -> Event:
     """What Twilio's Gather reported: a key, or nothing (the sentence ended / the caller was silent)."""
     if digits is None or digits == "":
-        if state.mode in (Mode.READING, Mode.READ_ALL):
+        if state.is_reading:
             return Event.finished()
         return Event.timeout()
     key = digits if len(digits) == 1 and digits in ALL_KEYS else "?"
@@ -387,7 +387,7 @@ def answer_key(state: MenuState, actions) -> tuple:
 
 def _gather_timeout(state: MenuState) -> int:
     """Seconds a Gather waits for a key: short while sentences are read on, a menu's own wait else."""
-    return READING_GATHER_TIMEOUT if state.mode in (Mode.READING, Mode.READ_ALL) else phone_settings().gather_timeout
+    return READING_GATHER_TIMEOUT if state.is_reading else phone_settings().gather_timeout
 
 
 @blueprint.errorhandler(Exception)

@@ -21,7 +21,7 @@ from monitoring import metrics
 from content.commands import load_vocabulary
 from content.keys import ALL_KEYS, ITEM_KEYS, key_legend, page_intents, spoken_intents
 from content.errors import NoticeNotFound
-from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Mode, Play, Say, Stop, menu_for
+from content.menu import End, Event, Intent, IntentKind, Listen, MenuState, Play, Say, Stop, menu_for
 from content.model import Notice
 from content.prompts import load_prompts
 from content.menu_texts import MenuTexts
@@ -281,7 +281,7 @@ def menu_turn():
             out.append({"type": "listen", "keys": list(action.keys), "words": list(action.words)})
         elif isinstance(action, End):
             out.append({"type": "end", "reason": action.reason})
-    return jsonify(state=state.to_json(), reading=state.mode in (Mode.READING, Mode.READ_ALL), actions=out)
+    return jsonify(state=state.to_json(), reading=state.is_reading, actions=out)
 
 
 def _json_body() -> dict:

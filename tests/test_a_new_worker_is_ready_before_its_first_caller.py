@@ -122,7 +122,7 @@ def test_the_turns_walked_are_the_greetings_first_then_deeper_and_none_only_a_ca
     only_a_call = [key for key in ALL_KEYS if not _plain(menu.step(greeting[0], Event.press(key))[1])]
     assert only_a_call, "the menu offers a person and the bulletin from the greeting"
 
-    turns = reachable_turns(menu, reading_batch=4, most=2000)
+    turns = list(reachable_turns(menu, reading_batch=4, most=2000))
     assert turns[0] == greeting
     assert len(turns) == 2000
     assert all(_plain(actions) for _, actions in turns)
@@ -142,7 +142,7 @@ def test_the_turns_walked_are_the_greetings_first_then_deeper_and_none_only_a_ca
     part, said, steps, _ = extend_reading(menu, part, said, 4)
     read_on = extend_reading(menu, *menu.step(part, Event.finished()), 4)[1]
     assert wire.answer_shape(said) in shapes and wire.answer_shape(read_on) in shapes, "a notice's part, and reading on"
-    assert len(reachable_turns(menu, reading_batch=4, most=50)) == 50
+    assert len(list(reachable_turns(menu, reading_batch=4, most=50))) == 50
 
 
 def _plain(actions) -> bool:
