@@ -396,7 +396,7 @@ def test_twilio_unreachable_stops_the_run_in_one_line_and_calls_nobody(app, clou
 def test_a_bulletin_call_in_streaming_mode_reads_the_news_and_hears_key_8(app, cloud):
     import base64
 
-    from conftest import TwilioStream
+    from twilio_stream import TwilioStream
     from speech.audio import read_ulaw_wav
     from speech.utterances import AudioFormat
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
+from conftest import PhoneCall, audio_urls, live_app, phone_app
+from twilio_stream import TwilioStream
 from content.menu import Event, Intent, IntentKind, Menu, Mode, Subscribe
 from content.connections import close_idle
 from content.prompts import load_prompts

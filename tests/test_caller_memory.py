@@ -9,7 +9,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import PhoneCall, TwilioStream, live_app, phone_app
+from conftest import PhoneCall, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.keys import IntentKind
 from content.menu import Event, Forget, Intent, Menu, MenuState, Mode, Play, Resume, Say

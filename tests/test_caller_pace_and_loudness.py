@@ -10,7 +10,8 @@ import wave
 
 import numpy as np
 import pytest
-from conftest import PUBLIC_URL, PhoneCall, TwilioStream, live_app, phone_app
+from conftest import PUBLIC_URL, PhoneCall, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.keys import IntentKind
 from content.menu import Event, Intent, Menu, MenuState, Mode, Play, Say, Stop

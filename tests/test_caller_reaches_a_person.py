@@ -13,7 +13,8 @@ from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
-from conftest import PUBLIC_URL, PhoneCall, TwilioStream, audio_urls, live_app, phone_app
+from conftest import PUBLIC_URL, PhoneCall, audio_urls, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.keys import IntentKind
 from content.menu import Event, Intent, Menu, MenuState, Mode, Play, Say, Stop, Transfer, End, menu_for

@@ -8,7 +8,8 @@ import threading
 import time
 
 import pytest
-from conftest import PUBLIC_URL, PhoneCall, TwilioStream, live_app, phone_app
+from conftest import PUBLIC_URL, PhoneCall, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.menu import Event, Play, Say
 from speech.cache import AudioCache

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import PHONE_TOKEN, PhoneCall, TwilioStream, live_app, phone_app
+from conftest import PHONE_TOKEN, PhoneCall, live_app, phone_app
+from twilio_stream import TwilioStream
 from prometheus_client.parser import text_string_to_metric_families
 from test_production_server import BIN, served  # noqa: F401  (the fixture)
 from twilio.request_validator import RequestValidator

@@ -10,7 +10,8 @@ import dataclasses
 from datetime import date
 
 import pytest
-from conftest import PhoneCall, TwilioStream, audio_urls, live_app, phone_app
+from conftest import PhoneCall, audio_urls, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.keys import IntentKind
 from content.menu import Event, Intent, Menu, Mode, Play, SendText, Stop, menu_for

@@ -10,7 +10,8 @@ import time
 import wave
 
 import pytest
-from conftest import FIXTURES, PhoneCall, TwilioStream, live_app, phone_app
+from conftest import FIXTURES, PhoneCall, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.prompts import load_prompts
 from ivr.callstore import CallStore

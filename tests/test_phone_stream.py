@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 import soxr
-from conftest import FIXTURES, TwilioStream, live_app, phone_app
+from conftest import FIXTURES, live_app, phone_app
+from twilio_stream import TwilioStream
 
 from content.menu import Menu, Play, Say
 from content.store import NoticeStore
